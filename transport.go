@@ -1,0 +1,72 @@
+package bellwether
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Transport is a broadcast bus: any number of groups, each a set of members
+// that hear one another's messages. Implementations live under transport/,
+// one package per bus, and pass the conformance suite in bellwethertest.
+type Transport interface {
+	// Join makes a new member of group and returns its connection. Every
+	// message another member of the same group sends after Join returns
+	// reaches it, as far as the bus delivers. Members of other groups are
+	// never heard.
+	Join(ctx context.Context, group string) (Conn, error)
+	// Close closes every Conn of the transport and releases all it holds
+	// (goroutines, sockets, files). Later calls return nil.
+	Close() error
+}
+
+// Conn is one member's connection to a group.
+type Conn interface {
+	// Send broadcasts msg to every other member of the group, never to this
+	// Conn itself. It returns an error wrapping ErrMessageTooLarge when
+	// len(msg) exceeds MaxMessageSize, ErrClosed after Close, and the bus's
+	// error when the message could not be handed to it. A member that has
+	// crashed or stopped reading never makes Send block. Send does not
+	// retain msg.
+	Send(ctx context.Context, msg []byte) error
+	// Recv returns the next message another member sent, waiting until one
+	// arrives, ctx is done (ctx.Err()) or the Conn is closed (ErrClosed).
+	// A member that falls far behind loses messages rather than slowing
+	// the group. The caller owns the returned slice.
+	Recv(ctx context.Context) ([]byte, error)
+	// MaxMessageSize is the largest message, in bytes, Send accepts.
+	MaxMessageSize() int
+	// Close leaves the group and releases the Conn's resources. Later
+	// calls return nil.
+	Close() error
+}
+
+var (
+	// ErrClosed is returned by a Conn or Transport used after Close.
+	ErrClosed = errors.New("bellwether: closed")
+	// ErrMessageTooLarge is wrapped by Send for a message over the limit.
+	ErrMessageTooLarge = errors.New("bellwether: message too large")
+)
+
+// MaxGroupLength is the longest group name, in bytes.
+const MaxGroupLength = 128
+
+// ValidateGroup reports why name cannot be a group name, or nil. A group
+// name is 1 to MaxGroupLength bytes of ASCII letters, digits, '-', '_' and
+// '.', so that every bus can use it in its own names (subjects, channels,
+// file names) without escaping.
+func ValidateGroup(name string) error {
+	if name == "" {
+		return errors.New("bellwether: group name is empty")
+	}
+	if len(name) > MaxGroupLength {
+		return fmt.Errorf("bellwether: group name is %d bytes long; the limit is %d", len(name), MaxGroupLength)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("bellwether: group name %q has %q at byte %d; use letters, digits, '-', '_' and '.'", name, c, i)
+		}
+	}
+	return nil
+}
