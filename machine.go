@@ -13,7 +13,8 @@ type MachineConfig struct {
 	// Observer makes a member that never stands for election and never
 	// broadcasts, but follows the leader's heartbeats to know who leads.
 	Observer bool
-	// Mode selects how elections are run. The zero value is ModeReference.
+	// Mode selects how elections are run. The zero value is ModeQuiet;
+	// ModeReference reproduces the reference implementation exactly.
 	Mode ElectionMode
 	// Seed seeds the pseudo-random jitter of ModeQuiet, so that a machine
 	// is deterministic for a given seed and input. Members of a group

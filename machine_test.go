@@ -19,7 +19,7 @@ var testSettings = bellwether.Settings{
 
 func newMachine(t *testing.T, id string) *bellwether.Machine {
 	t.Helper()
-	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: id, Settings: testSettings})
+	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: id, Settings: testSettings, Mode: bellwether.ModeReference})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestTimersAtOneInstantFireInCreationOrder(t *testing.T) {
 	// the election already running, elect() does nothing; then the
 	// election ends.
 	s := bellwether.Settings{ElectionTimeout: 3 * time.Second, HeartbeatInterval: time.Second, HeartbeatTimeout: 3 * time.Second}
-	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "b", Settings: s})
+	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "b", Settings: s, Mode: bellwether.ModeReference})
 	if err != nil {
 		t.Fatal(err)
 	}

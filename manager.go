@@ -48,7 +48,7 @@ type Manager struct {
 // must not be nil. Zero fields of s take their defaults. It is an error for
 // clientID to be empty or s to be invalid.
 func NewManager(clientID string, onLeaderChange func(isLeader bool), broadcast func(Event), s Settings, opts ...ManagerOption) (*Manager, error) {
-	o := managerOptions{logger: slog.Default()}
+	o := managerOptions{logger: slog.Default(), mode: ModeReference}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -9,12 +9,9 @@ import (
 type ElectionMode uint8
 
 const (
-	// ModeReference runs elections exactly as the reference TypeScript
-	// LeaderManager does. Every member that knows no leader answers every
-	// request, so an election among N members costs about N² broadcasts.
-	ModeReference ElectionMode = iota
-	// ModeQuiet runs the same protocol with the same messages, but a member
-	// speaks only when its voice can change the outcome: a member that
+	// ModeQuiet, the default, runs the same protocol with the same
+	// messages, but a member speaks only when its voice can change the
+	// outcome: a member that
 	// starts an election waits a random delay of up to a quarter of the
 	// election timeout before its request and stays silent if it has heard
 	// a smaller candidate by then, and a member answers a request only while
@@ -25,7 +22,11 @@ const (
 	// group: every message means what it means in the reference, and the
 	// reference's rule that the smaller of two leaders stays makes them
 	// converge on one leader.
-	ModeQuiet
+	ModeQuiet ElectionMode = iota
+	// ModeReference runs elections exactly as the reference TypeScript
+	// LeaderManager does. Every member that knows no leader answers every
+	// request, so an election among N members costs about N² broadcasts.
+	ModeReference
 )
 
 func (m ElectionMode) String() string {
@@ -50,7 +51,7 @@ func ParseElectionMode(s string) (ElectionMode, error) {
 }
 
 func (m ElectionMode) validate() error {
-	if m > ModeQuiet {
+	if m > ModeReference {
 		return fmt.Errorf("bellwether: invalid election mode %d; use ModeReference or ModeQuiet", uint8(m))
 	}
 	return nil
