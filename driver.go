@@ -19,7 +19,8 @@ type driver struct {
 	closing bool     // Shutdown has been called
 	next    time.Time
 
-	handle func(Effect) // called on the worker goroutine only
+	handle  func(Effect)                    // called on the worker goroutine only
+	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
 	wake     chan struct{}
 	done     chan struct{}
@@ -32,12 +33,13 @@ type driver struct {
 	stopped bool
 }
 
-func newDriver(m *Machine, handle func(Effect)) *driver {
+func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time)) *driver {
 	return &driver{
-		m:      m,
-		handle: handle,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		m:       m,
+		handle:  handle,
+		observe: observe,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 }
 
@@ -55,12 +57,21 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 		d.mu.Unlock()
 		return false
 	}
-	out := step(time.Now())
-	d.queue = append(d.queue, out.Effects...)
-	d.next = out.Next
+	now := time.Now()
+	out := step(now)
+	d.after(out, now)
 	d.mu.Unlock()
 	d.poke()
 	return true
+}
+
+// after queues a step's effects; d.mu is held.
+func (d *driver) after(out Output, now time.Time) {
+	d.queue = append(d.queue, out.Effects...)
+	d.next = out.Next
+	if d.observe != nil {
+		d.observe(d.m, now)
+	}
 }
 
 func (d *driver) poke() {
@@ -76,9 +87,9 @@ func (d *driver) receive(e Event) {
 		d.mu.Unlock()
 		return
 	}
-	out := d.m.Receive(time.Now(), e)
-	d.queue = append(d.queue, out.Effects...)
-	d.next = out.Next
+	now := time.Now()
+	out := d.m.Receive(now, e)
+	d.after(out, now)
 	n := len(out.Effects)
 	d.mu.Unlock()
 	if n > 0 || !out.Next.IsZero() {
@@ -133,9 +144,8 @@ func (d *driver) run() {
 			armed = time.Time{}
 			d.mu.Lock()
 			if !d.closing {
-				out := d.m.Tick(time.Now())
-				d.queue = append(d.queue, out.Effects...)
-				d.next = out.Next
+				now := time.Now()
+				d.after(d.m.Tick(now), now)
 			}
 			d.mu.Unlock()
 		}

@@ -76,7 +76,7 @@ func NewManager(clientID string, onLeaderChange func(isLeader bool), broadcast f
 		case EffectWarning:
 			logger.Warn(e.Warning.String())
 		}
-	})
+	}, nil)
 	mgr.d.start()
 	return mgr, nil
 }

@@ -1,0 +1,616 @@
+package bellwether_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+// tbus is a minimal in-memory Transport for the Elector's tests, with a
+// switch to make one member's broadcasts fail.
+type tbus struct {
+	sent    atomic.Int64 // messages sent by all members, ever
+	mu      sync.Mutex
+	members map[*tconn]bool
+	joinErr error
+}
+
+type tconn struct {
+	bus    *tbus
+	group  string
+	in     chan []byte
+	closed chan struct{}
+	once   sync.Once
+	fail   atomic.Bool
+	sent   atomic.Int64
+}
+
+var errBusDown = errors.New("bus is down")
+
+func (b *tbus) Join(_ context.Context, group string) (bellwether.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.joinErr != nil {
+		return nil, b.joinErr
+	}
+	if b.members == nil {
+		b.members = map[*tconn]bool{}
+	}
+	c := &tconn{bus: b, group: group, in: make(chan []byte, 64), closed: make(chan struct{})}
+	b.members[c] = true
+	return c, nil
+}
+
+func (b *tbus) Close() error { return nil }
+
+// inject delivers raw bytes to every member of group, as a stranger would.
+func (b *tbus) inject(group string, msg []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for c := range b.members {
+		if c.group == group {
+			select {
+			case c.in <- slices.Clone(msg):
+			default:
+			}
+		}
+	}
+}
+
+func (c *tconn) Send(ctx context.Context, msg []byte) error {
+	select {
+	case <-c.closed:
+		return bellwether.ErrClosed
+	default:
+	}
+	if len(msg) > c.MaxMessageSize() {
+		return bellwether.ErrMessageTooLarge
+	}
+	if c.fail.Load() {
+		return errBusDown
+	}
+	c.sent.Add(1)
+	c.bus.sent.Add(1)
+	c.bus.mu.Lock()
+	defer c.bus.mu.Unlock()
+	for o := range c.bus.members {
+		if o != c && o.group == c.group {
+			select {
+			case o.in <- slices.Clone(msg):
+			default:
+			}
+		}
+	}
+	return nil
+}
+
+func (c *tconn) Recv(ctx context.Context) ([]byte, error) {
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-c.closed:
+		return nil, bellwether.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *tconn) MaxMessageSize() int { return 1024 }
+
+func (c *tconn) Close() error {
+	c.once.Do(func() {
+		close(c.closed)
+		c.bus.mu.Lock()
+		delete(c.bus.members, c)
+		c.bus.mu.Unlock()
+	})
+	return nil
+}
+
+// recorder records an Elector's callbacks in order.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+	ctxs   []context.Context
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.events = append(r.events, s)
+	r.mu.Unlock()
+}
+
+func (r *recorder) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+func (r *recorder) callbacks() bellwether.Callbacks {
+	return bellwether.Callbacks{
+		OnStartedLeading: func(ctx context.Context) {
+			r.mu.Lock()
+			r.ctxs = append(r.ctxs, ctx)
+			r.events = append(r.events, "started")
+			r.mu.Unlock()
+			<-ctx.Done()
+			r.add("job done")
+		},
+		OnStoppedLeading: func() { r.add("stopped") },
+		OnNewLeader:      func(id string) { r.add("leader=" + id) },
+	}
+}
+
+func join(t *testing.T, b *tbus, id string, r *recorder, mut ...func(*bellwether.Config)) *bellwether.Elector {
+	t.Helper()
+	cfg := bellwether.Config{ID: id, Group: "g", Logger: quietLogger}
+	if r != nil {
+		cfg.Callbacks = r.callbacks()
+	}
+	for _, f := range mut {
+		f(&cfg)
+	}
+	e, err := bellwether.Join(context.Background(), b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func closeAll(t *testing.T, es ...*bellwether.Elector) {
+	t.Helper()
+	for _, e := range es {
+		if err := e.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestElectorElectsAndHandsOver(t *testing.T) {
+	for _, mode := range []bellwether.ElectionMode{bellwether.ModeQuiet, bellwether.ModeReference} {
+		t.Run(mode.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var b tbus
+				var ra, rb, rc recorder
+				setMode := func(c *bellwether.Config) { c.Mode = mode }
+				ea := join(t, &b, "a", &ra, setMode)
+				eb := join(t, &b, "b", &rb, setMode)
+				ec := join(t, &b, "c", &rc, setMode)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if err := ea.AwaitLeadership(ctx); err != nil {
+					t.Fatalf("a never led: %v", err)
+				}
+				synctest.Wait()
+				for _, e := range []*bellwether.Elector{ea, eb, ec} {
+					if id, ok := e.Leader(); !ok || id != "a" {
+						t.Errorf("%s: Leader() = %q, %v", e.ID(), id, ok)
+					}
+				}
+				if !ea.IsLeader() || eb.IsLeader() || ec.IsLeader() {
+					t.Fatal("IsLeader wrong")
+				}
+				if got := ra.get(); !slices.Equal(got, []string{"leader=a", "started"}) {
+					t.Fatalf("a's callbacks = %q", got)
+				}
+				if got := rb.get(); !slices.Equal(got, []string{"leader=a"}) {
+					t.Fatalf("b's callbacks = %q", got)
+				}
+				// A clean close stops a's job first, then hands over within the
+				// election timeout (plus quiet mode's jitter).
+				start := time.Now()
+				ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				closeAll(t, ea)
+				if got := ra.get(); !slices.Equal(got, []string{"leader=a", "started", "job done", "stopped"}) {
+					t.Fatalf("a's callbacks after Close = %q", got)
+				}
+				if err := eb.AwaitLeadership(ctx); err != nil {
+					t.Fatalf("b did not take over: %v", err)
+				}
+				if d := time.Since(start); d > 1500*time.Millisecond {
+					t.Fatalf("handover took %v", d)
+				}
+				synctest.Wait()
+				if id, _ := ec.Leader(); id != "b" {
+					t.Fatalf("c follows %q", id)
+				}
+				if got := rb.get(); !slices.Equal(got, []string{"leader=a", "leader=", "leader=b", "started"}) {
+					t.Fatalf("b's callbacks = %q", got)
+				}
+				closeAll(t, eb, ec)
+				if got := rc.get(); slices.Contains(got, "stopped") || slices.Contains(got, "started") {
+					t.Fatalf("c never led, yet got %q", got)
+				}
+			})
+		})
+	}
+}
+
+func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var r recorder
+		e := join(t, &b, "b", &r)
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		r.mu.Lock()
+		ctx := r.ctxs[0]
+		r.mu.Unlock()
+		// Another leader with a smaller id appears (a healed partition).
+		b.inject("g", []byte(`{"type":"leader","action":"current","clientId":"a"}`))
+		synctest.Wait()
+		if ctx.Err() == nil {
+			t.Fatal("leadership context still alive after leadership was lost")
+		}
+		if e.IsLeader() {
+			t.Fatal("still leader")
+		}
+		// The job's context ends at once, ahead of queued notifications;
+		// OnStoppedLeading comes after the job returned.
+		got := r.get()
+		if i := slices.Index(got, "job done"); i < 0 || i > slices.Index(got, "stopped") {
+			t.Fatalf("callbacks = %q", got)
+		}
+		if got = slices.DeleteFunc(got, func(s string) bool { return s == "job done" }); !slices.Equal(got, []string{"leader=b", "started", "leader=", "stopped"}) {
+			t.Fatalf("callbacks = %q", got)
+		}
+		if s := e.Stats(); s.DuplicateLeaders != 1 || s.Received[bellwether.ActionCurrent] != 1 {
+			t.Fatalf("stats = %+v", s)
+		}
+		closeAll(t, e)
+	})
+}
+
+func TestElectorResign(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var ra recorder
+		ea := join(t, &b, "a", &ra)
+		eb := join(t, &b, "b", nil)
+		if err := ea.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the job has started
+		ea.Resign()
+		if err := eb.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// a, the smallest id, does not take the office back while b leads.
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if ea.IsLeader() || !eb.IsLeader() {
+			t.Fatalf("after resigning: a leads %v, b leads %v", ea.IsLeader(), eb.IsLeader())
+		}
+		if id, _ := ea.Leader(); id != "b" {
+			t.Fatalf("a follows %q", id)
+		}
+		got := ra.get()
+		if !slices.Contains(got, "job done") || !slices.Contains(got, "stopped") {
+			t.Fatalf("a's callbacks = %q", got)
+		}
+		ea.Resign() // not leading: nothing happens
+		closeAll(t, ea, eb)
+	})
+}
+
+func TestElectorObserver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var ro recorder
+		obs := join(t, &b, "0-observer", &ro, func(c *bellwether.Config) { c.Observer = true })
+		el := join(t, &b, "x", nil)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if id, _ := obs.Leader(); id != "x" {
+			t.Fatalf("observer knows %q, want x", id)
+		}
+		if obs.IsLeader() {
+			t.Fatal("an observer led")
+		}
+		if err := obs.AwaitLeadership(context.Background()); !errors.Is(err, bellwether.ErrClosed) {
+			t.Fatalf("AwaitLeadership = %v", err)
+		}
+		if s := obs.Stats(); len(s.Sent) != 0 {
+			t.Fatalf("observer sent %v", s.Sent)
+		}
+		closeAll(t, el) // withdraws: the observer knows no leader
+		synctest.Wait()
+		if _, ok := obs.Leader(); ok {
+			t.Fatal("observer still knows a leader after the withdrawal")
+		}
+		closeAll(t, obs)
+		if got := ro.get(); !slices.Equal(got, []string{"leader=x", "leader="}) {
+			t.Fatalf("observer callbacks = %q", got)
+		}
+	})
+}
+
+func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var r recorder
+		e := join(t, &b, "a", &r)
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Health(); err != nil {
+			t.Fatalf("Health() = %v while the bus works", err)
+		}
+		b.mu.Lock()
+		for c := range b.members {
+			c.fail.Store(true)
+		}
+		b.mu.Unlock()
+		failedAt := time.Now()
+		time.Sleep(7 * time.Second)
+		synctest.Wait()
+		if !e.IsLeader() {
+			t.Fatal("stepped down before HeartbeatTimeout")
+		}
+		if err := e.Health(); !errors.Is(err, errBusDown) {
+			t.Fatalf("Health() = %v, want the bus error", err)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if e.IsLeader() {
+			t.Fatalf("still leading %v after broadcasts started failing", time.Since(failedAt))
+		}
+		if got := r.get(); !slices.Contains(got, "stopped") {
+			t.Fatalf("callbacks = %q", got)
+		}
+		if e.Stats().SendErrors == 0 {
+			t.Fatal("send errors not counted")
+		}
+		closeAll(t, e)
+	})
+}
+
+func TestElectorDropsInvalidMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var r recorder
+		e := join(t, &b, "m", &r)
+		follower := join(t, &b, "n", nil)
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		before := r.get()
+		for _, msg := range []string{
+			`not json`,
+			`{"type":"presence","action":"current","clientId":"a"}`,
+			`{"type":"leader","action":"current","clientId":""}`,
+			`{"type":"leader","action":"dance","clientId":"a"}`,
+			`{"type":"leader","action":"current","clientId":"m"}`, // our own id
+			`{"type":"leader","action":"current","clientId":"` + strings.Repeat("a", 70000) + `"}`,
+		} {
+			b.inject("g", []byte(msg))
+		}
+		synctest.Wait()
+		if !e.IsLeader() {
+			t.Fatal("invalid messages unseated the leader")
+		}
+		if got := r.get(); !slices.Equal(got, before) {
+			t.Fatalf("callbacks changed: %q -> %q", before, got)
+		}
+		s := e.Stats()
+		want := map[string]uint64{
+			bellwether.ReasonSyntax: 1, bellwether.ReasonType: 1, bellwether.ReasonClientID: 1,
+			bellwether.ReasonAction: 1, bellwether.ReasonOwnID: 1, bellwether.ReasonTooLarge: 1,
+		}
+		for k, v := range want {
+			if s.Rejected[k] != v {
+				t.Errorf("Rejected[%s] = %d, want %d (all: %v)", k, s.Rejected[k], v, s.Rejected)
+			}
+		}
+		closeAll(t, e, follower)
+	})
+}
+
+func TestElectorWatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		e := join(t, &b, "a", nil)
+		ch := e.Watch(context.Background())
+		first := <-ch
+		if first.Group != "g" || first.ID != "a" || first.IsLeader {
+			t.Fatalf("first status = %+v", first)
+		}
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		// A slow reader sees the latest status.
+		st := <-ch
+		if !st.IsLeader || st.Leader != "a" || st.Since.IsZero() {
+			t.Fatalf("latest status = %+v", st)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ch2 := e.Watch(ctx)
+		<-ch2
+		cancel()
+		synctest.Wait()
+		if _, ok := <-ch2; ok {
+			t.Fatal("watch channel open after its context ended")
+		}
+		closeAll(t, e)
+		for range ch {
+		}
+		if _, ok := <-e.Watch(context.Background()); ok {
+			t.Fatal("Watch after Close must return a closed channel")
+		}
+		if err := e.AwaitLeadership(context.Background()); !errors.Is(err, bellwether.ErrClosed) {
+			t.Fatalf("AwaitLeadership after Close = %v", err)
+		}
+		if err := e.Health(); !errors.Is(err, bellwether.ErrClosed) {
+			t.Fatalf("Health after Close = %v", err)
+		}
+	})
+}
+
+func TestElectorCloseFromCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var e *bellwether.Elector
+		ready := make(chan struct{})
+		returned := make(chan error, 1)
+		e = join(t, &b, "a", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
+				<-ready
+				returned <- e.Close(context.Background())
+			}
+		})
+		close(ready)
+		if err := <-returned; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if e.IsLeader() {
+			t.Fatal("leading after Close")
+		}
+		if n := b.sent.Load(); n != 3 { // request, current, withdraw
+			t.Fatalf("sent %d messages, want 3", n)
+		}
+	})
+}
+
+func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var order []string
+		var mu sync.Mutex
+		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
+				<-ctx.Done()
+				time.Sleep(3 * time.Second) // a job that takes time to stop
+				mu.Lock()
+				order = append(order, "job stopped")
+				mu.Unlock()
+			}
+		})
+		watcher := join(t, &b, "z", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnNewLeader = func(id string) {
+				if id == "" {
+					mu.Lock()
+					order = append(order, "withdrawal heard")
+					mu.Unlock()
+				}
+			}
+		})
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the job has started
+		closeAll(t, e)
+		synctest.Wait()
+		mu.Lock()
+		got := slices.Clone(order)
+		mu.Unlock()
+		if !slices.Equal(got, []string{"job stopped", "withdrawal heard"}) {
+			t.Fatalf("order = %q", got)
+		}
+		// Close with an expired context returns its error.
+		closeAll(t, watcher)
+	})
+}
+
+func TestElectorCloseTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		release := make(chan struct{})
+		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnStartedLeading = func(ctx context.Context) { <-release }
+		})
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the job has started and ignores its context
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := e.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close = %v, want deadline exceeded", err)
+		}
+		if err := e.Close(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("second Close = %v, want the first result", err)
+		}
+		close(release)
+		synctest.Wait()
+	})
+}
+
+func TestJoinErrors(t *testing.T) {
+	var b tbus
+	ctx := context.Background()
+	for _, c := range []struct {
+		t    bellwether.Transport
+		cfg  bellwether.Config
+		want string
+	}{
+		{nil, bellwether.Config{ID: "a", Group: "g"}, "transport is nil"},
+		{&b, bellwether.Config{Group: "g"}, "client id is empty"},
+		{&b, bellwether.Config{ID: "a"}, "group name is empty"},
+		{&b, bellwether.Config{ID: "a", Group: "no spaces"}, `has ' ' at byte 2`},
+		{&b, bellwether.Config{ID: "a", Group: "g", Settings: bellwether.Settings{HeartbeatInterval: -1}}, "HeartbeatInterval -1ns is negative"},
+		{&b, bellwether.Config{ID: "a", Group: "g", SendTimeout: -1}, "SendTimeout -1ns is negative"},
+		{&b, bellwether.Config{ID: "a", Group: "g", Mode: 5}, "invalid election mode"},
+		{&tbus{joinErr: errBusDown}, bellwether.Config{ID: "a", Group: "g"}, `joining group "g": bus is down`},
+	} {
+		e, err := bellwether.Join(ctx, c.t, c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Join(%+v) = %v, want error saying %q", c.cfg, err, c.want)
+		}
+		if e != nil {
+			t.Error("an Elector returned with an error")
+		}
+	}
+}
+
+func TestValidateGroup(t *testing.T) {
+	for _, ok := range []string{"billing-cron", "a.b_c-D9", strings.Repeat("x", bellwether.MaxGroupLength)} {
+		if err := bellwether.ValidateGroup(ok); err != nil {
+			t.Errorf("ValidateGroup(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a b", "a/b", "é", "a*", strings.Repeat("x", bellwether.MaxGroupLength+1)} {
+		if bellwether.ValidateGroup(bad) == nil {
+			t.Errorf("ValidateGroup(%q) accepted", bad)
+		}
+	}
+}
+
+func TestElectorStatsCountsElections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		e := join(t, &b, "a", nil)
+		f := join(t, &b, "b", nil)
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		s := e.Stats()
+		if s.Elections != 1 || s.ElectionDurations.Count != 1 || !s.IsLeader {
+			t.Fatalf("stats = %+v", s)
+		}
+		if d := s.ElectionDurations.Sum; d < 0.9 || d > 1.3 {
+			t.Fatalf("election lasted %vs, want about the election timeout", d)
+		}
+		if s.Sent[bellwether.ActionCurrent] == 0 || s.LeaderChanges != 1 {
+			t.Fatalf("stats = %+v", s)
+		}
+		if fs := f.Stats(); fs.Received[bellwether.ActionCurrent] == 0 {
+			t.Fatalf("follower stats = %+v", fs)
+		}
+		closeAll(t, e, f)
+	})
+}

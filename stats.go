@@ -1,0 +1,142 @@
+package bellwether
+
+import (
+	"sync"
+	"time"
+)
+
+// Stats are an Elector's counters since it joined, for metrics and tests.
+type Stats struct {
+	IsLeader bool // whether the member leads now
+	// LeaderChanges counts changes of the known leader, including to and
+	// from none.
+	LeaderChanges uint64
+	// Elections counts elections this member took part in.
+	Elections uint64
+	// DuplicateLeaders counts the times this member, leading, met another
+	// leader.
+	DuplicateLeaders uint64
+	// SendErrors counts broadcasts the transport refused.
+	SendErrors uint64
+	Sent       map[Action]uint64 // broadcasts by action
+	Received   map[Action]uint64 // valid events heard, by action
+	// Rejected counts messages dropped from the bus, by reason (the
+	// Reason constants and ReasonOwnID).
+	Rejected map[string]uint64
+	// ElectionDurations is the distribution of election lengths, from the
+	// start of an election to its end.
+	ElectionDurations Histogram
+}
+
+// Histogram is a cumulative distribution of durations in seconds, in the
+// form Prometheus uses.
+type Histogram struct {
+	Bounds []float64 // upper bounds of the buckets, ascending
+	Counts []uint64  // Counts[i] is the number of observations <= Bounds[i]
+	Count  uint64    // all observations
+	Sum    float64   // sum of all observations
+}
+
+// ElectionBuckets are the bucket bounds of Stats.ElectionDurations.
+var ElectionBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30}
+
+type counters struct {
+	mu               sync.Mutex
+	isLeader         bool
+	leaderChanges    uint64
+	elections        uint64
+	duplicateLeaders uint64
+	sendErrors       uint64
+	sentBy           map[Action]uint64
+	receivedBy       map[Action]uint64
+	rejectedBy       map[string]uint64
+	buckets          []uint64
+	count            uint64
+	sum              float64
+}
+
+func newCounters() *counters {
+	return &counters{
+		sentBy:     map[Action]uint64{},
+		receivedBy: map[Action]uint64{},
+		rejectedBy: map[string]uint64{},
+		buckets:    make([]uint64, len(ElectionBuckets)),
+	}
+}
+
+func (c *counters) add(p *uint64, n uint64) {
+	c.mu.Lock()
+	*p += n
+	c.mu.Unlock()
+}
+
+func (c *counters) sent(a Action) {
+	c.mu.Lock()
+	c.sentBy[a]++
+	c.mu.Unlock()
+}
+
+func (c *counters) received(a Action) {
+	c.mu.Lock()
+	c.receivedBy[a]++
+	c.mu.Unlock()
+}
+
+func (c *counters) rejected(reason string) {
+	c.mu.Lock()
+	c.rejectedBy[reason]++
+	c.mu.Unlock()
+}
+
+func (c *counters) leading(l bool) {
+	c.mu.Lock()
+	c.isLeader = l
+	c.mu.Unlock()
+}
+
+func (c *counters) observeElection(d time.Duration) {
+	s := d.Seconds()
+	c.mu.Lock()
+	for i, b := range ElectionBuckets {
+		if s <= b {
+			c.buckets[i]++
+		}
+	}
+	c.count++
+	c.sum += s
+	c.mu.Unlock()
+}
+
+func (c *counters) snapshot() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{
+		IsLeader:         c.isLeader,
+		LeaderChanges:    c.leaderChanges,
+		Elections:        c.elections,
+		DuplicateLeaders: c.duplicateLeaders,
+		SendErrors:       c.sendErrors,
+		Sent:             make(map[Action]uint64, len(c.sentBy)),
+		Received:         make(map[Action]uint64, len(c.receivedBy)),
+		Rejected:         make(map[string]uint64, len(c.rejectedBy)),
+		ElectionDurations: Histogram{
+			Bounds: append([]float64(nil), ElectionBuckets...),
+			Counts: append([]uint64(nil), c.buckets...),
+			Count:  c.count,
+			Sum:    c.sum,
+		},
+	}
+	for k, v := range c.sentBy {
+		s.Sent[k] = v
+	}
+	for k, v := range c.receivedBy {
+		s.Received[k] = v
+	}
+	for k, v := range c.rejectedBy {
+		s.Rejected[k] = v
+	}
+	return s
+}
+
+// Stats returns the member's counters.
+func (e *Elector) Stats() Stats { return e.stats.snapshot() }
