@@ -1,0 +1,64 @@
+// Package bellwether elects one leader among the members of a group that
+// share a broadcast channel: goroutines in one process, processes on one
+// host, a LAN, or NATS, Redis and PostgreSQL across machines. Use it to run
+// one instance of something (a scheduled job, a sync connection, a
+// consumer) among many.
+//
+// # Guarantees
+//
+// Election is best effort. bellwether keeps no log and takes no quorum, so
+// it cannot promise that at most one member leads:
+//
+//   - During a partition each side elects its own leader, so two (or more)
+//     members lead at once. When the partition heals, leaders hear each
+//     other's heartbeats within one HeartbeatInterval; the one with the
+//     larger id steps down at once, and the group has one leader again
+//     within about HeartbeatTimeout + 2·HeartbeatInterval + 3·ElectionTimeout
+//     of the network becoming connected and quiet (15s with the defaults;
+//     the property tests check 20s).
+//   - A leader that crashes is replaced after HeartbeatTimeout plus an
+//     election (about 9s by default). A leader that shuts down cleanly, or
+//     resigns, is replaced after one election (about 1s).
+//   - In a connected, quiet network with a leader everyone knows, the
+//     leadership never changes.
+//   - An Elector whose broadcasts have failed for longer than
+//     HeartbeatTimeout steps down, since the others will have elected
+//     someone else by then; its OnStartedLeading context is cancelled the
+//     moment leadership is lost.
+//
+// Use bellwether where a duplicate leader for a few seconds is harmless or
+// is fenced elsewhere (an idempotent job, a database constraint); use a
+// consensus system (etcd, ZooKeeper, a database lock) where it is not.
+//
+// # Protocol
+//
+// The protocol, its wire format and every decision are those of the
+// LeaderManager of the TypeScript package trimerge-sync 0.20.0, so Go and
+// TypeScript members can share a group. Each message is a JSON object such
+// as {"type":"leader","action":"request","clientId":"a"}.
+//
+// A member that comes online broadcasts request. A leader that hears a
+// request answers current. A member that knows no leader answers accept and
+// joins the election; after ElectionTimeout every member picks the smallest
+// id among the candidates it heard (in JavaScript's UTF-16 string order).
+// The leader broadcasts current every HeartbeatInterval; a member that hears
+// no current for HeartbeatTimeout elects again. A member that shuts down
+// cleanly broadcasts withdraw. When two leaders meet, the smaller id stays.
+//
+// In the reference, every member that knows no leader answers every
+// request, so an election among N members costs about N² broadcasts.
+// bellwether's default election mode, ModeQuiet, sends the same messages
+// with the same meaning but only when they can change the outcome, which
+// costs O(N); ModeReference reproduces the reference exactly.
+//
+// # Layers
+//
+// [Machine] is the protocol as a pure state machine: it takes the time as an
+// argument and returns what to broadcast and what changed, and owns no
+// goroutines, timers or I/O. [Manager] drives it with timers, like the
+// reference class. [Elector], joined with [Join] over a [Transport], is the
+// API most programs use: a leadership context, ordered callbacks, Watch,
+// Resign and Close. Transports live in the transport/ packages, one per
+// bus; the bellwether command in cmd/bellwether runs a shell command on
+// exactly one member.
+package bellwether
