@@ -66,13 +66,12 @@ func (q *simQueue) Pop() any {
 }
 
 type simMember struct {
-	id    string
-	mode  bellwether.ElectionMode
-	m     *bellwether.Machine // nil when down
-	inc   int
-	side  int // partition side
-	tick  time.Time
-	trace []string
+	id   string
+	mode bellwether.ElectionMode
+	m    *bellwether.Machine // nil when down
+	inc  int
+	side int // partition side
+	tick time.Time
 }
 
 type simNet struct {
