@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of bellwether. On a fresh Debian machine it first installs
+# and starts what the tests need: redis-server and PostgreSQL on loopback,
+# the npm packages of the differential test, and staticcheck. It is
+# idempotent: what is already installed or running is left as it is.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="$(go env GOPATH)/bin:$PATH"
+step() { printf '\n== %s\n' "$*"; }
+
+step "services (redis-server, PostgreSQL)"
+bash scripts/services.sh
+
+step "npm packages for the differential test"
+if command -v npm >/dev/null; then
+	(cd internal/refdiff && npm ci --no-audit --no-fund --loglevel=error)
+else
+	echo "npm not found: install Node.js 20 (apt-get install nodejs npm)" >&2
+	exit 1
+fi
+
+step "static checks"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './internal/refdiff/node_modules/*'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck ./...
+
+step "root package coverage (at least 90%)"
+cover=$(go test -count=1 -cover . | sed -n 's/.*coverage: \([0-9.]*\)% of statements.*/\1/p')
+echo "coverage: ${cover}%"
+awk -v c="$cover" 'BEGIN { exit !(c >= 90) }' || { echo "root package coverage ${cover}% is below 90%" >&2; exit 1; }
+
+step "tests"
+go test -race -count=1 -timeout 20m ./...
