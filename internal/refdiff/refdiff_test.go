@@ -1,0 +1,169 @@
+package refdiff
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+var (
+	flagN    = flag.Int("refdiff.n", defaultN(), "number of schedules TestDifferential runs (default from $REFDIFF_N, else 500)")
+	flagSeed = flag.Uint("refdiff.seed", 1, "seed of the first schedule; the others follow")
+)
+
+func defaultN() int {
+	if n, err := strconv.Atoi(os.Getenv("REFDIFF_N")); err == nil && n > 0 {
+		return n
+	}
+	return 500
+}
+
+func schedules(first uint32, n int) []*schedule {
+	scheds := make([]*schedule, n)
+	for i := range scheds {
+		scheds[i] = newSchedule(first + uint32(i))
+	}
+	return scheds
+}
+
+// TestDifferential runs the reference LeaderManager and bellwether's Machine
+// in ModeReference on the same random schedules and requires identical
+// traces: broadcasts (and their JSON bytes), leadership changes, warnings
+// and the known leader, at the same virtual times.
+func TestDifferential(t *testing.T) {
+	scheds := append([]*schedule{orderSchedule()}, schedules(uint32(*flagSeed), *flagN)...)
+	var (
+		failures int
+		counts   = map[string]int{}
+	)
+	runReference(t, scheds, func(i int, js *result) {
+		s := scheds[i]
+		ours, err := simulate(s, bellwether.ModeReference)
+		if err != nil {
+			t.Fatalf("seed %d: %v", s.Seed, err)
+		}
+		if d := compareResults(s, js, ours); d != nil {
+			failures++
+			if failures <= 3 {
+				t.Error(d)
+			}
+			return
+		}
+		for _, tr := range js.Traces {
+			for _, e := range tr {
+				counts[e.K+" "+e.V]++
+				counts[e.K]++
+			}
+		}
+	})
+	if failures > 0 {
+		t.Fatalf("%d of %d schedules diverge from the reference", failures, len(scheds)-1)
+	}
+	t.Logf("%d schedules agree; coverage: %d broadcasts (%d request, %d accept, %d current, %d withdraw), %d leadership changes, warnings: %d timeout, %d deferring, %d staying; %d restarts or late starts",
+		len(scheds)-1, counts["bcast"], counts["bcast request"], counts["bcast accept"], counts["bcast current"], counts["bcast withdraw"],
+		counts["leading"], counts["warn leader timeout"], counts["warn multiple leaders detected, deferring"],
+		counts["warn multiple leaders detected, staying"], counts["start"])
+	if *flagN >= 200 {
+		// The schedules must reach every branch of the protocol.
+		for _, k := range []string{
+			"bcast request", "bcast accept", "bcast current", "bcast withdraw", "leading true", "leading false",
+			"warn leader timeout", "warn multiple leaders detected, deferring", "warn multiple leaders detected, staying",
+			"stop", "kill", "pause", "resume",
+		} {
+			if counts[k] == 0 {
+				t.Errorf("no schedule produced %q: the generator no longer covers it", k)
+			}
+		}
+	}
+}
+
+// TestHarnessDetectsDivergence shows that the comparison can fail: machines
+// in ModeQuiet, which elects differently on purpose, must diverge from the
+// reference, and so must mutated traces.
+func TestHarnessDetectsDivergence(t *testing.T) {
+	scheds := schedules(1_000_000, 40)
+	var quietDiffs, checked int
+	runReference(t, scheds, func(i int, js *result) {
+		s := scheds[i]
+		quiet, err := simulate(s, bellwether.ModeQuiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if compareResults(s, js, quiet) != nil {
+			quietDiffs++
+		}
+
+		ours, err := simulate(s, bellwether.ModeReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := compareResults(s, js, ours); d != nil {
+			t.Fatalf("unmutated traces differ:\n%v", d)
+		}
+		slot, idx := -1, -1
+		for sl, tr := range ours.Traces {
+			for k, e := range tr {
+				if e.K == "bcast" {
+					slot, idx = sl, k
+				}
+			}
+		}
+		if slot < 0 {
+			return
+		}
+		checked++
+		mutate := func(name string, want string, f func(tr []entry) []entry) {
+			t.Helper()
+			m := *ours
+			m.Traces = append([][]entry(nil), ours.Traces...)
+			m.Traces[slot] = f(append([]entry(nil), ours.Traces[slot]...))
+			d := compareResults(s, js, &m)
+			switch {
+			case d == nil:
+				t.Errorf("seed %d: %s went unnoticed", s.Seed, name)
+			case d.slot != slot || !strings.Contains(d.String(), want):
+				t.Errorf("seed %d: %s reported as\n%v", s.Seed, name, d)
+			}
+		}
+		mutate("a changed action", "behaviour", func(tr []entry) []entry {
+			tr[idx].V = "withdraw-ish"
+			return tr
+		})
+		mutate("changed JSON bytes", "encoding", func(tr []entry) []entry {
+			tr[idx].J = strings.Replace(tr[idx].J, `"type"`, `"type" `, 1)
+			return tr
+		})
+		mutate("a lost entry", "(end of trace)", func(tr []entry) []entry { return tr[:idx] })
+		mutate("a late entry", "behaviour", func(tr []entry) []entry {
+			tr[idx].T++
+			return tr
+		})
+	})
+	if quietDiffs == 0 {
+		t.Errorf("ModeQuiet matched the reference on all %d schedules; the comparison is blind", len(scheds))
+	}
+	if checked == 0 {
+		t.Errorf("no schedule broadcast anything")
+	}
+	t.Logf("ModeQuiet diverged on %d of %d schedules; %d mutated traces caught", quietDiffs, len(scheds), 4*checked)
+}
+
+// TestScheduleDeterministic: a seed always gives the same schedule, and the
+// Go side is deterministic.
+func TestScheduleDeterministic(t *testing.T) {
+	for seed := uint32(1); seed <= 20; seed++ {
+		a, b := newSchedule(seed), newSchedule(seed)
+		ra, err := simulate(a, bellwether.ModeReference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := simulate(b, bellwether.ModeReference)
+		if d := compareResults(a, ra, rb); d != nil {
+			t.Fatalf("nondeterministic:\n%v", d)
+		}
+	}
+}

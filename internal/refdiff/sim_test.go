@@ -1,0 +1,312 @@
+package refdiff
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+// entry is one line of a client's trace. K is the kind: an external event
+// (start, stop, kill, pause, resume), bcast (V the action, J the event's
+// JSON), leading (V "true" or "false"), warn (V the warning) or leader (V
+// the known leader after a step, when it changed).
+type entry struct {
+	T int64  `json:"t"`
+	K string `json:"k"`
+	V string `json:"v"`
+	J string `json:"j,omitempty"`
+}
+
+func (e entry) String() string {
+	s := fmt.Sprintf("t=%d %s %q", e.T, e.K, e.V)
+	if e.J != "" {
+		s += " " + e.J
+	}
+	return s
+}
+
+// result is what one run of a schedule produced, on either side.
+type result struct {
+	Seed   uint32    `json:"seed"`
+	Order  []string  `json:"order"`  // the ids, sorted (harness: with JavaScript's <)
+	Traces [][]entry `json:"traces"` // per slot
+}
+
+// mix32 and hash32 must equal mix32 and hash in harness.js.
+func mix32(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}
+
+func hash32(seed, salt, sender, index, receiver uint32) uint32 {
+	h := mix32(seed ^ salt*0x9e3779b9)
+	h = mix32(h ^ sender)
+	h = mix32(h ^ index)
+	return mix32(h ^ receiver)
+}
+
+// Salts of hash32.
+const (
+	saltLatency = 1
+	saltLoss    = 2
+)
+
+// Classes of simulation steps due at the same time, in the order they run.
+const (
+	classExternal = iota
+	classTimers
+	classDelivery
+)
+
+// stepKey orders simulation steps: time, class, slot, then tie-breakers
+// (external: index in the schedule; delivery: sender, sender's broadcast
+// index).
+type stepKey [5]int64
+
+func (a stepKey) compare(b stepKey) int {
+	for i := range a {
+		if c := cmpInt64(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+type delivery struct {
+	key   stepKey
+	event bellwether.Event
+}
+
+type queued struct {
+	index int
+	event bellwether.Event
+}
+
+type slotState struct {
+	m       *bellwether.Machine
+	running bool
+	paused  bool
+	outQ    []queued           // broadcasts held while paused
+	inQ     []bellwether.Event // deliveries held while paused
+	sent    int                // broadcasts so far, over all instances
+	next    int64              // the machine's next deadline, -1 for none
+	leader  string             // known leader last recorded
+
+	// For the consistency check of EffectLeader within a step.
+	stepLeader  string
+	effLeader   string
+	sawEffected bool
+}
+
+var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(ms int64) time.Time { return epoch.Add(time.Duration(ms) * time.Millisecond) }
+
+// sim runs a schedule against bellwether.Machine, by the same rules as
+// harness.js.
+type sim struct {
+	s          *schedule
+	mode       bellwether.ElectionMode
+	now        int64
+	slots      []slotState
+	traces     [][]entry
+	deliveries []delivery // sorted by key
+	err        error
+}
+
+// simulate runs s with machines in mode and returns their traces.
+func simulate(s *schedule, mode bellwether.ElectionMode) (*result, error) {
+	n := len(s.IDs)
+	x := &sim{s: s, mode: mode, slots: make([]slotState, n), traces: make([][]entry, n)}
+	for i := range x.slots {
+		x.slots[i].next = -1
+		x.traces[i] = []entry{}
+	}
+	ext := 0
+	for x.err == nil {
+		var best stepKey
+		class := -1
+		if ext < len(s.Events) {
+			e := s.Events[ext]
+			best, class = stepKey{e.T, classExternal, int64(e.Slot), int64(ext)}, classExternal
+		}
+		for i, st := range x.slots {
+			if st.next < 0 {
+				continue
+			}
+			if k := (stepKey{st.next, classTimers, int64(i)}); class < 0 || k.compare(best) < 0 {
+				best, class = k, classTimers
+			}
+		}
+		if len(x.deliveries) > 0 && (class < 0 || x.deliveries[0].key.compare(best) < 0) {
+			best, class = x.deliveries[0].key, classDelivery
+		}
+		if class < 0 || best[0] > s.Horizon {
+			break
+		}
+		x.now = best[0]
+		slot := int(best[2])
+		switch class {
+		case classExternal:
+			e := s.Events[ext]
+			ext++
+			x.record(slot, e.Op, "", "")
+			x.step(slot, func(st *slotState) { x.external(slot, st, e.Op) })
+		case classTimers:
+			x.step(slot, func(st *slotState) { x.apply(slot, st.m.Tick(at(x.now))) })
+		case classDelivery:
+			d := x.deliveries[0]
+			x.deliveries = x.deliveries[1:]
+			st := &x.slots[slot]
+			switch {
+			case !st.running:
+			case st.paused:
+				st.inQ = append(st.inQ, d.event)
+			default:
+				x.step(slot, func(st *slotState) { x.apply(slot, st.m.Receive(at(x.now), d.event)) })
+			}
+		}
+	}
+	if x.err != nil {
+		return nil, x.err
+	}
+	order := slices.Clone(s.IDs)
+	slices.SortFunc(order, bellwether.CompareIDs)
+	return &result{Seed: s.Seed, Order: order, Traces: x.traces}, nil
+}
+
+func (x *sim) external(slot int, st *slotState, op string) {
+	switch op {
+	case "start":
+		m, err := bellwether.NewMachine(bellwether.MachineConfig{
+			ID: x.s.IDs[slot],
+			Settings: bellwether.Settings{
+				ElectionTimeout:   time.Duration(x.s.ElectionTimeout) * time.Millisecond,
+				HeartbeatInterval: time.Duration(x.s.HeartbeatInterval) * time.Millisecond,
+				HeartbeatTimeout:  time.Duration(x.s.HeartbeatTimeout) * time.Millisecond,
+			},
+			Mode: x.mode,
+			Seed: uint64(x.s.Seed)<<8 | uint64(slot),
+		})
+		if err != nil {
+			x.err = err
+			return
+		}
+		st.m, st.running, st.leader, st.stepLeader = m, true, "", ""
+		x.apply(slot, m.Start(at(x.now)))
+	case "stop", "kill":
+		x.apply(slot, st.m.Shutdown(at(x.now), op == "stop"))
+		st.running = false
+		st.inQ = nil
+	case "pause":
+		st.paused = true
+	case "resume":
+		st.paused = false
+		out := st.outQ
+		st.outQ = nil
+		for _, q := range out {
+			x.send(slot, q.index, q.event)
+		}
+		in := st.inQ
+		st.inQ = nil
+		for _, e := range in {
+			x.apply(slot, st.m.Receive(at(x.now), e))
+		}
+	default:
+		x.err = fmt.Errorf("unknown op %q", op)
+	}
+}
+
+// step runs f as one step of slot and then records the known leader if it
+// changed. It also checks that the machine's EffectLeader effects agree with
+// Machine.Leader.
+func (x *sim) step(slot int, f func(st *slotState)) {
+	st := &x.slots[slot]
+	st.sawEffected = false
+	if st.m != nil {
+		st.stepLeader, _ = st.m.Leader()
+	}
+	f(st)
+	if st.m == nil || x.err != nil {
+		return
+	}
+	leader, _ := st.m.Leader()
+	switch {
+	case st.sawEffected && st.effLeader != leader:
+		x.err = fmt.Errorf("slot %d at t=%d: last EffectLeader is %q but Leader() is %q", slot, x.now, st.effLeader, leader)
+	case !st.sawEffected && leader != st.stepLeader:
+		x.err = fmt.Errorf("slot %d at t=%d: Leader() changed from %q to %q without an EffectLeader", slot, x.now, st.stepLeader, leader)
+	}
+	if leader != st.leader {
+		st.leader = leader
+		x.record(slot, "leader", leader, "")
+	}
+}
+
+// apply carries out the effects of one machine call in order.
+func (x *sim) apply(slot int, out bellwether.Output) {
+	st := &x.slots[slot]
+	for _, e := range out.Effects {
+		switch e.Kind {
+		case bellwether.EffectBroadcast:
+			index := st.sent
+			st.sent++
+			x.record(slot, "bcast", string(e.Event.Action), string(e.Event.AppendJSON(nil)))
+			if st.paused {
+				st.outQ = append(st.outQ, queued{index, e.Event})
+			} else {
+				x.send(slot, index, e.Event)
+			}
+		case bellwether.EffectLeading:
+			x.record(slot, "leading", strconv.FormatBool(e.Leading), "")
+		case bellwether.EffectLeader:
+			st.sawEffected, st.effLeader = true, e.Leader
+		case bellwether.EffectWarning:
+			x.record(slot, "warn", e.Warning.String(), "")
+		default:
+			x.err = fmt.Errorf("slot %d at t=%d: unknown effect %v", slot, x.now, e.Kind)
+		}
+	}
+	st.next = -1
+	if !out.Next.IsZero() {
+		d := out.Next.Sub(epoch)
+		if d%time.Millisecond != 0 {
+			if x.mode == bellwether.ModeReference {
+				x.err = fmt.Errorf("slot %d at t=%d: Next %v is not a whole millisecond", slot, x.now, d)
+			}
+			// ModeQuiet's jitter is finer: tick at the next millisecond.
+			d = d.Truncate(time.Millisecond) + time.Millisecond
+		}
+		if d < time.Duration(x.now)*time.Millisecond {
+			x.err = fmt.Errorf("slot %d at t=%d: Next %v is in the past", slot, x.now, d)
+		}
+		st.next = d.Milliseconds()
+	}
+}
+
+// send schedules the deliveries of a broadcast to every other slot.
+func (x *sim) send(from, index int, e bellwether.Event) {
+	for r := range x.slots {
+		if r == from {
+			continue
+		}
+		if hash32(x.s.Seed, saltLoss, uint32(from), uint32(index), uint32(r))%1000 < x.s.LossPermille {
+			continue
+		}
+		t := x.now + 1 + int64(hash32(x.s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(x.s.MaxLatency))
+		d := delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e}
+		i, _ := slices.BinarySearchFunc(x.deliveries, d.key, func(d delivery, k stepKey) int { return d.key.compare(k) })
+		x.deliveries = slices.Insert(x.deliveries, i, d)
+	}
+}
+
+func (x *sim) record(slot int, k, v, j string) {
+	x.traces[slot] = append(x.traces[slot], entry{T: x.now, K: k, V: v, J: j})
+}
