@@ -1,0 +1,173 @@
+package bellwether_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+var heartbeatJSON = []byte(`{"type":"leader","action":"current","clientId":"web-17"}`)
+
+// A follower's step on the leader's heartbeat, the protocol's steady state,
+// allocates nothing; decoding a heartbeat allocates only the id string.
+func TestSteadyStateAllocations(t *testing.T) {
+	m := followerMachine(t, "web-2", "web-17")
+	hb := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+	now := at(time.Second)
+	if n := testing.AllocsPerRun(1000, func() {
+		now = now.Add(2 * time.Second)
+		m.Receive(now, hb)
+	}); n != 0 {
+		t.Errorf("follower heartbeat step: %v allocations, want 0", n)
+	}
+	l := leaderMachine(t, "a")
+	lnow := at(time.Second)
+	if n := testing.AllocsPerRun(1000, func() {
+		lnow = lnow.Add(2 * time.Second)
+		l.Tick(lnow)
+	}); n != 0 {
+		t.Errorf("leader heartbeat step: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, err := bellwether.ParseEvent(heartbeatJSON); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 1 {
+		t.Errorf("decoding a heartbeat: %v allocations, want at most 1 (the id)", n)
+	}
+	buf := make([]byte, 0, 128)
+	e := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+	if n := testing.AllocsPerRun(1000, func() { buf = e.AppendJSON(buf[:0]) }); n != 0 {
+		t.Errorf("encoding into a buffer: %v allocations, want 0", n)
+	}
+}
+
+func BenchmarkMachineStep(b *testing.B) {
+	b.Run("heartbeat-follower", func(b *testing.B) {
+		m := followerMachineB(b, "web-2", "web-17")
+		hb := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+		now := at(time.Second)
+		b.ReportAllocs()
+		for b.Loop() {
+			now = now.Add(time.Second)
+			m.Receive(now, hb)
+		}
+	})
+	b.Run("heartbeat-leader-tick", func(b *testing.B) {
+		m := newMachineB(b, "a")
+		m.Start(t0)
+		m.Tick(at(time.Second))
+		now := at(time.Second)
+		b.ReportAllocs()
+		for b.Loop() {
+			now = now.Add(2 * time.Second)
+			m.Tick(now)
+		}
+	})
+	b.Run("request-to-leader", func(b *testing.B) {
+		m := newMachineB(b, "a")
+		m.Start(t0)
+		m.Tick(at(time.Second))
+		req := bellwether.NewEvent(bellwether.ActionRequest, "b")
+		now := at(time.Second)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Receive(now, req)
+		}
+	})
+	b.Run("accept-during-election", func(b *testing.B) {
+		m := newMachineB(b, "a")
+		m.Start(t0)
+		ids := make([]bellwether.Event, 1024)
+		for i := range ids {
+			ids[i] = bellwether.NewEvent(bellwether.ActionAccept, fmt.Sprintf("m-%d", i))
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			m.Receive(t0, ids[i&1023])
+			i++
+		}
+	})
+	b.Run("election-cycle", func(b *testing.B) {
+		// request from another member, election end, deferral to a smaller
+		// leader, withdrawal: one full election per iteration.
+		m := newMachineB(b, "b")
+		m.Start(t0)
+		now := at(time.Second)
+		m.Tick(now)
+		cur := bellwether.NewEvent(bellwether.ActionCurrent, "a")
+		wd := bellwether.NewEvent(bellwether.ActionWithdraw, "a")
+		acc := bellwether.NewEvent(bellwether.ActionAccept, "c")
+		b.ReportAllocs()
+		for b.Loop() {
+			now = now.Add(10 * time.Second)
+			m.Receive(now, cur)
+			m.Receive(now, wd)
+			m.Receive(now, acc)
+			now = now.Add(time.Second)
+			m.Tick(now)
+		}
+	})
+}
+
+func BenchmarkCodec(b *testing.B) {
+	b.Run("encode", func(b *testing.B) {
+		e := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+		buf := make([]byte, 0, 128)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = e.AppendJSON(buf[:0])
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(heartbeatJSON)))
+		for b.Loop() {
+			if _, err := bellwether.ParseEvent(heartbeatJSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode-reordered-unknown-fields", func(b *testing.B) {
+		msg := []byte(`{"clientId":"web-17","extra":{"a":[1,2,3]},"action":"current","type":"leader"}`)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := bellwether.ParseEvent(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkManagerReceive measures how many heartbeats per second a
+// Manager takes in, from one goroutine.
+func BenchmarkManagerReceive(b *testing.B) {
+	m, err := bellwether.NewManager("web-2", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Shutdown(false)
+	hb := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Receive(hb)
+	}
+}
+
+func newMachineB(b *testing.B, id string) *bellwether.Machine {
+	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: id, Settings: testSettings, Mode: bellwether.ModeReference})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func followerMachineB(b *testing.B, id, leader string) *bellwether.Machine {
+	m := newMachineB(b, id)
+	m.Start(t0)
+	m.Receive(at(time.Millisecond), bellwether.NewEvent(bellwether.ActionCurrent, leader))
+	return m
+}
