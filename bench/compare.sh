@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the same scenarios on bellwether and on the reference TypeScript
+# implementation under Node.js, prints both side by side with their ratio,
+# and regenerates docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d internal/refdiff/node_modules/trimerge-sync ] || (cd internal/refdiff && npm ci --no-audit --no-fund --loglevel=error)
+go run ./bench/compare -write docs/performance.md "$@"

@@ -1,0 +1,355 @@
+// Command compare runs the same scenarios on bellwether and on the
+// reference TypeScript LeaderManager under Node.js, and prints both
+// figures and their ratio side by side. With -write it also regenerates
+// docs/performance.md. bench/compare.sh is the way to run it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+type result struct {
+	Name       string  `json:"name"`
+	NsPerOp    float64 `json:"nsPerOp"`
+	Broadcasts int     `json:"broadcasts"`
+	Leader     string  `json:"leader"`
+}
+
+func main() {
+	write := flag.String("write", "", "also write the report as Markdown to this file (docs/performance.md)")
+	node := flag.String("node", "node", "the Node.js binary")
+	flag.Parse()
+	if err := run(*node, *write, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(node, write string, stdout io.Writer) error {
+	ref, err := runNode(node)
+	if err != nil {
+		return err
+	}
+	goRes := runGo()
+	var md bytes.Buffer
+	report(&md, ref, goRes)
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return err
+	}
+	if write == "" {
+		return nil
+	}
+	var doc bytes.Buffer
+	header(&doc)
+	doc.Write(md.Bytes())
+	footer(&doc)
+	return os.WriteFile(write, doc.Bytes(), 0o644)
+}
+
+func runNode(node string) (map[string]result, error) {
+	cmd := exec.Command(node, "bench/compare.js")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("running the reference under Node.js (%s bench/compare.js): %w; run `cd internal/refdiff && npm ci` first", node, err)
+	}
+	res := map[string]result{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("reading Node's output %q: %w", sc.Text(), err)
+		}
+		res[r.Name] = r
+	}
+	return res, sc.Err()
+}
+
+// scenario names, in report order; each must exist on both sides.
+var order = []string{"decode heartbeat", "encode heartbeat", "follower heartbeat step", "cold start N=10", "cold start N=100"}
+
+func runGo() map[string]result {
+	res := map[string]result{}
+	hbJSON := []byte(`{"type":"leader","action":"current","clientId":"web-17"}`)
+	res["decode heartbeat"] = bench("decode heartbeat", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bellwether.ParseEvent(hbJSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	res["encode heartbeat"] = bench("encode heartbeat", func(b *testing.B) {
+		e := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+		buf := make([]byte, 0, 128)
+		for b.Loop() {
+			buf = e.AppendJSON(buf[:0])
+		}
+	})
+	// The reference on Node's timers against the Manager on Go's: both
+	// re-arm the follower's heartbeat timeout on every heartbeat.
+	res["follower heartbeat step"] = bench("follower heartbeat step", func(b *testing.B) {
+		m, err := bellwether.NewManager("web-2", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Shutdown(false)
+		hb := bellwether.NewEvent(bellwether.ActionCurrent, "web-17")
+		for b.Loop() {
+			m.Receive(hb)
+		}
+	})
+	for _, n := range []int{10, 100} {
+		name := fmt.Sprintf("cold start N=%d", n)
+		var out coldResult
+		r := bench(name, func(b *testing.B) {
+			for b.Loop() {
+				out = coldStart(n, bellwether.ModeReference)
+			}
+		})
+		r.Broadcasts, r.Leader = out.broadcasts, out.leader
+		res[name] = r
+	}
+	return res
+}
+
+func bench(name string, f func(b *testing.B)) result {
+	r := testing.Benchmark(f)
+	return result{Name: name, NsPerOp: float64(r.T.Nanoseconds()) / float64(r.N)}
+}
+
+type coldResult struct {
+	broadcasts int
+	leader     string
+}
+
+// simEv is one entry of the virtual network's queue: a member's timer, or a
+// broadcast that reaches every other member at once. One entry per
+// broadcast processes its deliveries in member order, exactly as
+// compare.js's consecutive per-member entries are.
+type simEv struct {
+	at   time.Duration
+	seq  int
+	who  int // the ticking member, or the sender
+	tick bool
+	ev   int // index into the broadcast events
+}
+
+type simQ []simEv
+
+func (q simQ) less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+
+func (q *simQ) push(e simEv) {
+	*q = append(*q, e)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (q *simQ) pop() simEv {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return top
+}
+
+// coldStart is compare.js's coldStart on bellwether's Machine: N members
+// start at once, every message takes 10ms, and it runs until the election
+// is over.
+func coldStart(n int, mode bellwether.ElectionMode) coldResult {
+	const latency = 10 * time.Millisecond
+	t0 := time.Unix(0, 0)
+	var q simQ
+	var events []bellwether.Event
+	seq := 0
+	push := func(e simEv) { seq++; e.seq = seq; q.push(e) }
+	ms := make([]*bellwether.Machine, n)
+	due := make([]time.Duration, n)
+	next := make([]time.Time, n) // each member's last Output.Next
+	broadcasts := 0
+	apply := func(i int, now time.Duration, out bellwether.Output) {
+		if len(out.Effects) == 0 && out.Next.Equal(next[i]) {
+			return // the common case: nothing to do
+		}
+		next[i] = out.Next
+		for _, e := range out.Effects {
+			if e.Kind != bellwether.EffectBroadcast {
+				continue
+			}
+			broadcasts++
+			events = append(events, e.Event)
+			push(simEv{at: now + latency, who: i, ev: len(events) - 1})
+		}
+		if !out.Next.IsZero() {
+			if d := out.Next.Sub(t0); d != due[i] {
+				due[i] = d
+				push(simEv{at: d, who: i, tick: true})
+			}
+		}
+	}
+	for i := range ms {
+		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: fmt.Sprintf("m-%05d", i), Mode: mode, Seed: uint64(i)})
+		if err != nil {
+			panic(err)
+		}
+		ms[i] = m
+	}
+	for i, m := range ms {
+		apply(i, 0, m.Start(t0))
+	}
+	end := time.Second + 2*latency
+	if mode == bellwether.ModeQuiet {
+		end += time.Second / 4
+	}
+	for len(q) > 0 && q[0].at <= end {
+		e := q.pop()
+		now := t0.Add(e.at)
+		if e.tick {
+			if e.at != due[e.who] {
+				continue
+			}
+			due[e.who] = 0
+			apply(e.who, e.at, ms[e.who].Tick(now))
+			continue
+		}
+		for j, m := range ms {
+			if j != e.who {
+				apply(j, e.at, m.Receive(now, events[e.ev]))
+			}
+		}
+	}
+	leader, _ := ms[0].Leader()
+	for _, m := range ms {
+		if l, _ := m.Leader(); l != leader {
+			leader = "disagreement"
+		}
+	}
+	return coldResult{broadcasts, leader}
+}
+
+func report(w io.Writer, ref, goRes map[string]result) {
+	fmt.Fprintf(w, "| scenario | bellwether (Go) | reference (Node.js) | reference ÷ Go | broadcasts Go / reference |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|\n")
+	for _, name := range order {
+		g, r := goRes[name], ref[name]
+		bc := ""
+		if g.Broadcasts > 0 || r.Broadcasts > 0 {
+			bc = fmt.Sprintf("%d / %d", g.Broadcasts, r.Broadcasts)
+			if g.Leader != r.Leader {
+				bc += fmt.Sprintf(" (leaders differ: %q vs %q)", g.Leader, r.Leader)
+			}
+		}
+		ratio := "n/a"
+		if g.NsPerOp > 0 && r.NsPerOp > 0 {
+			ratio = fmt.Sprintf("%.1f×", r.NsPerOp/g.NsPerOp)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", name, dur(g.NsPerOp), dur(r.NsPerOp), ratio, bc)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Broadcasts for the same cold start in bellwether's default quiet mode:")
+	for _, n := range []int{10, 100, 1000} {
+		q := coldStart(n, bellwether.ModeQuiet)
+		fmt.Fprintf(w, " N=%d: %d (leader %s);", n, q.broadcasts, q.leader)
+	}
+	fmt.Fprintln(w)
+}
+
+func dur(ns float64) string {
+	switch {
+	case ns == 0:
+		return "n/a"
+	case ns < 1e3:
+		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.1f ms", ns/1e6)
+	}
+	return fmt.Sprintf("%.2f s", ns/1e9)
+}
+
+func header(w io.Writer) {
+	fmt.Fprintln(w, "# Performance")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "<!-- Generated by bench/compare.sh; do not edit by hand. -->")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Measured %s on %s: %d CPUs (%s), %s, %s.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), nodeVersion())
+	fmt.Fprintln(w, "## bellwether against the reference")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The same scenarios run on bellwether and on the reference LeaderManager of trimerge-sync 0.20.0, unchanged, under Node.js. Times are per operation. The heartbeat step is the driver-level cost of a follower hearing the leader (the reference re-arms a Node timer; the Manager re-arms a Go timer). A cold start is N members starting at once with 10ms message latency, simulated in virtual time until the election is over; both sides run the reference protocol and must send the same number of broadcasts.")
+	fmt.Fprintln(w)
+}
+
+func footer(w io.Writer) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "## Rerun")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "```sh")
+	fmt.Fprintln(w, "bench/compare.sh            # prints the table above and rewrites this file")
+	fmt.Fprintln(w, "go test -bench . -run '^$' . # the Go micro-benchmarks, benchstat-friendly")
+	fmt.Fprintln(w, "```")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if i := strings.Index(line, ":"); i >= 0 {
+				return strings.TrimSpace(line[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func nodeVersion() string {
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		return "Node.js unknown"
+	}
+	return "Node.js " + strings.TrimSpace(string(out))
+}
