@@ -1,0 +1,158 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/testenv"
+	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func newTransport(t testing.TB, u *url.URL) *bwpostgres.Transport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := bwpostgres.FromURL(ctx, u)
+	if err != nil {
+		t.Fatalf("FromURL(%s): %v", u.Redacted(), err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func TestBasic(t *testing.T) {
+	u := testenv.PostgresURL(t)
+	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, bwpostgres.RecvBuffer)
+}
+
+func TestMaxMessageSize(t *testing.T) {
+	u := testenv.PostgresURL(t)
+	a := testenv.Join(t, newTransport(t, u), testenv.Group(t))
+	if got := a.MaxMessageSize(); got != 5985 {
+		t.Fatalf("MaxMessageSize = %d; want 5985 (7999-byte payload less a 17-byte header, in base64)", got)
+	}
+}
+
+// sessions counts the server's sessions with application_name app.
+func sessions(t *testing.T, u *url.URL, app string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	res := conn.ExecParams(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+		[][]byte{[]byte(app)}, nil, nil, nil).Read()
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	n, err := strconv.Atoi(string(res.Rows[0][0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestTwoConnectionsPerTransport(t *testing.T) {
+	u := testenv.PostgresURL(t)
+	cfg, err := pgconn.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := testenv.Group(t) // under 64 bytes, the longest application_name
+	cfg.RuntimeParams["application_name"] = app
+	tr, err := bwpostgres.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	g := testenv.Group(t)
+	for i := range 20 {
+		a := testenv.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
+		testenv.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
+		testenv.Send(t, a, "x")
+	}
+	if n := sessions(t, u, app); n != 2 {
+		t.Fatalf("a transport with 20 groups of 2 members holds %d connections; want 2", n)
+	}
+}
+
+func TestFromURLErrors(t *testing.T) {
+	ctx := context.Background()
+	port := testenv.FreePort(t)
+	for _, tc := range []struct {
+		url  string
+		want string
+	}{
+		{"redis://127.0.0.1:5432", `scheme "redis"; use postgres://`},
+		{"postgres://127.0.0.1:5432/x?sslmode=bogus", "sslmode"},
+		{fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), fmt.Sprintf("cannot reach postgres at 127.0.0.1:%d", port)},
+		{fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), "is PostgreSQL running"},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := bwpostgres.FromURL(ctx, u)
+		if err == nil {
+			tr.Close()
+			t.Errorf("FromURL(%s) succeeded; want an error", tc.url)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("FromURL(%s) = %v; want it to say %q", tc.url, err, tc.want)
+		}
+	}
+	if _, err := bwpostgres.FromURL(ctx, nil); err == nil {
+		t.Error("FromURL(nil) succeeded")
+	}
+	if _, err := bwpostgres.New(ctx, nil); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+}
+
+func TestFromURLNoSuchDatabase(t *testing.T) {
+	u := *testenv.PostgresURL(t)
+	u.Path = "/bellwether_no_such_database"
+	tr, err := bwpostgres.FromURL(context.Background(), &u)
+	if err == nil {
+		tr.Close()
+		t.Fatal("FromURL succeeded on a database that does not exist")
+	}
+	if !strings.Contains(err.Error(), "createdb bellwether_no_such_database") {
+		t.Fatalf("FromURL = %v; want it to say how to create the database", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	u := testenv.PostgresURL(t)
+	cfg, err := pgconn.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := bwpostgres.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	g := testenv.Group(t)
+	a, b := testenv.Join(t, tr, g), testenv.Join(t, newTransport(t, u), g)
+	testenv.Send(t, a, "hi")
+	if got := testenv.Recv(t, b); got != "hi" {
+		t.Fatalf("got %q", got)
+	}
+}
