@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+var statusCmd = command{
+	name:     "status",
+	synopsis: "[flags]",
+	about: `
+Joins the group as an observer for up to --wait, prints the leader's id and
+exits 0 as soon as it hears one; or prints nothing on stdout, says why on
+stderr and exits 3 when it heard no leader. The leader announces itself
+every heartbeat interval, so the default wait (heartbeat interval plus
+election timeout) hears a leader that exists.`,
+	examples: `  # Who leads the group "nightly-report" on this host?
+  bellwether status --group nightly-report
+
+  # In a script:
+  if leader=$(bellwether status --bus nats://127.0.0.1:4222 --group sync); then
+      echo "leader: $leader"
+  else
+      echo "no leader"   # exit status 3
+  fi`,
+}
+
+var nilCallbacks bellwether.Callbacks
+
+func (c *cli) cmdStatus(ctx context.Context, args []string) int {
+	fs := newFlagSet(statusCmd.name)
+	var co common
+	co.register(fs)
+	var wait time.Duration
+	durationVar(fs, &wait, "wait", 0, "how long to listen for the leader (default: heartbeat interval plus election timeout)")
+	if code, done := c.parse(statusCmd, fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return c.fail(statusCmd.name, exitUsage, fmt.Errorf("unexpected argument %q; status takes flags only", fs.Arg(0)))
+	}
+	if err := co.validate(); err != nil {
+		return c.fail(statusCmd.name, exitUsage, err)
+	}
+	if wait < 0 {
+		return c.fail(statusCmd.name, exitUsage, fmt.Errorf("--wait %v: must not be negative", wait))
+	}
+	if wait == 0 {
+		wait = co.settings.HeartbeatInterval + co.settings.ElectionTimeout
+	}
+	m, err := c.join(ctx, &co, co.logger(c.stderr), true, nilCallbacks)
+	if err != nil {
+		return c.fail(statusCmd.name, exitUsage, err)
+	}
+	defer m.close()
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	updates := m.e.Watch(wctx)
+	for {
+		select {
+		case st, ok := <-updates:
+			if !ok { // --wait is over
+				return c.fail(statusCmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v", co.group, co.busName(), wait))
+			}
+			if st.Leader != "" {
+				fmt.Fprintln(c.stdout, st.Leader)
+				return exitOK
+			}
+		case s := <-c.signals:
+			return c.fail(statusCmd.name, exitNoLeader, fmt.Errorf("interrupted by %v before a leader was heard", s))
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package prometheus_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+	bwprom "github.com/bellwether-go/bellwether/metrics/prometheus"
+	"github.com/bellwether-go/bellwether/transport/mem"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var fast = bellwether.Settings{
+	ElectionTimeout:   100 * time.Millisecond,
+	HeartbeatInterval: 200 * time.Millisecond,
+	HeartbeatTimeout:  time.Second,
+}
+
+func join(t *testing.T, tr bellwether.Transport, id string, observer bool) *bellwether.Elector {
+	t.Helper()
+	e, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: id, Group: "g", Settings: fast, Observer: observer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestCollectorLeaderAndFollower(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := mem.NewHub()
+		tr := hub.NewTransport()
+		defer tr.Close()
+		a := join(t, tr, "a", false)
+		b := join(t, tr, "b", false)
+
+		reg := prometheus.NewRegistry()
+		if err := bwprom.Register(reg, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := bwprom.Register(reg, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := bwprom.Register(reg, a); err == nil {
+			t.Error("registering the same member twice succeeded")
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if err := a.AwaitLeadership(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * fast.HeartbeatInterval) // b hears some heartbeats
+		synctest.Wait()
+
+		want := `
+# HELP bellwether_is_leader 1 while this member is the leader of its group, else 0.
+# TYPE bellwether_is_leader gauge
+bellwether_is_leader{group="g",id="a"} 1
+bellwether_is_leader{group="g",id="b"} 0
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "bellwether_is_leader"); err != nil {
+			t.Error(err)
+		}
+		sa, sb := a.Stats(), b.Stats()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				key := mf.GetName()
+				for _, l := range m.GetLabel() {
+					key += "," + l.GetName() + "=" + l.GetValue()
+				}
+				switch {
+				case m.Counter != nil:
+					got[key] = m.Counter.GetValue()
+				case m.Gauge != nil:
+					got[key] = m.Gauge.GetValue()
+				case m.Histogram != nil:
+					got[key] = float64(m.Histogram.GetSampleCount())
+				}
+			}
+		}
+		check := func(key string, want uint64) {
+			t.Helper()
+			v, ok := got[key]
+			if !ok {
+				t.Errorf("no series %s", key)
+				return
+			}
+			if v != float64(want) {
+				t.Errorf("%s = %v, want %d", key, v, want)
+			}
+		}
+		check("bellwether_events_sent_total,action=current,group=g,id=a", sa.Sent[bellwether.ActionCurrent])
+		check("bellwether_events_received_total,action=current,group=g,id=b", sb.Received[bellwether.ActionCurrent])
+		check("bellwether_events_sent_total,action=withdraw,group=g,id=b", 0)
+		check("bellwether_events_rejected_total,group=g,id=a,reason=syntax", 0)
+		check("bellwether_events_rejected_total,group=g,id=a,reason=own_id", 0)
+		check("bellwether_elections_total,group=g,id=a", sa.Elections)
+		check("bellwether_leader_changes_total,group=g,id=b", sb.LeaderChanges)
+		check("bellwether_duplicate_leaders_total,group=g,id=a", 0)
+		check("bellwether_send_errors_total,group=g,id=a", 0)
+		check("bellwether_election_duration_seconds,group=g,id=a", sa.ElectionDurations.Count)
+		if sa.Sent[bellwether.ActionCurrent] == 0 || sb.Received[bellwether.ActionCurrent] == 0 || sa.ElectionDurations.Count == 0 {
+			t.Errorf("the test did not exercise the counters: %+v %+v", sa, sb)
+		}
+		if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+			t.Errorf("lint: %v %v", problems, err)
+		}
+
+		if err := a.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		want = strings.Replace(want, `id="a"} 1`, `id="a"} 0`, 1)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "bellwether_is_leader"); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestHistogramBuckets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mem.NewHub().NewTransport()
+		defer tr.Close()
+		e := join(t, tr, "solo", false)
+		defer e.Close(t.Context())
+		if err := e.AwaitLeadership(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		c := bwprom.NewCollector(e)
+		if n := testutil.CollectAndCount(c, "bellwether_election_duration_seconds"); n != 1 {
+			t.Fatalf("%d histogram series, want 1", n)
+		}
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(c)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "bellwether_election_duration_seconds" {
+				continue
+			}
+			h := mf.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() != 1 {
+				t.Errorf("sample count %d, want 1", h.GetSampleCount())
+			}
+			if len(h.GetBucket()) != len(bellwether.ElectionBuckets) {
+				t.Errorf("%d buckets, want %d", len(h.GetBucket()), len(bellwether.ElectionBuckets))
+			}
+			// One election of about ElectionTimeout: every bucket at or
+			// above it holds it.
+			for _, b := range h.GetBucket() {
+				want := uint64(0)
+				if b.GetUpperBound() >= h.GetSampleSum() {
+					want = 1
+				}
+				if b.GetCumulativeCount() != want {
+					t.Errorf("bucket le=%v holds %d, want %d (sum %v)", b.GetUpperBound(), b.GetCumulativeCount(), want, h.GetSampleSum())
+				}
+			}
+			return
+		}
+		t.Fatal("no histogram gathered")
+	})
+}
+
+func TestRegisterNil(t *testing.T) {
+	if err := bwprom.Register(nil, nil); err == nil {
+		t.Error("Register(nil, nil) succeeded")
+	}
+	if err := bwprom.Register(prometheus.NewRegistry(), nil); err == nil {
+		t.Error("Register(reg, nil) succeeded")
+	}
+}
