@@ -1,0 +1,28 @@
+package local
+
+import (
+	"fmt"
+	"net/url"
+)
+
+// FromURL returns a Transport on the bus that u names: local:// for the
+// default directory, or local:///ABSOLUTE/DIR for another one.
+func FromURL(u *url.URL) (*Transport, error) {
+	if u.Scheme != "local" {
+		return nil, fmt.Errorf("local: URL %q has scheme %q; want local:// or local:///DIR", u.Redacted(), u.Scheme)
+	}
+	if u.Opaque != "" {
+		return nil, fmt.Errorf("local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+	}
+	if u.User != nil || u.Host != "" {
+		return nil, fmt.Errorf("local: URL %q names a host; the bus is on this host only and the directory goes in the path: local:///ABSOLUTE/DIR (three slashes)", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("local: URL %q has a query or fragment; local:// takes none", u.Redacted())
+	}
+	dir := u.Path
+	if dir == "/" {
+		return nil, fmt.Errorf("local: URL %q names the root directory; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+	}
+	return New(dir)
+}

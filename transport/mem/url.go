@@ -1,0 +1,54 @@
+package mem
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+)
+
+var named = struct {
+	sync.Mutex
+	hubs map[string]*Hub
+}{hubs: map[string]*Hub{}}
+
+// Named returns the process-wide hub called name, made with default
+// options on first use. The name "" is the default hub.
+func Named(name string) *Hub {
+	named.Lock()
+	defer named.Unlock()
+	h, ok := named.hubs[name]
+	if !ok {
+		h = NewHub()
+		named.hubs[name] = h
+	}
+	return h
+}
+
+// FromURL returns a new Transport on the named hub that u gives:
+// mem://NAME, or mem:// for the default hub. NAME is letters, digits, '-',
+// '_' and '.'. Faults are set on the hub, with Named(NAME).SetFaults.
+func FromURL(u *url.URL) (*Transport, error) {
+	if u.Scheme != "mem" {
+		return nil, fmt.Errorf("mem: URL %q has scheme %q; want mem://NAME", u.Redacted(), u.Scheme)
+	}
+	if u.Opaque != "" {
+		return nil, fmt.Errorf("mem: URL %q has no '//'; write mem://%s", u.Redacted(), u.Opaque)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("mem: URL %q has a user; an in-process hub has none: write mem://NAME", u.Redacted())
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("mem: URL %q has path %q; the hub's name goes after '//' alone: mem://NAME", u.Redacted(), u.Path)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("mem: URL %q has a query or fragment; mem:// takes none (set faults with mem.Named(name).SetFaults)", u.Redacted())
+	}
+	name := u.Host
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, fmt.Errorf("mem: hub name %q has %q; use letters, digits, '-', '_' and '.'", name, c)
+		}
+	}
+	return Named(name).NewTransport(), nil
+}
