@@ -19,7 +19,9 @@ import (
 	"github.com/bellwether-go/bellwether/transport/local"
 	"github.com/bellwether-go/bellwether/transport/mem"
 	"github.com/bellwether-go/bellwether/transport/nats"
+	"github.com/bellwether-go/bellwether/transport/postgres"
 	"github.com/bellwether-go/bellwether/transport/redis"
+	"github.com/bellwether-go/bellwether/transport/udp"
 )
 
 // opener opens the bus of one scheme.
@@ -46,6 +48,15 @@ var schemes = map[string]struct {
 	"redis": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
 		return nilSafe(redis.FromURL(ctx, u))
 	}, "redis://host:6379/0"},
+	"udp": {func(_ context.Context, u *url.URL) (bellwether.Transport, error) {
+		return nilSafe(udp.FromURL(u))
+	}, "udp://239.1.2.3:9999?iface=eth0"},
+	"postgres": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
+		return nilSafe(postgres.FromURL(ctx, u))
+	}, "postgres://user:password@host:5432/dbname"},
+	"postgresql": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
+		return nilSafe(postgres.FromURL(ctx, u))
+	}, "postgresql://user:password@host:5432/dbname"},
 	"rediss": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
 		return nilSafe(redis.FromURL(ctx, u))
 	}, "rediss://host:6379/0 (Redis over TLS)"},

@@ -128,6 +128,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 		fmt.Fprintln(d.out)
 		if errors.Is(err, errInterrupted) {
 			fmt.Fprintf(d.out, "Interrupted: stopped every member and removed %s.\n", dir)
+			return 128 + int(syscall.SIGINT)
 		}
 		return c.fail(demoCmd.name, code, err)
 	}
@@ -200,7 +201,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	}
 	election := first.at.Sub(d.start)
 	d.note("%s was elected and started its job %s after the members started", first.m.id, fmtDur(election))
-	if err := d.settle(time.Second); err != nil {
+	if err := d.settle(1500 * time.Millisecond); err != nil {
 		return exitFailure, err
 	}
 
@@ -227,7 +228,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 			d.note("%s's job (pid %d) died with it", leader.id, killedJob)
 		}
 	}
-	if err := d.settle(time.Second); err != nil {
+	if err := d.settle(1500 * time.Millisecond); err != nil {
 		return exitFailure, err
 	}
 
@@ -244,7 +245,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	}
 	handover := third.at.Sub(t1)
 	d.note("handover took %s (expected: about the election timeout, %s)", fmtDur(handover), fmtDur(s.ElectionTimeout))
-	if err := d.settle(750 * time.Millisecond); err != nil {
+	if err := d.settle(time.Second); err != nil {
 		return exitFailure, err
 	}
 
@@ -378,8 +379,10 @@ func (d *demo) show1(ev demoEvent) {
 	case ev.msg == msgStopped || ev.msg == msgExited:
 		m.state, m.jobPid = '.', 0
 		d.line(ev.at, "%s: its job stopped", m.id)
-	case ev.msg == "stopping":
+	case ev.msg == "stopping" && m.state == 'L':
 		d.line(ev.at, "%s: stopping its job, then withdrawing", m.id)
+	case ev.msg == "stopping":
+		d.line(ev.at, "%s: withdrawing", m.id)
 	case ev.level == "WARN" || ev.level == "ERROR" || ev.level == "TEXT":
 		m.lastErr = ev.msg
 		d.faint(ev.at, "%s: %s", m.id, ev.msg)

@@ -518,3 +518,30 @@ func TestE2EDemo(t *testing.T) {
 		t.Logf("demo output:\n%s", out)
 	}
 }
+
+// TestE2EDemoInterrupted interrupts the demo: it stops every member,
+// removes its directory and exits 130.
+func TestE2EDemoInterrupted(t *testing.T) {
+	t.Parallel()
+	p := start(t, "demo", "demo")
+	waitFor(t, "the failover step", func() bool { return strings.Contains(p.stdout.String(), "2. Failover") })
+	syscall.Kill(p.pid, syscall.SIGINT)
+	if code := p.wait(t, 20*time.Second); code != 130 {
+		t.Errorf("demo exited %d, want 130; stderr:\n%s", code, p.stderr)
+	}
+	out := p.stdout.String()
+	m := regexp.MustCompile(`pids ([\d, ]+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no member pids in the output:\n%s", out)
+	}
+	for _, f := range strings.Split(m[1], ", ") {
+		if pid, _ := strconv.Atoi(f); processExists(pid) {
+			t.Errorf("member pid %d still runs", pid)
+		}
+	}
+	if m := regexp.MustCompile(`removed (\S+)\.\n`).FindStringSubmatch(out); m == nil {
+		t.Errorf("no removed directory in the output:\n%s", out)
+	} else if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("the demo left %s", m[1])
+	}
+}

@@ -57,7 +57,7 @@ func durationVar(fs *flag.FlagSet, p *time.Duration, name string, def time.Durat
 // register defines the common flags on fs.
 func (co *common) register(fs *flag.FlagSet) {
 	def := bellwether.DefaultSettings()
-	fs.StringVar(&co.bus, "bus", "", "bus `URL`: local:// (the default: processes of this user on this host, no server),\nlocal:///DIR, nats://host:4222, redis://host:6379/0")
+	fs.StringVar(&co.bus, "bus", "", "bus `URL`: local:// (the default: processes of this user on this host, no server),\nlocal:///DIR, udp://239.1.2.3:9999?iface=eth0, nats://host:4222,\nredis://host:6379/0, postgres://user:password@host:5432/db")
 	fs.StringVar(&co.group, "group", "default", "group `NAME` to elect in: letters, digits, '-', '_' and '.'")
 	fs.StringVar(&co.id, "id", "", "this member's `ID`, unique in the group (default HOSTNAME-PID)")
 	durationVar(fs, &co.settings.ElectionTimeout, "election-timeout", def.ElectionTimeout, "how long an election collects candidates")
@@ -221,7 +221,7 @@ func (c *cli) usage(cmd command, fs *flag.FlagSet, w io.Writer) {
 			}
 			def := f.DefValue
 			extra := "$" + envName(f.Name)
-			if def != "" && def != "0" && def != "false" {
+			if def != "" && def != "0" && def != "0s" && def != "false" {
 				extra = "default " + def + "; " + extra
 			}
 			fmt.Fprintf(&b, "        (%s)\n", extra)

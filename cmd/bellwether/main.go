@@ -92,7 +92,7 @@ Subcommands:
 Run "bellwether SUBCOMMAND --help" for the flags and examples of each.
 
 Examples:
-  # See it work: five members, a crash and a clean handover, in 10 seconds.
+  # See it work: five members, a crash and a clean handover, in seconds.
   bellwether demo
 
   # Run a job on one of the hosts or processes that run this line.
