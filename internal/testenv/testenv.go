@@ -162,3 +162,20 @@ func Group(t testing.TB) string {
 	}
 	return name + "-" + hex.EncodeToString(suffix[:])
 }
+
+// Eventually calls f every 10ms until it returns nil, and fails t with
+// f's last error if that takes longer than 30 seconds.
+func Eventually(t testing.TB, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30s for %s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

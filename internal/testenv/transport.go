@@ -125,13 +125,27 @@ func Exchange(t testing.TB, from, to bellwether.Conn, prefix string) {
 	}
 }
 
+// Caps describes a transport to Basic.
+type Caps struct {
+	// RecvBuffer is the per-Conn buffer length; the Conns have a
+	// Dropped() uint64 method.
+	RecvBuffer int
+	// TextOnly is set for a bus that carries UTF-8 text without NUL
+	// bytes only.
+	TextOnly bool
+}
+
 // Basic runs the tests every transport must pass against real servers:
 // sending and receiving, no self-delivery, group isolation, the size
 // limit, Recv's context, the bounded buffer and Close. newTransport
 // returns a new Transport on the same bus each call, closed by a cleanup.
-// recvBuffer is the transport's per-Conn buffer length; its Conns have a
-// Dropped() uint64 method.
-func Basic(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, recvBuffer int) {
+func Basic(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, caps Caps) {
+	recvBuffer := caps.RecvBuffer
+	// odd is a prefix that a careless transport might mangle.
+	odd := "\x00\xff"
+	if caps.TextOnly {
+		odd = "é☃\t\"'\\"
+	}
 	t.Run("SendRecv", func(t *testing.T) {
 		t1, t2 := newTransport(t), newTransport(t)
 		g := Group(t)
@@ -151,10 +165,10 @@ func Basic(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, r
 		}
 		// Messages of one sender arrive in order, and bytes are kept.
 		for i := range 50 {
-			Send(t, c, "\x00\xff"+strconv.Itoa(i))
+			Send(t, c, odd+strconv.Itoa(i))
 		}
 		for i := range 50 {
-			if got := Recv(t, b); got != "\x00\xff"+strconv.Itoa(i) {
+			if got := Recv(t, b); got != odd+strconv.Itoa(i) {
 				t.Fatalf("message %d: got %q", i, got)
 			}
 		}
@@ -220,6 +234,9 @@ func Basic(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, r
 		big := make([]byte, limit)
 		for i := range big {
 			big[i] = byte(i * 7)
+			if caps.TextOnly {
+				big[i] = 'a' + byte(i%26)
+			}
 		}
 		if err := a.Send(context.Background(), big); err != nil {
 			t.Fatalf("Send(limit = %d bytes): %v", limit, err)

@@ -13,19 +13,50 @@
 // as '~' (group "a.b" uses "bellwether.a~b"), so that a group name is one
 // subject token.
 //
+// # On the wire
+//
+// The payload of a NATS message is exactly the message given to Send: for
+// an Elector, a leader event in JSON such as
+//
+//	{"type":"leader","action":"current","clientId":"a"}
+//
+// Each message also carries the NATS header SenderHeader
+// ("Bellwether-Sender") with the sending Conn's random id, because NATS
+// delivers a message to its publisher's own subscription too and a Conn
+// must not hear itself; NATS clients that ignore headers never see it.
+//
+// # Clients in other languages
+//
+// Any NATS client joins a group by subscribing to the group's subject and
+// publishing plain leader-event JSON to it, with no header: a message
+// without SenderHeader reaches every member of the group on every
+// Transport. Such a client must drop its own messages itself, which most
+// clients do when connected with the no-echo option (nats.js
+// `connect({servers, noEcho: true})`, nats.go nats.NoEcho()). For example,
+// with the nats command-line tool:
+//
+//	nats sub bellwether.jobs
+//	nats pub bellwether.jobs '{"type":"leader","action":"request","clientId":"z"}'
+//
 // # Guarantees
 //
 // Delivery is best effort and at most once: core NATS keeps nothing, so a
 // member that is disconnected, or joins late, misses what was sent
 // meanwhile. Messages from one sender arrive in the order it sent them,
-// as NATS orders messages of one publishing connection. Each Conn drops the
-// messages it sent itself (NATS echoes them to its own connection), using a
-// 9-byte header carrying the sending Conn's random id.
+// as NATS orders messages of one publishing connection. A Conn never
+// receives its own messages.
 //
 // # Size limit
 //
-// Conn.MaxMessageSize is the server's max_payload (1 MiB unless the server
-// sets otherwise) minus the 9-byte header.
+// NATS counts headers in the server's max_payload (1 MiB unless the
+// server sets otherwise), so Conn.MaxMessageSize is max_payload less the 49
+// bytes that SenderHeader takes. A foreign client's message may be up to
+// max_payload.
+//
+// # Health
+//
+// Conn implements bellwether.HealthChecker: Health is nil while the
+// connection to the server is up and otherwise says its status.
 //
 // # Cost
 //

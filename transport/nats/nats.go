@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
@@ -19,15 +20,24 @@ import (
 )
 
 var (
-	_ bellwether.Transport = (*Transport)(nil)
-	_ bellwether.Conn      = (*Conn)(nil)
+	_ bellwether.Transport     = (*Transport)(nil)
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
 )
 
 const (
 	subjectPrefix = "bellwether."
-	headerVersion = 1
-	idLen         = 8
-	headerLen     = 1 + idLen // version byte, then the sending Conn's id
+
+	// SenderHeader is the NATS message header in which a Conn names
+	// itself, a random id of 16 hex digits, so that it can drop its own
+	// messages when NATS echoes them back. A message without it comes from
+	// a client that is not bellwether's and reaches every member.
+	SenderHeader = "Bellwether-Sender"
+	idLen        = 16
+	// headerOverhead is what the header takes of the server's
+	// max_payload: "NATS/1.0\r\n", "Bellwether-Sender: " and the id, "\r\n",
+	// and the closing "\r\n".
+	headerOverhead = len("NATS/1.0\r\n") + len(SenderHeader) + len(": ") + idLen + len("\r\n") + len("\r\n")
 
 	// queueLen is the capacity of the channel that nats.go's reader fills
 	// with the messages of every group of a Transport. When it is full
@@ -68,7 +78,8 @@ type group struct {
 type Conn struct {
 	t   *Transport
 	g   *group
-	hdr [headerLen]byte
+	id  string
+	hdr natsgo.Header // SenderHeader: id; read-only
 	in  *inbox
 }
 
@@ -187,11 +198,12 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if err := bellwether.ValidateGroup(name); err != nil {
 		return nil, err
 	}
-	c := &Conn{t: t, in: newInbox()}
-	c.hdr[0] = headerVersion
-	if _, err := rand.Read(c.hdr[1:]); err != nil {
+	var id [idLen / 2]byte
+	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("bellwether/nats: making a member id: %w", err)
 	}
+	c := &Conn{t: t, in: newInbox(), id: hex.EncodeToString(id[:])}
+	c.hdr = natsgo.Header{SenderHeader: []string{c.id}}
 
 	t.mu.Lock()
 	if t.closed {
@@ -279,12 +291,13 @@ func (t *Transport) dispatch() {
 	}
 }
 
+// deliver hands m to every member of its group but the one that sent it:
+// the Conn named by m's SenderHeader, if it is one of ours.
 func (t *Transport) deliver(m *natsgo.Msg) {
-	data := m.Data
-	if len(data) < headerLen || data[0] != headerVersion {
-		return // not a bellwether message
+	var from string
+	if m.Header != nil {
+		from = m.Header.Get(SenderHeader)
 	}
-	from, payload := data[:headerLen], data[headerLen:]
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	g := t.groups[strings.ReplaceAll(strings.TrimPrefix(m.Subject, subjectPrefix), "~", ".")]
@@ -292,8 +305,8 @@ func (t *Transport) deliver(m *natsgo.Msg) {
 		return
 	}
 	for _, c := range g.conns {
-		if !bytes.Equal(c.hdr[:], from) {
-			c.in.push(bytes.Clone(payload))
+		if c.id != from {
+			c.in.push(bytes.Clone(m.Data))
 		}
 	}
 }
@@ -352,7 +365,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 		return bellwether.ErrClosed
 	}
 	if limit := c.MaxMessageSize(); len(msg) > limit {
-		return fmt.Errorf("bellwether/nats: message is %d bytes; the limit is %d (the server's max_payload less a %d-byte header): %w", len(msg), limit, headerLen, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/nats: message is %d bytes; the limit is %d (the server's max_payload less the %d bytes of the %s header): %w", len(msg), limit, headerOverhead, SenderHeader, bellwether.ErrMessageTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -360,10 +373,8 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if st := c.t.nc.Status(); st != natsgo.CONNECTED {
 		return c.t.notConnected(st)
 	}
-	buf := make([]byte, headerLen+len(msg))
-	copy(buf, c.hdr[:])
-	copy(buf[headerLen:], msg)
-	if err := c.t.nc.Publish(c.g.subject, buf); err != nil {
+	// nats.go copies msg into its write buffer before PublishMsg returns.
+	if err := c.t.nc.PublishMsg(&natsgo.Msg{Subject: c.g.subject, Header: c.hdr, Data: msg}); err != nil {
 		if errors.Is(err, natsgo.ErrReconnectBufExceeded) {
 			return c.t.notConnected(c.t.nc.Status())
 		}
@@ -377,9 +388,23 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	return c.in.pop(ctx)
 }
 
-// MaxMessageSize is the server's max_payload less the 9-byte header.
+// MaxMessageSize is the server's max_payload less the 49 bytes that the
+// SenderHeader takes of it (NATS counts headers in max_payload).
 func (c *Conn) MaxMessageSize() int {
-	return int(c.t.nc.MaxPayload()) - headerLen
+	return int(c.t.nc.MaxPayload()) - headerOverhead
+}
+
+// Health returns nil while the Transport's connection to the server is
+// up, ErrClosed after Close, and otherwise an error giving the
+// connection's status and last error.
+func (c *Conn) Health() error {
+	if c.in.isClosed() {
+		return bellwether.ErrClosed
+	}
+	if st := c.t.nc.Status(); st != natsgo.CONNECTED {
+		return c.t.notConnected(st)
+	}
+	return nil
 }
 
 // Dropped reports how many received messages this Conn discarded because

@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -66,13 +67,13 @@ func newTransport(t testing.TB, u *url.URL) *bwnats.Transport {
 
 func TestBasic(t *testing.T) {
 	u := serverURL(t, startServer(t, 0))
-	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, bwnats.RecvBuffer)
+	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, testenv.Caps{RecvBuffer: bwnats.RecvBuffer})
 }
 
 func TestMaxMessageSize(t *testing.T) {
 	u := serverURL(t, startServer(t, 0))
 	a := testenv.Join(t, newTransport(t, u), testenv.Group(t))
-	if got, want := a.MaxMessageSize(), 1<<20-9; got != want {
+	if got, want := a.MaxMessageSize(), 1<<20-49; got != want {
 		t.Fatalf("MaxMessageSize = %d; want %d (the default max_payload less the header)", got, want)
 	}
 }
@@ -175,9 +176,19 @@ func TestServerRestart(t *testing.T) {
 	if got := testenv.Recv(t, b); got != "before" {
 		t.Fatalf("got %q", got)
 	}
+	health := a.(bellwether.HealthChecker).Health
+	if err := health(); err != nil {
+		t.Fatalf("Health() = %v while connected", err)
+	}
 
 	s.Shutdown()
 	s.WaitForShutdown()
+	testenv.Eventually(t, "Health() to report the lost connection", func() error {
+		if err := health(); err == nil || !strings.Contains(err.Error(), "not connected to nats") {
+			return fmt.Errorf("Health() = %v", err)
+		}
+		return nil
+	})
 	// While the server is gone, Send fails rather than buffering.
 	deadline := time.Now().Add(10 * time.Second)
 	for a.Send(context.Background(), []byte("during")) == nil {
@@ -193,4 +204,9 @@ func TestServerRestart(t *testing.T) {
 	startServer(t, port)
 	testenv.Exchange(t, a, b, "after-a")
 	testenv.Exchange(t, b, a, "after-b")
+	testenv.Eventually(t, "Health() to be nil after reconnecting", health)
+	a.Close()
+	if err := health(); !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("Health() after Close = %v; want ErrClosed", err)
+	}
 }

@@ -16,21 +16,57 @@
 // a longer one is cut to "bellwether_", the group's first 27 bytes, "_"
 // and 24 hex digits of the SHA-256 of the group name.
 //
+// # On the wire
+//
+// The payload of a notification is exactly the message given to Send: for
+// an Elector, a leader event in JSON such as
+//
+//	{"type":"leader","action":"current","clientId":"a"}
+//
+// A payload is text, so a message must be UTF-8 without NUL bytes (Send
+// returns an error wrapping ErrNotText otherwise; leader events always
+// are), and the database's encoding should be UTF8 (or SQL_ASCII) for the
+// bytes to arrive unchanged.
+//
+// # Clients in other languages
+//
+// Any PostgreSQL client joins a group by LISTENing on the group's channel
+// and sending plain leader-event JSON with NOTIFY or pg_notify; its
+// notifications reach every member on every Transport. For example, with
+// psql:
+//
+//	LISTEN "bellwether_jobs";
+//	SELECT pg_notify('bellwether_jobs', '{"type":"leader","action":"request","clientId":"z"}');
+//
+// PostgreSQL delivers a notification to the sending session too when it
+// listens; such a client can drop those by comparing the notification's
+// PID with its own session's (pg_backend_pid()).
+//
 // # Guarantees
 //
 // Delivery is best effort and at most once: a member that is disconnected,
 // or joins late, misses what was sent meanwhile. Messages from one sender
 // arrive in the order it sent them, since PostgreSQL delivers
 // notifications in commit order and a Transport sends on one connection.
-// A listening session hears its own notifications, so each Conn drops its
-// own messages by a header carrying the sending Conn's random id.
+//
+// # Own messages
+//
+// A Transport listens on one session and sends on another, and the
+// listening session hears the notifications the sending one makes. Since
+// the payload carries nothing but the message, each Conn remembers the
+// SHA-256 digests of the last EchoRecord (256) messages it sent, each for
+// EchoWindow (10 seconds), with the backend PID of the session that sent
+// it. A notification is a Conn's echo only if it comes from that PID and
+// equals one of them; it then consumes the entry and is not delivered to
+// that Conn, while the group's other members get it as usual. No other
+// process's notification can be mistaken for an echo, since no other
+// session has that PID; two Conns of one Transport that send identical
+// messages each hear the other's copy.
 //
 // # Size limit
 //
-// A notification payload is text of fewer than 8000 bytes. The payload is
-// a 17-character header (a version digit and the sender's id in hex) and
-// the message in standard base64, so that any bytes can be sent:
-// Conn.MaxMessageSize is MaxMessageSize, 5985 bytes.
+// A notification payload is text of fewer than 8000 bytes:
+// Conn.MaxMessageSize is MaxMessageSize, 7999 bytes.
 //
 // # Cost
 //
@@ -47,4 +83,9 @@
 // 30 seconds. The sending connection is redialled by the next Send. While
 // the server is unreachable, Send and Join fail with an error saying so;
 // messages sent by others meanwhile are lost.
+//
+// # Health
+//
+// Conn implements bellwether.HealthChecker: Health is nil while the
+// listening connection is up, and otherwise says why it is down.
 package postgres

@@ -1,10 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,26 +13,36 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/echoes"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
 var (
-	_ bellwether.Transport = (*Transport)(nil)
-	_ bellwether.Conn      = (*Conn)(nil)
+	_ bellwether.Transport     = (*Transport)(nil)
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
 )
 
+// ErrNotText is wrapped by Send for a message that is not UTF-8 text or
+// holds a NUL byte: a notification payload is text.
+var ErrNotText = errors.New("bellwether/postgres: a message must be UTF-8 text without NUL bytes")
+
 const (
-	headerVersion = '1'
-	headerLen     = 1 + 16 // version digit, then the sending Conn's id in hex
+	// MaxMessageSize is the largest message a Conn sends: the longest
+	// notification payload PostgreSQL takes (fewer than 8000 bytes).
+	MaxMessageSize = 7999
 
-	// maxPayload is the longest notification payload PostgreSQL takes.
-	maxPayload = 7999
-
-	// MaxMessageSize is the largest message a Conn sends: what fits in a
-	// notification payload in base64 after the header.
-	MaxMessageSize = (maxPayload - headerLen) / 4 * 3
+	// EchoWindow and EchoRecord bound how a Conn recognises its own
+	// messages, which PostgreSQL delivers back to the Transport's
+	// listening session: a Conn remembers the digests of the last
+	// EchoRecord messages it sent, each for EchoWindow, with the backend
+	// PID of the session that sent them; a notification from that PID
+	// equal to one of them is its echo.
+	EchoWindow = 10 * time.Second
+	EchoRecord = 256
 
 	channelPrefix  = "bellwether_"
 	maxChannelName = 63
@@ -89,10 +98,10 @@ type group struct {
 
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
 type Conn struct {
-	t   *Transport
-	g   *group
-	hdr string // headerVersion and the Conn's id in hex
-	in  *inbox
+	t    *Transport
+	g    *group
+	sent *echoes.Record
+	in   *inbox
 }
 
 // FromURL connects to the PostgreSQL database at u and returns a
@@ -240,6 +249,11 @@ func (t *Transport) listen(conn *pgconn.PgConn) {
 		}
 		if conn == nil || conn.IsClosed() {
 			if conn != nil {
+				t.mu.Lock()
+				if t.lastErr == nil {
+					t.lastErr = errors.New("the listening connection closed")
+				}
+				t.mu.Unlock()
 				closeConn(conn)
 				conn = nil
 			}
@@ -403,25 +417,20 @@ func (t *Transport) wake() {
 }
 
 // onNotification runs on the listener goroutine for every notification.
+// It hands the payload to every member of the channel's group but the one
+// whose echo it is: only a notification from a session this Transport
+// sent on can be.
 func (t *Transport) onNotification(_ *pgconn.PgConn, n *pgconn.Notification) {
-	p := n.Payload
-	if len(p) < headerLen || p[0] != headerVersion {
-		return // not a bellwether message
-	}
-	from := p[:headerLen]
-	msg, err := base64.StdEncoding.DecodeString(p[headerLen:])
-	if err != nil {
-		return
-	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	g := t.channels[n.Channel]
 	if g == nil {
 		return
 	}
+	sum, now := echoes.SumOf(n.Payload), time.Now()
 	for _, c := range g.conns {
-		if c.hdr != from {
-			c.in.push(slices.Clone(msg))
+		if !c.sent.Take(sum, n.PID, now) {
+			c.in.push([]byte(n.Payload))
 		}
 	}
 }
@@ -432,11 +441,7 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if err := bellwether.ValidateGroup(name); err != nil {
 		return nil, err
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return nil, fmt.Errorf("bellwether/postgres: making a member id: %w", err)
-	}
-	c := &Conn{t: t, in: newInbox(), hdr: string(rune(headerVersion)) + hex.EncodeToString(id[:])}
+	c := &Conn{t: t, in: newInbox(), sent: echoes.New(EchoRecord, EchoWindow)}
 
 	t.mu.Lock()
 	if t.closed {
@@ -541,21 +546,41 @@ func (t *Transport) isClosed() bool {
 	return t.closed
 }
 
-// Send broadcasts msg to the group's other members with pg_notify.
+// Send broadcasts msg to the group's other members: it is the payload of
+// a notification on the group's channel, as it is. msg must be UTF-8 text
+// without NUL bytes (else the error wraps ErrNotText) of at most
+// MaxMessageSize bytes.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if c.in.isClosed() {
 		return bellwether.ErrClosed
 	}
 	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/postgres: message is %d bytes; the limit is %d (a notification payload is under 8000 bytes, and messages go in base64): %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/postgres: message is %d bytes; the limit is %d (a notification payload is under 8000 bytes): %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
 	}
-	payload := make([]byte, headerLen+base64.StdEncoding.EncodedLen(len(msg)))
-	copy(payload, c.hdr)
-	base64.StdEncoding.Encode(payload[headerLen:], msg)
-	return c.t.notify(ctx, c.g.channel, payload)
+	if i := bytes.IndexByte(msg, 0); i >= 0 {
+		return fmt.Errorf("%w: NUL at byte %d", ErrNotText, i)
+	}
+	if !utf8.Valid(msg) {
+		return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrNotText, invalidAt(msg))
+	}
+	return c.t.notify(ctx, c.g.channel, msg, c.sent)
 }
 
-func (t *Transport) notify(ctx context.Context, channel string, payload []byte) error {
+// invalidAt returns the offset of msg's first byte that is not UTF-8.
+func invalidAt(msg []byte) int {
+	for i := 0; i < len(msg); {
+		r, n := utf8.DecodeRune(msg[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(msg)
+}
+
+// notify sends payload on channel, noting it in sent, with the sending
+// session's PID, before it can come back.
+func (t *Transport) notify(ctx context.Context, channel string, payload []byte, sent *echoes.Record) error {
 	select {
 	case t.sendSem <- struct{}{}:
 	case <-ctx.Done():
@@ -569,6 +594,7 @@ func (t *Transport) notify(ctx context.Context, channel string, payload []byte) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	sum := echoes.SumOf(payload)
 	// A connection broken by a server restart is found out by the first
 	// statement on it; one retry on a new connection hides that.
 	for attempt := 0; ; attempt++ {
@@ -582,12 +608,19 @@ func (t *Transport) notify(ctx context.Context, channel string, payload []byte) 
 			}
 			t.sendConn = conn
 		}
+		pid := t.sendConn.PID()
+		sent.Add(sum, pid, time.Now())
 		_, err := t.sendConn.ExecParams(ctx, "SELECT pg_notify($1, $2)",
 			[][]byte{[]byte(channel), payload}, nil, nil, nil).Close()
 		if err == nil {
 			return nil
 		}
 		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			// The statement failed, so nothing was sent. Otherwise the
+			// entry stays, in case the notification went out.
+			sent.Forget(sum, pid)
+		}
 		if !errors.As(err, &pgErr) || t.sendConn.IsClosed() {
 			closeConn(t.sendConn)
 			t.sendConn = nil
@@ -610,6 +643,22 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // MaxMessageSize returns MaxMessageSize.
 func (c *Conn) MaxMessageSize() int {
 	return MaxMessageSize
+}
+
+// Health returns nil while the Transport's listening connection is up,
+// ErrClosed after Close, and otherwise why it is down (the Transport is
+// reconnecting meanwhile).
+func (c *Conn) Health() error {
+	if c.in.isClosed() {
+		return bellwether.ErrClosed
+	}
+	c.t.mu.RLock()
+	err := c.t.lastErr
+	c.t.mu.RUnlock()
+	if err != nil {
+		return c.t.notConnected(err)
+	}
+	return nil
 }
 
 // Dropped reports how many received messages this Conn discarded because

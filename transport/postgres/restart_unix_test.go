@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 )
 
@@ -133,8 +134,18 @@ func TestServerRestart(t *testing.T) {
 	if got := testenv.Recv(t, b); got != "before" {
 		t.Fatalf("got %q", got)
 	}
+	health := b.(bellwether.HealthChecker).Health
+	if err := health(); err != nil {
+		t.Fatalf("Health() = %v while connected", err)
+	}
 
 	s.stop("fast")
+	testenv.Eventually(t, "Health() to report the lost connection", func() error {
+		if err := health(); err == nil || !strings.Contains(err.Error(), "not connected to postgres") {
+			return fmt.Errorf("Health() = %v", err)
+		}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.Send(ctx, []byte("during")); err == nil {
@@ -152,6 +163,7 @@ func TestServerRestart(t *testing.T) {
 	s.start()
 	testenv.Exchange(t, a, b, "after-a")
 	testenv.Exchange(t, b, a, "after-b")
+	testenv.Eventually(t, "Health() to be nil after reconnecting", health)
 	// A group joined after the restart works too.
 	c, d := testenv.Join(t, t1, g+"-late"), testenv.Join(t, t2, g+"-late")
 	testenv.Send(t, c, "late")

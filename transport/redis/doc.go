@@ -14,15 +14,51 @@
 // Redis Cluster is not supported (use one server, or a Sentinel-managed
 // primary through a *redis.Client of your own and New).
 //
+// # On the wire
+//
+// The payload of a PUBLISH is exactly the message given to Send: for an
+// Elector, a leader event in JSON such as
+//
+//	{"type":"leader","action":"current","clientId":"a"}
+//
+// # Clients in other languages
+//
+// Any Redis client joins a group by subscribing to the group's channel and
+// publishing plain leader-event JSON to it; its messages reach every
+// member on every Transport. For example, with redis-cli:
+//
+//	redis-cli SUBSCRIBE bellwether:jobs
+//	redis-cli PUBLISH bellwether:jobs '{"type":"leader","action":"request","clientId":"z"}'
+//
+// Redis delivers a message to the publisher's own subscriptions too, so
+// such a client must drop its own messages, by their clientId for
+// instance.
+//
 // # Guarantees
 //
 // Delivery is best effort and at most once: Redis pub/sub keeps nothing,
 // so a member that is disconnected, or joins late, misses what was sent
 // meanwhile, and Redis disconnects a subscriber that falls more than its
 // client-output-buffer-limit behind. Messages from one sender arrive in
-// the order it sent them. Redis delivers a message to the publishing
-// client's subscriptions too; each Conn drops its own messages by a 9-byte
-// header carrying the sending Conn's random id.
+// the order it sent them.
+//
+// # Own messages
+//
+// Redis hands every message back to the publishing client's subscription.
+// Since the bytes on the bus carry nothing but the message, each Conn
+// remembers the SHA-256 digests of the last EchoRecord (256) messages it
+// sent, each for EchoWindow (10 seconds): an incoming message equal to one
+// of them is that Conn's echo, which consumes the entry and is not
+// delivered to that Conn; the group's other members get it as usual. A
+// member never hears itself unless its echo arrives more than EchoWindow
+// late or it has more than EchoRecord messages in flight.
+//
+// The consequence: a byte-identical message from another sender that
+// arrives while a Conn awaits the echo of its own is taken for that echo.
+// The Conn still gets one copy of the two, unless its own echo is lost
+// (the subscription was down), when it misses the other sender's. For an
+// Elector that can only happen between two members with the same id, and
+// an Elector drops messages bearing its own id anyway.
 //
 // # Size limit
 //
@@ -45,4 +81,11 @@
 // client's error (after the client's retries) instead of buffering;
 // messages sent by others meanwhile are lost. A connection that dies
 // without closing (a vanished host) is noticed by TCP keepalive.
+//
+// # Health
+//
+// Conn implements bellwether.HealthChecker: Health is nil while the
+// subscribing connection works and otherwise says what went wrong on it
+// last. The Transport pings that connection after 5 seconds without
+// traffic, and reports it broken when the PING goes 5 seconds unanswered.
 package redis

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -13,12 +12,14 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/echoes"
 	goredis "github.com/redis/go-redis/v9"
 )
 
 var (
-	_ bellwether.Transport = (*Transport)(nil)
-	_ bellwether.Conn      = (*Conn)(nil)
+	_ bellwether.Transport     = (*Transport)(nil)
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
 )
 
 // MaxMessageSize is the largest message a Conn sends.
@@ -26,9 +27,14 @@ const MaxMessageSize = 1 << 20
 
 const (
 	channelPrefix = "bellwether:"
-	headerVersion = 1
-	idLen         = 8
-	headerLen     = 1 + idLen // version byte, then the sending Conn's id
+
+	// EchoWindow and EchoRecord bound how a Conn recognises its own
+	// messages, which Redis delivers back to the Transport's
+	// subscription: a Conn remembers the digests of the last EchoRecord
+	// messages it sent, each for EchoWindow, and an incoming message equal
+	// to one of them is its echo.
+	EchoWindow = 10 * time.Second
+	EchoRecord = 256
 
 	// joinTimeout bounds the wait for the server to confirm a new
 	// subscription when Join's ctx has no deadline.
@@ -39,6 +45,11 @@ const (
 	opTimeout = 5 * time.Second
 )
 
+// pingInterval is how long the subscribing connection may stay idle before
+// it is pinged; a PING unanswered for as long makes Health report the
+// connection as broken. Tests shorten it.
+var pingInterval = 5 * time.Second
+
 // Transport is a bellwether.Transport over one Redis server. Create it
 // with New or FromURL.
 type Transport struct {
@@ -46,6 +57,7 @@ type Transport struct {
 	owned  bool // Close closes client
 	where  string
 	ps     *goredis.PubSub
+	ping   time.Duration // pingInterval when made
 
 	done     chan struct{}
 	loopDone chan struct{}
@@ -59,6 +71,7 @@ type Transport struct {
 	groups  map[string]*group
 	ops     []subOp
 	waiters map[string][]chan struct{} // channel → Joins awaiting the server's confirmation
+	recvErr error                      // why the subscribing connection is not working, or nil
 }
 
 type subOp struct {
@@ -77,10 +90,10 @@ type group struct {
 
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
 type Conn struct {
-	t   *Transport
-	g   *group
-	hdr [headerLen]byte
-	in  *inbox
+	t    *Transport
+	g    *group
+	sent *echoes.Record
+	in   *inbox
 }
 
 // New returns a Transport over client, which the caller keeps:
@@ -156,6 +169,7 @@ func newTransport(client *goredis.Client, owned bool, where string) *Transport {
 		owned:    owned,
 		where:    where,
 		ps:       client.Subscribe(context.Background()),
+		ping:     pingInterval,
 		done:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 		groups:   make(map[string]*group),
@@ -166,21 +180,42 @@ func newTransport(client *goredis.Client, owned bool, where string) *Transport {
 }
 
 // receive reads the subscribing connection until Close. go-redis redials
-// and subscribes again after an error; this loop paces its attempts.
+// and subscribes again after an error; this loop paces its attempts, and
+// pings the connection when it has been idle for t.ping.
 func (t *Transport) receive() {
 	defer close(t.loopDone)
 	ctx := context.Background()
 	var backoff time.Duration
+	var pinged time.Time // when the unanswered PING went out, or zero
+	failing := false     // recvErr is set
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		msg, err := t.ps.Receive(ctx)
+		msg, err := t.ps.ReceiveTimeout(ctx, t.ping)
 		if err != nil {
 			select {
 			case <-t.done:
 				return
 			default:
 			}
+			if isTimeout(err) {
+				// Idle: a timeout leaves the connection usable.
+				if !pinged.IsZero() {
+					t.setRecvErr(fmt.Errorf("no reply to PING for %v", time.Since(pinged).Round(time.Second)))
+					failing = true
+					continue
+				}
+				pctx, cancel := context.WithTimeout(ctx, opTimeout)
+				err = t.ps.Ping(pctx)
+				cancel()
+				if err == nil {
+					pinged = time.Now()
+					continue
+				}
+			}
+			t.setRecvErr(err)
+			failing = true
+			pinged = time.Time{}
 			backoff = min(max(2*backoff, 50*time.Millisecond), maxBackoff)
 			timer.Reset(backoff)
 			select {
@@ -191,6 +226,11 @@ func (t *Transport) receive() {
 			continue
 		}
 		backoff = 0
+		pinged = time.Time{}
+		if failing {
+			t.setRecvErr(nil)
+			failing = false
+		}
 		switch m := msg.(type) {
 		case *goredis.Message:
 			t.deliver(m.Channel, m.Payload)
@@ -200,6 +240,17 @@ func (t *Transport) receive() {
 			}
 		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (t *Transport) setRecvErr(err error) {
+	t.mu.Lock()
+	t.recvErr = err
+	t.mu.Unlock()
 }
 
 func (t *Transport) confirm(channel string) {
@@ -212,20 +263,19 @@ func (t *Transport) confirm(channel string) {
 	}
 }
 
+// deliver hands payload to every member of its group but the one whose
+// echo it is.
 func (t *Transport) deliver(channel, payload string) {
-	if len(payload) < headerLen || payload[0] != headerVersion {
-		return // not a bellwether message
-	}
-	from, body := payload[:headerLen], payload[headerLen:]
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	g := t.groups[strings.TrimPrefix(channel, channelPrefix)]
 	if g == nil {
 		return
 	}
+	sum, now := echoes.SumOf(payload), time.Now()
 	for _, c := range g.conns {
-		if string(c.hdr[:]) != from {
-			c.in.push([]byte(body))
+		if !c.sent.Take(sum, 0, now) {
+			c.in.push([]byte(payload))
 		}
 	}
 }
@@ -265,11 +315,7 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if err := bellwether.ValidateGroup(name); err != nil {
 		return nil, err
 	}
-	c := &Conn{t: t, in: newInbox()}
-	c.hdr[0] = headerVersion
-	if _, err := rand.Read(c.hdr[1:]); err != nil {
-		return nil, fmt.Errorf("bellwether/redis: making a member id: %w", err)
-	}
+	c := &Conn{t: t, in: newInbox(), sent: echoes.New(EchoRecord, EchoWindow)}
 
 	t.mu.Lock()
 	if t.closed {
@@ -379,7 +425,8 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-// Send broadcasts msg to the group's other members.
+// Send broadcasts msg to the group's other members: it PUBLISHes msg, as
+// it is, on the group's channel.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if c.in.isClosed() {
 		return bellwether.ErrClosed
@@ -387,10 +434,16 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > MaxMessageSize {
 		return fmt.Errorf("bellwether/redis: message is %d bytes; the limit is %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
 	}
-	buf := make([]byte, headerLen+len(msg))
-	copy(buf, c.hdr[:])
-	copy(buf[headerLen:], msg)
-	if err := c.t.client.Publish(ctx, c.g.channel, buf).Err(); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Noted before it can come back. A failed PUBLISH may still have
+	// reached the server, so its entry stays until its echo or
+	// EchoWindow.
+	c.sent.Add(echoes.SumOf(msg), 0, time.Now())
+	// go-redis writes msg out before Publish returns, and keeps no
+	// reference to it.
+	if err := c.t.client.Publish(ctx, c.g.channel, msg).Err(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -407,6 +460,23 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // MaxMessageSize returns MaxMessageSize.
 func (c *Conn) MaxMessageSize() int {
 	return MaxMessageSize
+}
+
+// Health returns nil while the Transport's subscribing connection works,
+// ErrClosed after Close, and otherwise what went wrong on it last: a
+// receive error (the server is gone, and the Transport is reconnecting)
+// or a PING left unanswered.
+func (c *Conn) Health() error {
+	if c.in.isClosed() {
+		return bellwether.ErrClosed
+	}
+	c.t.mu.RLock()
+	err := c.t.recvErr
+	c.t.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("bellwether/redis: the subscription to redis at %s is not working: %w; the transport reconnects by itself", c.t.where, err)
+	}
+	return nil
 }
 
 // Dropped reports how many received messages this Conn discarded because

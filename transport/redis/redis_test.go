@@ -42,7 +42,7 @@ func newTransport(t testing.TB, u *url.URL) *bwredis.Transport {
 
 func TestBasic(t *testing.T) {
 	u := testenv.RedisURL(t)
-	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, bwredis.RecvBuffer)
+	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, testenv.Caps{RecvBuffer: bwredis.RecvBuffer})
 }
 
 func TestLastMemberUnsubscribes(t *testing.T) {
