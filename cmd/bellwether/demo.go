@@ -36,7 +36,7 @@ it leads, and prints what happens as it happens:
      its job and withdraws, and the others elect at once.
 
 Each step shows its measured time; a summary follows. The demo takes about
-10 seconds, leaves nothing running and removes its directory, also when
+6 seconds, leaves nothing running and removes its directory, also when
 interrupted. Its output is plain text when not written to a terminal.`,
 	examples: `  bellwether demo
   bellwether demo | tee demo.txt`,

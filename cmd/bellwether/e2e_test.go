@@ -263,9 +263,10 @@ func scenario(t *testing.T, bus string) {
 	}
 
 	// Election: exactly one job starts, and no other follows.
-	jobs, _ := awaitJobs(t, started, 1, 10*time.Second, "first election")
+	awaitJobs(t, started, 1, 10*time.Second, "first election")
 	time.Sleep(e2eTimeout + e2eElection)
-	if jobs = readJobs(t, started); len(jobs) != 1 {
+	jobs := readJobs(t, started)
+	if len(jobs) != 1 {
 		t.Fatalf("%d jobs started, want 1: %v", len(jobs), jobs)
 	}
 	first := jobs[0]

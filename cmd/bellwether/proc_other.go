@@ -22,7 +22,12 @@ func groupExists(int) bool { return false }
 
 func processExists(int) bool { return false }
 
-func exitStatus(ps *os.ProcessState) int { return ps.ExitCode() }
+func exitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
+	return ps.ExitCode()
+}
 
 func signalProcess(pid int, sig syscall.Signal) error {
 	p, err := os.FindProcess(pid)

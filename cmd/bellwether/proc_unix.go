@@ -25,6 +25,9 @@ func signalGroup(pid int, sig syscall.Signal) error {
 // exitStatus is the status a shell would report for ps: the exit code,
 // or 128 plus the number of the signal that killed the process.
 func exitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
