@@ -316,6 +316,7 @@ func (e *Elector) shutdown() {
 	e.lead = nil
 	e.mu.Unlock()
 	if wasLeading {
+		e.stats.leading(false)
 		e.events.push(note{kind: noteStopped})
 	}
 	e.conn.Close()

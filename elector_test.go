@@ -612,5 +612,8 @@ func TestElectorStatsCountsElections(t *testing.T) {
 			t.Fatalf("follower stats = %+v", fs)
 		}
 		closeAll(t, e, f)
+		if e.Stats().IsLeader {
+			t.Fatal("Stats().IsLeader is true after Close")
+		}
 	})
 }
