@@ -1,0 +1,154 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+// QuickSettings are short protocol timings for Electors on real buses.
+var QuickSettings = bellwether.Settings{
+	ElectionTimeout:   200 * time.Millisecond,
+	HeartbeatInterval: 250 * time.Millisecond,
+	HeartbeatTimeout:  time.Second,
+}
+
+// JoinElectors makes one Elector per Transport in group, with ids "a",
+// "b", … and QuickSettings, closed when the test ends (before the
+// Transports, whose cleanups were registered earlier).
+func JoinElectors(t testing.TB, trs []bellwether.Transport, group string) []*bellwether.Elector {
+	t.Helper()
+	es := make([]*bellwether.Elector, len(trs))
+	for i, tr := range trs {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		e, err := bellwether.Join(ctx, tr, bellwether.Config{
+			ID:       string(rune('a' + i)),
+			Group:    group,
+			Settings: QuickSettings,
+			Logger:   slog.New(slog.DiscardHandler),
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("Join of Elector %d: %v", i, err)
+		}
+		es[i] = e
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			defer cancel()
+			if err := e.Close(ctx); err != nil {
+				t.Errorf("Close of Elector %s: %v", e.ID(), err)
+			}
+		})
+	}
+	return es
+}
+
+// agreement returns the one leader every Elector knows, or why there is
+// none.
+func agreement(es []*bellwether.Elector) (string, error) {
+	var leaders []string
+	views := make([]string, len(es))
+	for i, e := range es {
+		s := e.Status()
+		if s.IsLeader {
+			leaders = append(leaders, s.ID)
+		}
+		views[i] = fmt.Sprintf("%s→%q", s.ID, s.Leader)
+	}
+	if len(leaders) != 1 {
+		return "", fmt.Errorf("%d members lead (%s); known leaders: %s", len(leaders), strings.Join(leaders, ","), strings.Join(views, " "))
+	}
+	for _, e := range es {
+		if l, _ := e.Leader(); l != leaders[0] {
+			return "", fmt.Errorf("%s leads but not all know it: %s", leaders[0], strings.Join(views, " "))
+		}
+	}
+	return leaders[0], nil
+}
+
+// AwaitOneLeader waits until exactly one of es leads and all know it, and
+// that has held for a second (four heartbeats of QuickSettings). It fails
+// t if that does not happen within the given time, and returns the leader.
+func AwaitOneLeader(t testing.TB, es []*bellwether.Elector, within time.Duration) string {
+	t.Helper()
+	const stable = time.Second
+	deadline := time.Now().Add(within)
+	var since time.Time
+	last := ""
+	for {
+		leader, err := agreement(es)
+		switch {
+		case err != nil:
+			since = time.Time{}
+		case leader != last || since.IsZero():
+			since, last = time.Now(), leader
+		case time.Since(since) >= stable:
+			return leader
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = errors.New("agreement did not last")
+			}
+			t.Fatalf("no single leader known to all within %v: %v", within, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ElectorsAcrossRestart runs three Electors, each on a Transport of its
+// own, through a real restart of their bus: they elect a leader; stop
+// takes the bus down for at least HeartbeatTimeout, long enough for every
+// member to notice (each Elector's Health reports it); start brings it
+// back, and the group must agree on one leader again within a generous
+// bound, every Elector still running.
+func ElectorsAcrossRestart(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, stop, start func()) {
+	trs := make([]bellwether.Transport, 3)
+	for i := range trs {
+		trs[i] = newTransport(t)
+	}
+	es := JoinElectors(t, trs, Group(t))
+	first := AwaitOneLeader(t, es, recoverTimeout)
+	t.Logf("leader before the restart: %s", first)
+
+	down := time.Now()
+	stop()
+	for _, e := range es {
+		Eventually(t, "Elector "+e.ID()+" to notice the bus is down", func() error {
+			if e.Health() == nil {
+				return errors.New("Health() = nil")
+			}
+			return nil
+		})
+	}
+	if d := QuickSettings.HeartbeatTimeout - time.Since(down); d > 0 {
+		time.Sleep(d)
+	}
+	start()
+	up := time.Now()
+	leader := AwaitOneLeader(t, es, 60*time.Second)
+	t.Logf("leader after the restart: %s, agreed %v after the bus came back (including a second of stability)", leader, time.Since(up).Round(time.Millisecond))
+	for _, e := range es {
+		// Health may still hold a broadcast error from the outage: a
+		// follower has nothing to send that would clear it.
+		if err := e.Health(); errors.Is(err, bellwether.ErrClosed) {
+			t.Fatalf("Elector %s ended", e.ID())
+		} else if err != nil {
+			t.Logf("Elector %s: Health() = %v", e.ID(), err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	for _, e := range es {
+		if e.ID() == leader {
+			if err := e.AwaitLeadership(ctx); err != nil {
+				t.Fatalf("AwaitLeadership of the leader: %v", err)
+			}
+		}
+	}
+}
