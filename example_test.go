@@ -1,12 +1,14 @@
 package bellwether_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"sync"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/transport"
 )
 
 // Two Managers over an in-memory bus. (The README shows this example.)
@@ -40,4 +42,31 @@ func ExampleNewManager() {
 	a.Shutdown(true)                    // withdraws: b leads within about 1s
 	time.Sleep(1500 * time.Millisecond) // "b leads: true"
 	b.Shutdown(true)
+}
+
+// An Elector on the embedded default transport. (The README shows this
+// example.)
+func ExampleJoin() {
+	ctx := context.Background()
+	runBilling := func(ctx context.Context) { <-ctx.Done() }
+
+	tr, err := transport.Open(ctx, "local://") // or "nats://…", "redis://…", "postgres://…", "mem://"
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tr.Close()
+
+	e, err := bellwether.Join(ctx, tr, bellwether.Config{
+		ID:    "web-1", // unique in the group
+		Group: "billing-cron",
+		Callbacks: bellwether.Callbacks{
+			OnStartedLeading: func(ctx context.Context) { runBilling(ctx) },    // ctx ends when leadership ends
+			OnStoppedLeading: func() { log.Print("no longer leading") },        // only after having led
+			OnNewLeader:      func(id string) { log.Printf("leader: %q", id) }, // "" when none is known
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close(context.Background()) // stops runBilling, then withdraws so another member takes over at once
 }
