@@ -11,9 +11,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "services (redis-server, PostgreSQL)"
 bash scripts/services.sh
 
-step "npm packages for the differential test"
+step "npm packages for the differential and mixed-cluster tests"
 if command -v npm >/dev/null; then
 	(cd internal/refdiff && npm ci --no-audit --no-fund --loglevel=error)
+	(cd internal/mixedtest && npm ci --no-audit --no-fund --loglevel=error)
 else
 	echo "npm not found: install Node.js 20 (apt-get install nodejs npm)" >&2
 	exit 1

@@ -1,0 +1,416 @@
+package mixedtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/crash"
+	"github.com/bellwether-go/bellwether/internal/testenv"
+	bwnats "github.com/bellwether-go/bellwether/transport/nats"
+	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// settings are the timings of every member, Go and Node alike.
+var settings = bellwether.Settings{
+	ElectionTimeout:   200 * time.Millisecond,
+	HeartbeatInterval: 250 * time.Millisecond,
+	HeartbeatTimeout:  time.Second,
+}
+
+const (
+	// stable is how long an agreement must hold to count: four heartbeats.
+	stable = time.Second
+	// within bounds each wait for agreement, generously: an election
+	// takes a few hundred milliseconds, a crash is noticed after a second.
+	within = 30 * time.Second
+)
+
+// kind is what runs a member.
+type kind string
+
+const (
+	goQuiet     kind = "go/quiet"
+	goReference kind = "go/reference"
+	nodeRef     kind = "node/trimerge-sync"
+)
+
+// member is one member of the mixed group, whatever runs it.
+type member interface {
+	ID() string
+	Kind() kind
+	// State is whether the member leads and the leader it knows ("" for
+	// none).
+	State() (leading bool, leader string)
+	// Withdraw shuts the member down cleanly: it announces its
+	// withdrawal.
+	Withdraw(t *testing.T)
+	// Crash stops the member at once, without a word.
+	Crash(t *testing.T)
+}
+
+func startNATS(t *testing.T) *url.URL {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		t.Fatal("nats server did not start")
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	u, err := url.Parse(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// goMember is an Elector on a Transport of its own, as in a process of
+// its own.
+type goMember struct {
+	id   string
+	kind kind
+	tr   *crash.Transport
+	e    *bellwether.Elector
+}
+
+func startGo(t *testing.T, u *url.URL, group, id string, k kind) *goMember {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	inner, err := bwnats.FromURL(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := crash.Wrap(inner)
+	t.Cleanup(func() { tr.Close() })
+	mode := bellwether.ModeQuiet
+	if k == goReference {
+		mode = bellwether.ModeReference
+	}
+	e, err := bellwether.Join(ctx, tr, bellwether.Config{
+		ID: id, Group: group, Settings: settings, Mode: mode,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("Join %s: %v", id, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("Close of %s: %v", id, err)
+		}
+	})
+	return &goMember{id: id, kind: k, tr: tr, e: e}
+}
+
+func (m *goMember) ID() string { return m.id }
+func (m *goMember) Kind() kind { return m.kind }
+
+func (m *goMember) State() (bool, string) {
+	s := m.e.Status()
+	return s.IsLeader, s.Leader
+}
+
+func (m *goMember) Withdraw(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.e.Close(ctx); err != nil {
+		t.Fatalf("Close of %s: %v", m.id, err)
+	}
+}
+
+func (m *goMember) Crash(*testing.T) { m.tr.Crash() }
+
+// nodeMember is member.js in a node process.
+type nodeMember struct {
+	id    string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	ready chan struct{}
+	bye   chan struct{}
+	done  chan struct{} // closed when the process has exited
+	err   error         // its exit status; set before done is closed
+
+	mu      sync.Mutex
+	leading bool
+	leader  string
+	stderr  bytes.Buffer
+}
+
+func startNode(t *testing.T, node, dir string, u *url.URL, group, id string) *nodeMember {
+	t.Helper()
+	cfg, err := json.Marshal(map[string]any{
+		"servers": u.String(), "group": group, "id": id,
+		"electionTimeoutMs":   settings.ElectionTimeout.Milliseconds(),
+		"heartbeatIntervalMs": settings.HeartbeatInterval.Milliseconds(),
+		"heartbeatTimeoutMs":  settings.HeartbeatTimeout.Milliseconds(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &nodeMember{id: id, ready: make(chan struct{}), bye: make(chan struct{}), done: make(chan struct{})}
+	m.cmd = exec.Command(node, filepath.Join(dir, "member.js"), string(cfg))
+	m.cmd.Dir = dir
+	m.cmd.Stderr = lockedWriter{&m.mu, &m.stderr}
+	if m.stdin, err = m.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := m.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatalf("starting node member %s: %v", id, err)
+	}
+	go m.read(t, stdout)
+	t.Cleanup(func() {
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		if t.Failed() {
+			t.Logf("node member %s: exit %v; stderr:\n%s", id, m.err, m.stderrText())
+		}
+	})
+	select {
+	case <-m.ready:
+	case <-m.done:
+		t.Fatalf("node member %s exited before it was ready: %v\n%s", id, m.err, m.stderrText())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node member %s not ready within 30s\n%s", id, m.stderrText())
+	}
+	return m
+}
+
+// read follows the member's reports until it exits.
+func (m *nodeMember) read(t *testing.T, stdout io.Reader) {
+	defer close(m.done)
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var r struct {
+			Event   string
+			Leading bool
+			Leader  string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Errorf("node member %s printed %q: %v", m.id, sc.Text(), err)
+			continue
+		}
+		m.mu.Lock()
+		switch r.Event {
+		case "ready":
+			close(m.ready)
+		case "leading":
+			m.leading = r.Leading
+		case "leader":
+			m.leader = r.Leader
+		case "bye":
+			close(m.bye)
+		}
+		m.mu.Unlock()
+	}
+	m.err = m.cmd.Wait()
+}
+
+func (m *nodeMember) stderrText() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stderr.String()
+}
+
+func (m *nodeMember) ID() string { return m.id }
+func (m *nodeMember) Kind() kind { return nodeRef }
+
+func (m *nodeMember) State() (bool, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leading, m.leader
+}
+
+func (m *nodeMember) Withdraw(t *testing.T) {
+	if _, err := io.WriteString(m.stdin, "withdraw\n"); err != nil {
+		t.Fatalf("telling node member %s to withdraw: %v", m.id, err)
+	}
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("node member %s did not exit within 10s of withdrawing", m.id)
+	}
+	select {
+	case <-m.bye:
+	default:
+		t.Fatalf("node member %s exited without withdrawing: %v\n%s", m.id, m.err, m.stderrText())
+	}
+	if m.err != nil {
+		t.Fatalf("node member %s: %v\n%s", m.id, m.err, m.stderrText())
+	}
+}
+
+func (m *nodeMember) Crash(*testing.T) {
+	_ = m.cmd.Process.Kill()
+	<-m.done
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// agreement returns the leader every member of live knows and that alone
+// leads, or a description of their views.
+func agreement(live []member) (string, string) {
+	var leaders []string
+	views := make([]string, len(live))
+	for i, m := range live {
+		leading, leader := m.State()
+		if leading {
+			leaders = append(leaders, m.ID())
+		}
+		views[i] = fmt.Sprintf("%s(%s)→%q", m.ID(), m.Kind(), leader)
+	}
+	view := fmt.Sprintf("leading: [%s]; known leaders: %s", strings.Join(leaders, ","), strings.Join(views, " "))
+	if len(leaders) != 1 {
+		return "", view
+	}
+	for _, m := range live {
+		if _, leader := m.State(); leader != leaders[0] {
+			return "", view
+		}
+	}
+	return leaders[0], view
+}
+
+// awaitLeader waits until every member of live agrees that one of them
+// alone leads, and that has held for stable; it fails t if that leader is
+// not want, unless want is "". It returns the leader.
+func awaitLeader(t *testing.T, step string, live []member, want string) string {
+	t.Helper()
+	start := time.Now()
+	since, current := start, ""
+	for {
+		leader, view := agreement(live)
+		if leader != current {
+			since, current = time.Now(), leader
+		}
+		if leader != "" && time.Since(since) >= stable {
+			if want != "" && leader != want {
+				t.Fatalf("%s: all agree on %s; want %s (%s)", step, leader, want, view)
+			}
+			t.Logf("%s: all %d live members agree on %s after %v", step, len(live), leader, since.Sub(start).Round(time.Millisecond))
+			return leader
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s: no lasting agreement within %v: %s", step, within, view)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func without(live []member, id string) []member {
+	var rest []member
+	for _, m := range live {
+		if m.ID() != id {
+			rest = append(rest, m)
+		}
+	}
+	return rest
+}
+
+// TestMixedCluster: Go Electors (quiet and reference mode) and reference
+// members under Node.js share a group over NATS and agree on one leader
+// through start-up, the leader's clean withdrawal and the leader's crash.
+// Ids are ordered so that across the two runs a Node member and a Go
+// member each lead, withdraw and crash.
+//
+// Which member leads is checked where the protocol decides it: the first
+// member, alone, elects itself; on a withdrawal every member forgets the
+// leader at once and the smallest id wins. After a crash it does not: a
+// member that still knows the dead leader ignores requests, so whoever's
+// heartbeat timeout fires first tends to win, and any one leader will do.
+func TestMixedCluster(t *testing.T) {
+	node, dir := nodeSetup(t)
+	u := startNATS(t)
+	type spec struct {
+		id   string
+		kind kind
+	}
+	for _, tc := range []struct {
+		name    string
+		members []spec
+	}{
+		// a (Node) leads, withdraws; b (Go quiet) leads, crashes; c (Go
+		// reference) or d (Node) leads.
+		{"NodeFirst", []spec{{"a", nodeRef}, {"b", goQuiet}, {"c", goReference}, {"d", nodeRef}}},
+		// a (Go quiet) leads, withdraws; b (Node) leads, is killed; c
+		// (Node) or d (Go reference) leads.
+		{"GoFirst", []spec{{"a", goQuiet}, {"b", nodeRef}, {"c", nodeRef}, {"d", goReference}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			group := "mixed." + testenv.Group(t) // a '.' exercises the subject mapping on both sides
+			start := func(s spec) member {
+				if s.kind == nodeRef {
+					return startNode(t, node, dir, u, group, s.id)
+				}
+				return startGo(t, u, group, s.id, s.kind)
+			}
+			// The first member elects itself alone, so that it leads
+			// whichever side starts faster; the others then join a group
+			// that has a leader.
+			first := start(tc.members[0])
+			awaitLeader(t, "alone", []member{first}, first.ID())
+			live := []member{first}
+			for _, s := range tc.members[1:] {
+				live = append(live, start(s))
+			}
+			awaitLeader(t, "start-up", live, "a")
+
+			find := func(id string) member {
+				for _, m := range live {
+					if m.ID() == id {
+						return m
+					}
+				}
+				t.Fatalf("no live member %s", id)
+				return nil
+			}
+			leader := find("a")
+			leader.Withdraw(t)
+			live = without(live, "a")
+			awaitLeader(t, fmt.Sprintf("after %s (%s) withdrew", leader.ID(), leader.Kind()), live, "b")
+
+			leader = find("b")
+			leader.Crash(t)
+			live = without(live, "b")
+			awaitLeader(t, fmt.Sprintf("after %s (%s) crashed", leader.ID(), leader.Kind()), live, "")
+		})
+	}
+}
