@@ -79,15 +79,16 @@ type Elector struct {
 
 	recvDone chan struct{}
 
-	mu       sync.Mutex
-	status   Status
-	changed  chan struct{} // closed and replaced on every status change
-	watchers map[chan Status]struct{}
-	closed   bool
-	lead     context.CancelFunc // cancels the current leadership context
-	failing  time.Time          // first failure of the current failure streak
-	sendErr  error
-	elected  time.Time // start of the election in progress, or zero
+	mu        sync.Mutex
+	status    Status
+	changed   chan struct{} // closed and replaced on every status change
+	watchers  map[chan Status]struct{}
+	closed    bool
+	lead      context.CancelFunc // cancels the current leadership context
+	failing   time.Time          // first failure of the current failure streak
+	sendErr   error              // the last broadcast's error, nil after a success
+	sendErrAt time.Time          // when sendErr happened
+	elected   time.Time          // start of the election in progress, or zero
 
 	closeOnce sync.Once
 	closeErr  error
@@ -244,21 +245,25 @@ func (e *Elector) Resign() {
 	e.d.apply(func(now time.Time) Output { return e.d.m.Resign(now) })
 }
 
-// Health reports whether the member's bus works: nil, or the error of the
-// broadcast that last failed, or the transport's own report when its
-// connection implements HealthChecker.
+// Health reports whether the member's bus works: nil, or why not. A failed
+// broadcast is reported until a broadcast succeeds; but when the
+// transport's connection implements HealthChecker, its own report takes
+// over one HeartbeatInterval after the failure, so that a follower, which
+// may have nothing to send for a long time, does not report an outage
+// that is over.
 func (e *Elector) Health() error {
 	e.mu.Lock()
-	err := e.sendErr
+	err, at := e.sendErr, e.sendErrAt
 	closed := e.closed
 	e.mu.Unlock()
 	if closed {
 		return ErrClosed
 	}
-	if err != nil {
+	h, ok := e.conn.(HealthChecker)
+	if err != nil && (!ok || time.Since(at) < e.cfg.Settings.HeartbeatInterval) {
 		return err
 	}
-	if h, ok := e.conn.(HealthChecker); ok {
+	if ok {
 		return h.Health()
 	}
 	return nil
@@ -367,7 +372,7 @@ func (e *Elector) send(ev Event) {
 	if e.failing.IsZero() {
 		e.failing = now
 	}
-	e.sendErr = err
+	e.sendErr, e.sendErrAt = err, now
 	failingFor := now.Sub(e.failing)
 	leading := e.status.IsLeader
 	e.mu.Unlock()

@@ -105,6 +105,89 @@ func (c *tconn) Recv(ctx context.Context) ([]byte, error) {
 
 func (c *tconn) MaxMessageSize() int { return 1024 }
 
+// hconn is a tconn that reports its own health, as real transports do.
+type hconn struct {
+	*tconn
+	down atomic.Bool
+}
+
+func (h *hconn) Health() error {
+	if h.down.Load() {
+		return errBusDown
+	}
+	return nil
+}
+
+// hbus hands out hconns.
+type hbus struct {
+	tbus
+	mu    sync.Mutex
+	conns []*hconn
+}
+
+func (b *hbus) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	c, err := b.tbus.Join(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	h := &hconn{tconn: c.(*tconn)}
+	b.mu.Lock()
+	b.conns = append(b.conns, h)
+	b.mu.Unlock()
+	return h, nil
+}
+
+func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b hbus
+		leader, err := bellwether.Join(context.Background(), &b, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := leader.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the leader's announcement is out
+		// A follower joins during an outage of its connection: its first
+		// request fails. (Quiet mode sends it after a jitter, so the
+		// outage is in place first.) Its long election timeout lets it
+		// hear the leader's next heartbeat first, after which it has
+		// nothing to send.
+		f, err := bellwether.Join(context.Background(), &b, bellwether.Config{ID: "b", Group: "g", Logger: quietLogger,
+			Settings: bellwether.Settings{ElectionTimeout: 3 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := b.conns[1]
+		h.down.Store(true)
+		h.fail.Store(true)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := f.Health(); !errors.Is(err, errBusDown) {
+			t.Fatalf("Health() during the outage = %v", err)
+		}
+		if f.Stats().SendErrors != 1 {
+			t.Fatalf("send errors = %d, want 1", f.Stats().SendErrors)
+		}
+		// The bus comes back; the follower has nothing to send.
+		h.down.Store(false)
+		h.fail.Store(false)
+		synctest.Wait()
+		if err := f.Health(); !errors.Is(err, errBusDown) {
+			t.Fatalf("Health() just after = %v, want the send error for one heartbeat interval", err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if err := f.Health(); err != nil {
+			t.Fatalf("Health() after the outage = %v, want the transport's nil", err)
+		}
+		if id, _ := f.Leader(); id != "a" {
+			t.Fatalf("follower knows %q", id)
+		}
+		closeAll(t, f, leader)
+	})
+}
+
 func (c *tconn) Close() error {
 	c.once.Do(func() {
 		close(c.closed)
