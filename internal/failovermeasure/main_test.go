@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -19,7 +20,9 @@ func TestMain(m *testing.M) {
 // TestMeasure: on a perfect in-process bus, the measured times fall where
 // the protocol puts them: a clean handover takes an election, a crash the
 // rest of the heartbeat timeout and an election.
-func TestMeasure(t *testing.T) {
+func TestMeasure(t *testing.T) { synctest.Test(t, testMeasure) }
+
+func testMeasure(t *testing.T) {
 	s := bellwether.Settings{ElectionTimeout: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond, HeartbeatTimeout: 800 * time.Millisecond}
 	hub := mem.NewHub()
 	open := func(context.Context) (bellwether.Transport, error) { return hub.NewTransport(), nil }
@@ -44,13 +47,12 @@ func TestMeasure(t *testing.T) {
 	}
 }
 
-func TestRunPrintsTable(t *testing.T) {
+func TestRunPrintsTable(t *testing.T) { synctest.Test(t, testRunPrintsTable) }
+
+func testRunPrintsTable(t *testing.T) {
 	var out, log bytes.Buffer
-	// Only mem and the skipped udp, with the default settings: one
-	// repetition takes about 10 seconds of real time.
-	if testing.Short() {
-		t.Skip("takes about 10s")
-	}
+	// Only mem and the skipped udp, with the default settings, in virtual
+	// time.
 	if err := run(&out, &log, 1, "mem,udp", "redis://127.0.0.1:1/0", "postgres://127.0.0.1:1/x"); err != nil {
 		t.Fatal(err)
 	}
