@@ -224,7 +224,7 @@ func (m *Machine) Start(now time.Time) Output {
 	}
 	m.started = true
 	if !m.observer {
-		m.startElection(now, true)
+		m.startElection(now)
 	}
 	return m.output()
 }
@@ -256,7 +256,19 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			m.broadcast(ActionCurrent)
 		}
 	case ActionCurrent:
-		if m.leading {
+		if m.leading && m.mode == ModeQuiet {
+			// Two leaders: settle it without an election, which could
+			// hand the office to a candidate that now follows someone
+			// else. The larger follows the smaller at once; the smaller
+			// announces itself so the other side hears it now.
+			if CompareIDs(other, m.id) < 0 {
+				m.warn(WarnDeferring)
+				m.setLeader(now, other)
+			} else {
+				m.warn(WarnStaying)
+				m.broadcast(ActionCurrent)
+			}
+		} else if m.leading {
 			// Two leaders: delayed messages or a healed partition.
 			if CompareIDs(other, m.id) < 0 {
 				m.warn(WarnDeferring)
@@ -264,7 +276,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			} else {
 				m.warn(WarnStaying)
 			}
-			m.startElection(now, false)
+			m.elect(now)
 		} else {
 			m.abstain = false
 			m.setLeader(now, other)
@@ -275,7 +287,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		if other == m.leader {
 			m.setLeader(now, "")
 			if !m.observer && !m.abstain {
-				m.startElection(now, false)
+				m.startElection(now)
 			}
 		} else {
 			m.removeCandidate(other)
@@ -387,11 +399,10 @@ func (m *Machine) StepDown(now time.Time) Output {
 	return m.output()
 }
 
-// startElection starts an election the way the mode does it. initial is
-// true for the start of the member.
-func (m *Machine) startElection(now time.Time, initial bool) {
+// startElection starts an election the way the mode does it.
+func (m *Machine) startElection(now time.Time) {
 	if m.mode == ModeQuiet {
-		m.quietElect(now, initial)
+		m.quietElect(now)
 		return
 	}
 	m.elect(now)

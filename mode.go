@@ -17,8 +17,10 @@ const (
 	// a smaller candidate by then, and a member answers a request only while
 	// it is the smallest candidate it knows of, after a similar delay. A
 	// follower whose leader times out forgets that leader and elects the
-	// same way. An election among N members then costs O(N) broadcasts at
-	// most, typically far fewer. Quiet and reference members can share a
+	// same way. When two leaders meet, the larger follows the smaller at
+	// once and the smaller announces itself again, with no election. An
+	// election among N members then costs O(N) broadcasts at most,
+	// typically far fewer. Quiet and reference members can share a
 	// group: every message means what it means in the reference, and the
 	// reference's rule that the smaller of two leaders stays makes them
 	// converge on one leader.
@@ -97,7 +99,7 @@ func (m *Machine) quietBegin(now time.Time) {
 
 // quietElect starts an election whose request goes out after a jitter,
 // and only if no smaller candidate has spoken by then.
-func (m *Machine) quietElect(now time.Time, initial bool) {
+func (m *Machine) quietElect(now time.Time) {
 	if m.election.on {
 		return
 	}
@@ -133,5 +135,5 @@ func (m *Machine) quietFire(now time.Time) {
 // answers the others' requests, and elect quietly.
 func (m *Machine) quietOnTimeout(now time.Time) {
 	m.setLeader(now, "")
-	m.quietElect(now, false)
+	m.quietElect(now)
 }
