@@ -75,7 +75,7 @@ func memBus() string { return fmt.Sprintf("mem://cli-test-%d", hubs.Add(1)) }
 var fastFlags = []string{"--election-timeout", "50ms", "--heartbeat-interval", "100ms", "--heartbeat-timeout", "500ms", "--log-level", "info"}
 
 func TestHelp(t *testing.T) {
-	for _, sub := range []string{"run", "watch", "status", "demo"} {
+	for _, sub := range []string{"run", "watch", "status", "demo", "sim"} {
 		tc := newCLI()
 		if code := tc.run(sub, "--help"); code != 0 {
 			t.Errorf("%s --help: exit %d, want 0; stderr %q", sub, code, tc.stderr)
@@ -86,7 +86,7 @@ func TestHelp(t *testing.T) {
 				t.Errorf("%s --help lacks %q:\n%s", sub, want, out)
 			}
 		}
-		if sub != "demo" {
+		if sub != "demo" && sub != "sim" {
 			for _, want := range []string{"--bus URL", "$BELLWETHER_BUS", "--election-timeout DURATION", "default 1s", "$BELLWETHER_KEY_FILE"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("%s --help lacks %q:\n%s", sub, want, out)

@@ -78,6 +78,7 @@ var subcommands = []subcommand{
 	{name: "run", short: "run a command on exactly one member of a group", run: (*cli).cmdRun},
 	{name: "watch", short: "print the group's leader, one JSON line per change", run: (*cli).cmdWatch},
 	{name: "status", short: "print the group's leader and exit (exit 3 when there is none)", run: (*cli).cmdStatus},
+	{name: "sim", short: "simulate a group in virtual time: election, failover and cost under faults", run: (*cli).cmdSim},
 	{name: demoJobName, short: "the demo's job: wait for SIGTERM", run: (*cli).cmdDemoJob, hidden: true},
 }
 
