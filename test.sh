@@ -36,5 +36,8 @@ cover=$(go test -count=1 -cover . | sed -n 's/.*coverage: \([0-9.]*\)% of statem
 echo "coverage: ${cover}%"
 awk -v c="$cover" 'BEGIN { exit !(c >= 90) }' || { echo "root package coverage ${cover}% is below 90%" >&2; exit 1; }
 
+step "allocation checks (without the race detector, which changes allocation counts)"
+go test -count=1 -run 'Alloc' . ./sim
+
 step "tests"
 go test -race -count=1 -timeout 20m ./...
