@@ -260,13 +260,14 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// Two leaders: settle it without an election, which could
 			// hand the office to a candidate that now follows someone
 			// else. The larger follows the smaller at once; the smaller
-			// announces itself so the other side hears it now.
+			// carries on, and its next heartbeat tells the other. (An
+			// extra announcement here would cost a broadcast per pair
+			// when many leaders meet.)
 			if CompareIDs(other, m.id) < 0 {
 				m.warn(WarnDeferring)
 				m.setLeader(now, other)
 			} else {
 				m.warn(WarnStaying)
-				m.broadcast(ActionCurrent)
 			}
 		} else if m.leading {
 			// Two leaders: delayed messages or a healed partition.

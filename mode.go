@@ -18,7 +18,7 @@ const (
 	// it is the smallest candidate it knows of, after a similar delay. A
 	// follower whose leader times out forgets that leader and elects the
 	// same way. When two leaders meet, the larger follows the smaller at
-	// once and the smaller announces itself again, with no election. An
+	// once and the smaller carries on, with no election. An
 	// election among N members then costs O(N) broadcasts at most,
 	// typically far fewer. Quiet and reference members can share a
 	// group: every message means what it means in the reference, and the
