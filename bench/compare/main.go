@@ -56,7 +56,7 @@ func run(node, write string, stdout io.Writer) error {
 	header(&doc)
 	doc.Write(md.Bytes())
 	fmt.Fprintln(&doc)
-	for _, section := range []func(io.Writer) error{simCurve, simScale, manyGroups, goBenchmarks} {
+	for _, section := range []func(io.Writer) error{simCurve, memElection, simScale, manyGroups, goBenchmarks} {
 		var b bytes.Buffer
 		if err := section(&b); err != nil {
 			return err
@@ -341,6 +341,7 @@ func footer(w io.Writer) {
 	fmt.Fprintln(w, "```sh")
 	fmt.Fprintln(w, "bench/compare.sh                                  # prints these tables and rewrites this file")
 	fmt.Fprintln(w, "go test -run '^$' -bench . . ./sim               # the Go benchmarks, benchstat-friendly")
+	fmt.Fprintln(w, "go test -run '^$' -bench Election ./transport/mem")
 	fmt.Fprintln(w, "go test -run '^$' -bench . -benchtime 1x ./bench/manygroups")
 	fmt.Fprintln(w, "```")
 }

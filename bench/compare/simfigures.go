@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,5 +121,45 @@ func manyGroups(w io.Writer) error {
 	fmt.Fprintln(w, "| every group elected | heap per group | goroutines per group | CPU in steady state |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|")
 	fmt.Fprintf(w, "| %ss | %s bytes | %s | %s of one core |\n\n", metrics["s-to-elect-all"], metrics["heap-B/group"], metrics["goroutines/group"], metrics["cores-steady"])
+	return nil
+}
+
+// memElection runs transport/mem's BenchmarkElection: real Electors,
+// real goroutines and timers, over the in-process bus.
+func memElection(w io.Writer) error {
+	cmd := exec.Command("go", "test", "./transport/mem", "-run", "^$", "-bench", "Election", "-benchtime", "3x")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go test ./transport/mem -bench Election: %w", err)
+	}
+	fmt.Fprintln(w, "## An election over the mem bus")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "N Electors in one process join at once over `transport/mem` with the default timings, each with its own goroutines and timers; the time is until every member knows the same leader (`go test ./transport/mem -bench Election`, mean of 3). Joining one by one takes some milliseconds, so late joiners find an election under way, and reference mode sends fewer broadcasts than in a simultaneous start. Reference mode at N = 1,000 is not run.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| mode | N | time to one leader | broadcasts |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|")
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	rows := 0
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkElection/") {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(f[0], "BenchmarkElection/"), "-"+strings.Split(f[0], "-")[len(strings.Split(f[0], "-"))-1])
+		mode, n, _ := strings.Cut(name, "/N=")
+		metrics := map[string]string{}
+		for i := 2; i+1 < len(f); i += 2 {
+			metrics[f[i+1]] = f[i]
+		}
+		ns, _ := strconv.ParseFloat(metrics["ns/op"], 64)
+		bc, _ := strconv.ParseFloat(metrics["broadcasts/election"], 64)
+		fmt.Fprintf(w, "| %s | %s | %.2fs | %.0f |\n", mode, n, ns/1e9, bc)
+		rows++
+	}
+	if rows == 0 {
+		return fmt.Errorf("no results in the output of the mem election benchmark:\n%s", out)
+	}
+	fmt.Fprintln(w)
 	return nil
 }
