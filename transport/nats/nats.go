@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 	natsgo "github.com/nats-io/nats.go"
 )
 
@@ -80,7 +81,7 @@ type Conn struct {
 	g   *group
 	id  string
 	hdr natsgo.Header // SenderHeader: id; read-only
-	in  *inbox
+	in  *inbox.Inbox
 }
 
 // New returns a Transport over nc, which the caller keeps: Transport.Close
@@ -202,7 +203,7 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("bellwether/nats: making a member id: %w", err)
 	}
-	c := &Conn{t: t, in: newInbox(), id: hex.EncodeToString(id[:])}
+	c := &Conn{t: t, in: inbox.New(RecvBuffer), id: hex.EncodeToString(id[:])}
 	c.hdr = natsgo.Header{SenderHeader: []string{c.id}}
 
 	t.mu.Lock()
@@ -306,7 +307,7 @@ func (t *Transport) deliver(m *natsgo.Msg) {
 	}
 	for _, c := range g.conns {
 		if c.id != from {
-			c.in.push(bytes.Clone(m.Data))
+			c.in.Push(bytes.Clone(m.Data))
 		}
 	}
 }
@@ -344,7 +345,7 @@ func (t *Transport) Close() error {
 
 	for _, g := range groups {
 		for _, c := range g.conns {
-			c.in.close()
+			c.in.Close()
 		}
 		if g.sub != nil && !t.owned {
 			_ = g.sub.Unsubscribe()
@@ -361,7 +362,7 @@ func (t *Transport) Close() error {
 // Send broadcasts msg to the group's other members. It fails at once while
 // the connection is down.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	if limit := c.MaxMessageSize(); len(msg) > limit {
@@ -385,7 +386,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // Recv returns the next message another member sent.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	return c.in.pop(ctx)
+	return c.in.Pop(ctx)
 }
 
 // MaxMessageSize is the server's max_payload less the 49 bytes that the
@@ -398,7 +399,7 @@ func (c *Conn) MaxMessageSize() int {
 // up, ErrClosed after Close, and otherwise an error giving the
 // connection's status and last error.
 func (c *Conn) Health() error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	if st := c.t.nc.Status(); st != natsgo.CONNECTED {
@@ -410,13 +411,13 @@ func (c *Conn) Health() error {
 // Dropped reports how many received messages this Conn discarded because
 // its buffer of RecvBuffer messages was full.
 func (c *Conn) Dropped() uint64 {
-	return c.in.dropped.Load()
+	return c.in.Dropped()
 }
 
 // Close leaves the group. The group's subscription ends with its last
 // member on this Transport.
 func (c *Conn) Close() error {
-	if !c.in.close() {
+	if !c.in.Close() {
 		return nil
 	}
 	t, g := c.t, c.g

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/echoes"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -101,7 +102,7 @@ type Conn struct {
 	t    *Transport
 	g    *group
 	sent *echoes.Record
-	in   *inbox
+	in   *inbox.Inbox
 }
 
 // FromURL connects to the PostgreSQL database at u and returns a
@@ -430,7 +431,7 @@ func (t *Transport) onNotification(_ *pgconn.PgConn, n *pgconn.Notification) {
 	sum, now := echoes.SumOf(n.Payload), time.Now()
 	for _, c := range g.conns {
 		if !c.sent.Take(sum, n.PID, now) {
-			c.in.push([]byte(n.Payload))
+			c.in.Push([]byte(n.Payload))
 		}
 	}
 }
@@ -441,7 +442,7 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if err := bellwether.ValidateGroup(name); err != nil {
 		return nil, err
 	}
-	c := &Conn{t: t, in: newInbox(), sent: echoes.New(EchoRecord, EchoWindow)}
+	c := &Conn{t: t, in: inbox.New(RecvBuffer), sent: echoes.New(EchoRecord, EchoWindow)}
 
 	t.mu.Lock()
 	if t.closed {
@@ -523,7 +524,7 @@ func (t *Transport) Close() error {
 
 	for _, g := range groups {
 		for _, c := range g.conns {
-			c.in.close()
+			c.in.Close()
 		}
 	}
 	t.stop()
@@ -551,7 +552,7 @@ func (t *Transport) isClosed() bool {
 // without NUL bytes (else the error wraps ErrNotText) of at most
 // MaxMessageSize bytes.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	if len(msg) > MaxMessageSize {
@@ -637,7 +638,7 @@ func (t *Transport) notify(ctx context.Context, channel string, payload []byte, 
 
 // Recv returns the next message another member sent.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	return c.in.pop(ctx)
+	return c.in.Pop(ctx)
 }
 
 // MaxMessageSize returns MaxMessageSize.
@@ -649,7 +650,7 @@ func (c *Conn) MaxMessageSize() int {
 // ErrClosed after Close, and otherwise why it is down (the Transport is
 // reconnecting meanwhile).
 func (c *Conn) Health() error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	c.t.mu.RLock()
@@ -664,13 +665,13 @@ func (c *Conn) Health() error {
 // Dropped reports how many received messages this Conn discarded because
 // its buffer of RecvBuffer messages was full.
 func (c *Conn) Dropped() uint64 {
-	return c.in.dropped.Load()
+	return c.in.Dropped()
 }
 
 // Close leaves the group. The Transport UNLISTENs on the group's channel
 // when its last member here leaves.
 func (c *Conn) Close() error {
-	if !c.in.close() {
+	if !c.in.Close() {
 		return nil
 	}
 	t, g := c.t, c.g

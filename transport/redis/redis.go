@@ -13,6 +13,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/echoes"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -93,7 +94,7 @@ type Conn struct {
 	t    *Transport
 	g    *group
 	sent *echoes.Record
-	in   *inbox
+	in   *inbox.Inbox
 }
 
 // New returns a Transport over client, which the caller keeps:
@@ -275,7 +276,7 @@ func (t *Transport) deliver(channel, payload string) {
 	sum, now := echoes.SumOf(payload), time.Now()
 	for _, c := range g.conns {
 		if !c.sent.Take(sum, 0, now) {
-			c.in.push([]byte(payload))
+			c.in.Push([]byte(payload))
 		}
 	}
 }
@@ -315,7 +316,7 @@ func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, err
 	if err := bellwether.ValidateGroup(name); err != nil {
 		return nil, err
 	}
-	c := &Conn{t: t, in: newInbox(), sent: echoes.New(EchoRecord, EchoWindow)}
+	c := &Conn{t: t, in: inbox.New(RecvBuffer), sent: echoes.New(EchoRecord, EchoWindow)}
 
 	t.mu.Lock()
 	if t.closed {
@@ -411,7 +412,7 @@ func (t *Transport) Close() error {
 
 	for _, g := range groups {
 		for _, c := range g.conns {
-			c.in.close()
+			c.in.Close()
 		}
 	}
 	close(t.done)
@@ -428,7 +429,7 @@ func (t *Transport) Close() error {
 // Send broadcasts msg to the group's other members: it PUBLISHes msg, as
 // it is, on the group's channel.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	if len(msg) > MaxMessageSize {
@@ -454,7 +455,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // Recv returns the next message another member sent.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	return c.in.pop(ctx)
+	return c.in.Pop(ctx)
 }
 
 // MaxMessageSize returns MaxMessageSize.
@@ -467,7 +468,7 @@ func (c *Conn) MaxMessageSize() int {
 // receive error (the server is gone, and the Transport is reconnecting)
 // or a PING left unanswered.
 func (c *Conn) Health() error {
-	if c.in.isClosed() {
+	if c.in.IsClosed() {
 		return bellwether.ErrClosed
 	}
 	c.t.mu.RLock()
@@ -482,13 +483,13 @@ func (c *Conn) Health() error {
 // Dropped reports how many received messages this Conn discarded because
 // its buffer of RecvBuffer messages was full.
 func (c *Conn) Dropped() uint64 {
-	return c.in.dropped.Load()
+	return c.in.Dropped()
 }
 
 // Close leaves the group. The Transport unsubscribes from the group's
 // channel when its last member here leaves.
 func (c *Conn) Close() error {
-	if !c.in.close() {
+	if !c.in.Close() {
 		return nil
 	}
 	t, g := c.t, c.g

@@ -1,0 +1,70 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+func TestDropsOldestWhenFull(t *testing.T) {
+	b := New(4)
+	for i := 0; i < 10; i++ {
+		b.Push([]byte(fmt.Sprint(i)))
+	}
+	if b.Dropped() != 6 {
+		t.Fatalf("dropped %d, want 6", b.Dropped())
+	}
+	for want := 6; want < 10; want++ {
+		msg, err := b.Pop(context.Background())
+		if err != nil || string(msg) != fmt.Sprint(want) {
+			t.Fatalf("Pop = %q, %v; want %d", msg, err, want)
+		}
+	}
+}
+
+func TestPopWaitsAndHonoursContext(t *testing.T) {
+	b := New(8)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := b.Pop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Pop on an empty inbox = %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		msg, _ := b.Pop(context.Background())
+		got <- string(msg)
+	}()
+	b.Push([]byte("x"))
+	if m := <-got; m != "x" {
+		t.Fatalf("waiting Pop got %q", m)
+	}
+}
+
+func TestClose(t *testing.T) {
+	b := New(8)
+	b.Push([]byte("lost"))
+	done := make(chan error, 1)
+	go func() {
+		b2 := New(1)
+		go func() { time.Sleep(5 * time.Millisecond); b2.Close() }()
+		_, err := b2.Pop(context.Background())
+		done <- err
+	}()
+	if !b.Close() || b.Close() {
+		t.Fatal("Close must report true once, then false")
+	}
+	if !b.IsClosed() {
+		t.Fatal("not closed")
+	}
+	if _, err := b.Pop(context.Background()); !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("Pop after Close = %v", err)
+	}
+	if err := <-done; !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("a waiting Pop woke with %v", err)
+	}
+	b.Push([]byte("ignored")) // never panics after Close
+}
