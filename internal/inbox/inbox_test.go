@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -27,6 +28,10 @@ func TestDropsOldestWhenFull(t *testing.T) {
 }
 
 func TestPopWaitsAndHonoursContext(t *testing.T) {
+	synctest.Test(t, testPopWaits)
+}
+
+func testPopWaits(t *testing.T) {
 	b := New(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
@@ -44,7 +49,9 @@ func TestPopWaitsAndHonoursContext(t *testing.T) {
 	}
 }
 
-func TestClose(t *testing.T) {
+func TestClose(t *testing.T) { synctest.Test(t, testClose) }
+
+func testClose(t *testing.T) {
 	b := New(8)
 	b.Push([]byte("lost"))
 	done := make(chan error, 1)
