@@ -1,6 +1,6 @@
 //go:build unix
 
-package refdiff
+package nodeenv
 
 import (
 	"os"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package mixedtest
+package nodeenv
 
 // lockFile does not lock where flock is missing: concurrent first runs of
 // the test may then both run npm ci.
