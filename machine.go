@@ -256,32 +256,35 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			m.broadcast(ActionCurrent)
 		}
 	case ActionCurrent:
-		if m.leading && m.mode == ModeQuiet {
-			// Two leaders: settle it without an election, which could
+		if !m.leading {
+			m.abstain = false
+			m.setLeader(now, other)
+			break
+		}
+		// Two leaders: delayed messages or a healed partition. The
+		// smaller id stays.
+		smaller := CompareIDs(other, m.id) < 0
+		if smaller {
+			m.warn(WarnDeferring)
+		} else {
+			m.warn(WarnStaying)
+		}
+		if m.mode == ModeQuiet {
+			// Settle it without the reference's election, which could
 			// hand the office to a candidate that now follows someone
-			// else. The larger follows the smaller at once; the smaller
+			// else: the larger follows the smaller at once; the smaller
 			// carries on, and its next heartbeat tells the other. (An
 			// extra announcement here would cost a broadcast per pair
 			// when many leaders meet.)
-			if CompareIDs(other, m.id) < 0 {
-				m.warn(WarnDeferring)
+			if smaller {
 				m.setLeader(now, other)
-			} else {
-				m.warn(WarnStaying)
 			}
-		} else if m.leading {
-			// Two leaders: delayed messages or a healed partition.
-			if CompareIDs(other, m.id) < 0 {
-				m.warn(WarnDeferring)
-				m.setLeader(now, "")
-			} else {
-				m.warn(WarnStaying)
-			}
-			m.elect(now)
-		} else {
-			m.abstain = false
-			m.setLeader(now, other)
+			break
 		}
+		if smaller {
+			m.setLeader(now, "")
+		}
+		m.elect(now)
 	case ActionAccept:
 		m.addCandidate(other)
 	case ActionWithdraw:
