@@ -318,7 +318,12 @@ func (e *Elector) shutdown() {
 	e.closed = true
 	wasLeading := e.status.IsLeader
 	e.status.IsLeader = false
-	e.lead = nil
+	if e.lead != nil {
+		// Leadership won again before the machine stopped: end it too,
+		// or its job would keep the dispatcher from closing.
+		e.lead()
+		e.lead = nil
+	}
 	e.mu.Unlock()
 	if wasLeading {
 		e.stats.leading(false)
