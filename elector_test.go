@@ -701,3 +701,40 @@ func TestElectorStatsCountsElections(t *testing.T) {
 		}
 	})
 }
+
+func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var b tbus
+		var mu sync.Mutex
+		jobs := 0
+		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
+				mu.Lock()
+				jobs++
+				first := jobs == 1
+				mu.Unlock()
+				<-ctx.Done()
+				if first {
+					time.Sleep(3 * time.Second) // a job slow to stop
+				}
+			}
+		})
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the first job runs
+		closed := make(chan error, 1)
+		go func() { closed <- e.Close(context.Background()) }()
+		// While the first job stops, a loses the office and wins it back.
+		time.Sleep(100 * time.Millisecond)
+		b.inject("g", []byte(`{"type":"leader","action":"current","clientId":"0"}`))
+		time.Sleep(100 * time.Millisecond)
+		b.inject("g", []byte(`{"type":"leader","action":"withdraw","clientId":"0"}`))
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		if e.IsLeader() {
+			t.Fatal("leading after Close")
+		}
+	})
+}
