@@ -1,5 +1,5 @@
-// Package inbox is the bounded receive queue that the nats, redis and
-// postgres transports give each Conn.
+// Package inbox is the bounded receive queue that the local, udp, nats,
+// redis and postgres transports give each Conn.
 package inbox
 
 import (
@@ -20,6 +20,7 @@ type Inbox struct {
 	head, n int
 	size    int
 	closed  bool
+	failed  error // set by Fail: returned once the buffer is empty
 	ready   chan struct{} // capacity 1; poked when a message arrives
 	done    chan struct{} // closed by close
 	dropped atomic.Uint64
@@ -65,7 +66,8 @@ func (b *Inbox) poke() {
 }
 
 // Pop returns the oldest message, waiting until one arrives, ctx is done
-// (ctx.Err()) or the Inbox is closed (bellwether.ErrClosed).
+// (ctx.Err()), the Inbox is closed (bellwether.ErrClosed), or it has failed
+// and holds no more messages (the error given to Fail).
 func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 	for {
 		b.mu.Lock()
@@ -85,6 +87,12 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 			}
 			return msg, nil
 		}
+		if b.failed != nil {
+			err := b.failed
+			b.mu.Unlock()
+			b.poke() // wake the next waiting Pop, which fails too
+			return nil, err
+		}
 		b.mu.Unlock()
 		select {
 		case <-b.ready:
@@ -94,6 +102,18 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Fail records that no more messages will come, because of err (the
+// reader of a socket failed, say): Pop returns the messages still
+// buffered, then err. Only the first failure is kept.
+func (b *Inbox) Fail(err error) {
+	b.mu.Lock()
+	if b.failed == nil && !b.closed {
+		b.failed = err
+	}
+	b.mu.Unlock()
+	b.poke()
 }
 
 // IsClosed reports whether Close has been called.

@@ -75,3 +75,33 @@ func testClose(t *testing.T) {
 	}
 	b.Push([]byte("ignored")) // never panics after Close
 }
+
+func TestFailDeliversWhatIsBufferedThenTheError(t *testing.T) { synctest.Test(t, testFail) }
+
+func testFail(t *testing.T) {
+	b := New(8)
+	b.Push([]byte("a"))
+	boom := errors.New("socket broke")
+	b.Fail(boom)
+	b.Fail(errors.New("a later failure is not kept"))
+	if msg, err := b.Pop(context.Background()); err != nil || string(msg) != "a" {
+		t.Fatalf("Pop = %q, %v; want the buffered message first", msg, err)
+	}
+	// Every waiter learns of the failure.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := b.Pop(context.Background())
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; !errors.Is(err, boom) {
+			t.Fatalf("Pop after the failure = %v", err)
+		}
+	}
+	b.Close()
+	if _, err := b.Pop(context.Background()); !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("Pop after Close = %v, want ErrClosed", err)
+	}
+}

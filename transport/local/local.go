@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 )
 
 // MaxMessageSize is the largest message Send accepts: 64 KiB.
@@ -223,7 +224,7 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		name:       name,
 		path:       path,
 		sock:       sock,
-		inbox:      make(chan []byte, inboxSize),
+		in:         inbox.New(inboxSize),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		peers:      map[string]*peer{},
@@ -262,12 +263,10 @@ type Conn struct {
 	name       string // of the socket file in dir
 	path       string
 	sock       *net.UnixConn
-	inbox      chan []byte
+	in         *inbox.Inbox
 	done       chan struct{} // closed by Close
 	readerDone chan struct{} // closed when read returns
-	readErr    error         // why read returned, if not Close
 	closeOnce  sync.Once
-	dropped    atomic.Uint64
 	unsent     atomic.Uint64
 
 	sendMu  sync.Mutex // guards closed, peers and each peer's queue and busy
@@ -290,7 +289,7 @@ func (c *Conn) MaxMessageSize() int { return MaxMessageSize }
 
 // Dropped returns how many messages to this member were dropped, oldest
 // first, because Recv had not taken the earlier ones.
-func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+func (c *Conn) Dropped() uint64 { return c.in.Dropped() }
 
 // Unsent returns how many copies of this member's messages did not reach
 // another member because that member did not read them in time (see
@@ -306,7 +305,7 @@ func (c *Conn) read() {
 			select {
 			case <-c.done:
 			default:
-				c.readErr = fmt.Errorf("local: receive: %w", err)
+				c.in.Fail(fmt.Errorf("local: receive: %w", err))
 			}
 			return
 		}
@@ -314,44 +313,17 @@ func (c *Conn) read() {
 			continue // not from a bellwether member
 		}
 		msg := bytes.Clone(buf[:n])
-		select {
-		case c.inbox <- msg:
-			continue
-		default:
-		}
-		// The buffer is full: drop the oldest, so that a member that
-		// catches up hears the newest. Only this goroutine adds.
-		select {
-		case <-c.inbox:
-			c.dropped.Add(1)
-		default:
-		}
-		c.inbox <- msg
+		c.in.Push(msg) // when full, the oldest is dropped: a member that catches up hears the newest
 	}
 }
 
 // Recv returns the next message from the member's buffer.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	select {
-	case <-c.done:
-		return nil, fmt.Errorf("local: recv: %w", bellwether.ErrClosed)
-	default:
+	msg, err := c.in.Pop(ctx)
+	if errors.Is(err, bellwether.ErrClosed) {
+		return nil, fmt.Errorf("local: recv: %w", err)
 	}
-	select {
-	case msg := <-c.inbox:
-		return msg, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, fmt.Errorf("local: recv: %w", bellwether.ErrClosed)
-	case <-c.readerDone:
-		select {
-		case <-c.done:
-			return nil, fmt.Errorf("local: recv: %w", bellwether.ErrClosed)
-		default:
-			return nil, c.readErr
-		}
-	}
+	return msg, err
 }
 
 // Send writes msg to the socket of every other member of the group,
@@ -560,6 +532,7 @@ func (c *Conn) Close() error {
 		c.writers.Wait()
 		os.Remove(c.path)
 		close(c.done)
+		c.in.Close()
 		c.sock.Close()
 		<-c.readerDone
 		os.Remove(c.dir) // fails unless we were the last member

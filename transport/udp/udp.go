@@ -30,11 +30,11 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 )
 
 // DefaultTTL is the multicast TTL when Config.TTL is zero: the local
@@ -160,7 +160,7 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		t:          t,
 		group:      group,
 		max:        max,
-		inbox:      make(chan []byte, inboxSize),
+		in:         inbox.New(inboxSize),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
@@ -254,12 +254,10 @@ type Conn struct {
 	max        int
 	p          *ipv4.PacketConn
 	checkDst   bool
-	inbox      chan []byte
+	in         *inbox.Inbox
 	done       chan struct{} // closed by Close
 	readerDone chan struct{} // closed when read returns
-	readErr    error
 	closeOnce  sync.Once
-	dropped    atomic.Uint64
 }
 
 // MaxMessageSize returns the largest message whose datagram fits the
@@ -268,7 +266,7 @@ func (c *Conn) MaxMessageSize() int { return c.max }
 
 // Dropped returns how many messages to this member were dropped, oldest
 // first, because Recv had not taken the earlier ones.
-func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+func (c *Conn) Dropped() uint64 { return c.in.Dropped() }
 
 func (c *Conn) read() {
 	defer close(c.readerDone)
@@ -279,7 +277,7 @@ func (c *Conn) read() {
 			select {
 			case <-c.done:
 			default:
-				c.readErr = fmt.Errorf("udp: receive: %w", err)
+				c.in.Fail(fmt.Errorf("udp: receive: %w", err))
 			}
 			return
 		}
@@ -294,44 +292,17 @@ func (c *Conn) read() {
 		if msg == nil {
 			msg = []byte{}
 		}
-		select {
-		case c.inbox <- msg:
-			continue
-		default:
-		}
-		// The buffer is full: drop the oldest, so that a member that
-		// catches up hears the newest. Only this goroutine adds.
-		select {
-		case <-c.inbox:
-			c.dropped.Add(1)
-		default:
-		}
-		c.inbox <- msg
+		c.in.Push(msg) // when full, the oldest is dropped: a member that catches up hears the newest
 	}
 }
 
 // Recv returns the next message from the member's buffer.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	select {
-	case <-c.done:
-		return nil, fmt.Errorf("udp: recv: %w", bellwether.ErrClosed)
-	default:
+	msg, err := c.in.Pop(ctx)
+	if errors.Is(err, bellwether.ErrClosed) {
+		return nil, fmt.Errorf("udp: recv: %w", err)
 	}
-	select {
-	case msg := <-c.inbox:
-		return msg, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, fmt.Errorf("udp: recv: %w", bellwether.ErrClosed)
-	case <-c.readerDone:
-		select {
-		case <-c.done:
-			return nil, fmt.Errorf("udp: recv: %w", bellwether.ErrClosed)
-		default:
-			return nil, c.readErr
-		}
-	}
+	return msg, err
 }
 
 // Send multicasts msg to the group in one datagram.
@@ -363,6 +334,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.in.Close()
 		c.p.Close()
 		<-c.readerDone
 		c.t.mu.Lock()
