@@ -20,7 +20,7 @@ type Inbox struct {
 	head, n int
 	size    int
 	closed  bool
-	failed  error // set by Fail: returned once the buffer is empty
+	failed  error         // set by Fail: returned once the buffer is empty
 	ready   chan struct{} // capacity 1; poked when a message arrives
 	done    chan struct{} // closed by close
 	dropped atomic.Uint64
