@@ -16,7 +16,7 @@ type managerOptions struct {
 
 // WithLogger sends the Manager's warnings (the reference's console.warn
 // lines) to l as Warn records with a "client" attribute. The default is
-// slog.Default().
+// slog.Default(); a nil l discards them.
 func WithLogger(l *slog.Logger) ManagerOption {
 	return func(o *managerOptions) { o.logger = l }
 }
