@@ -92,6 +92,11 @@ type Elector struct {
 	stats  *counters
 	cur    atomic.Pointer[leadership] // the leadership in force, if any
 
+	suspect atomic.Bool // a broadcast failed: check that the member still hears
+	kickMu  sync.Mutex
+	kickCtx context.Context // the receiver's context, cancelled by kickRecv
+	kick    context.CancelFunc
+
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
 	closed   chan struct{} // closed when Close has finished, callbacks included
@@ -508,6 +513,7 @@ func (e *Elector) send(ef Effect) {
 	if errors.Is(err, ErrClosed) {
 		return
 	}
+	e.kickRecv()
 	e.log.Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
 }
 
@@ -609,14 +615,30 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 
 func (e *Elector) recvLoop() {
 	defer close(e.recvDone)
-	backoff := 10 * time.Millisecond
-	var failingSince time.Time
+	const minBackoff = 10 * time.Millisecond
+	backoff := minBackoff
+	var failingSince time.Time // since when the member may not hear, or zero
+	hc, _ := e.conn.(HealthChecker)
 	for {
-		msg, err := e.conn.Recv(e.base)
+		doubt := !failingSince.IsZero() || e.suspect.Load()
+		ctx, cancel := e.recvContext(doubt)
+		msg, err := e.conn.Recv(ctx)
+		// Our own timeout or kick: not a failure of the bus.
+		waited := err != nil && ctx.Err() != nil && e.base.Err() == nil
+		cancel()
+		if err != nil && !waited && (errors.Is(err, ErrClosed) || e.base.Err() != nil) {
+			return
+		}
+		recvFailed := err != nil && !waited
+		if waited {
+			err, msg = nil, nil
+		}
+		if err == nil && doubt && hc != nil {
+			// A bus that will not take our messages may not bring us the
+			// others' either: a server bus reconnecting hears nothing.
+			err = hc.Health()
+		}
 		if err != nil {
-			if errors.Is(err, ErrClosed) || e.base.Err() != nil {
-				return
-			}
 			now := time.Now()
 			if failingSince.IsZero() {
 				failingSince = now
@@ -630,18 +652,23 @@ func (e *Elector) recvLoop() {
 			if becomesDeaf {
 				e.log.Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
 				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, true) })
-			} else if backoff == 10*time.Millisecond {
+			} else if recvFailed && backoff == minBackoff {
 				e.log.Warn("receive failed", "err", err)
 			}
-			select {
-			case <-time.After(backoff):
-			case <-e.base.Done():
-				return
+			if recvFailed {
+				select {
+				case <-time.After(backoff):
+				case <-e.base.Done():
+					return
+				}
+				backoff = min(2*backoff, time.Second)
 			}
-			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 10 * time.Millisecond
+		backoff = minBackoff
+		if doubt {
+			e.suspect.Store(false)
+		}
 		if !failingSince.IsZero() {
 			failingSince = time.Time{}
 			e.mu.Lock()
@@ -650,8 +677,13 @@ func (e *Elector) recvLoop() {
 			e.mu.Unlock()
 			if wasDeaf {
 				e.log.Info("hearing the group again")
-				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, false) })
 			}
+			// Whatever it missed meanwhile, it listens afresh before it
+			// may win an election.
+			e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, false) })
+		}
+		if msg == nil {
+			continue
 		}
 		ev, err := ParseEvent(msg)
 		if err != nil {
@@ -673,6 +705,34 @@ func (e *Elector) recvLoop() {
 		}
 		e.d.receive(ev)
 	}
+}
+
+// recvContext returns the context for the next Recv: one the send path
+// can cancel (kickRecv) to have the receiver check the bus, and, while in
+// doubt, one that ends after a quarter of HeartbeatInterval so that the
+// receiver keeps checking.
+func (e *Elector) recvContext(doubt bool) (context.Context, context.CancelFunc) {
+	e.kickMu.Lock()
+	if e.kickCtx == nil || e.kickCtx.Err() != nil {
+		e.kickCtx, e.kick = context.WithCancel(e.base)
+	}
+	ctx := e.kickCtx
+	e.kickMu.Unlock()
+	if doubt {
+		return context.WithTimeout(ctx, e.cfg.Settings.HeartbeatInterval/4)
+	}
+	return ctx, func() {}
+}
+
+// kickRecv makes the receiver look at the bus's health now: a broadcast
+// failed.
+func (e *Elector) kickRecv() {
+	e.suspect.Store(true)
+	e.kickMu.Lock()
+	if e.kick != nil {
+		e.kick()
+	}
+	e.kickMu.Unlock()
 }
 
 // ReasonOwnID is the rejection reason of a message that carries the

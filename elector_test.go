@@ -21,6 +21,7 @@ type tbus struct {
 	mu      sync.Mutex
 	members map[*tconn]bool
 	joinErr error
+	joined  int
 }
 
 type tconn struct {
@@ -31,6 +32,7 @@ type tconn struct {
 	once   sync.Once
 	fail   atomic.Bool
 	sent   atomic.Int64
+	n      int // join order
 }
 
 var errBusDown = errors.New("bus is down")
@@ -44,7 +46,8 @@ func (b *tbus) Join(_ context.Context, group string) (bellwether.Conn, error) {
 	if b.members == nil {
 		b.members = map[*tconn]bool{}
 	}
-	c := &tconn{bus: b, group: group, in: make(chan []byte, 64), closed: make(chan struct{})}
+	b.joined++
+	c := &tconn{bus: b, group: group, in: make(chan []byte, 64), closed: make(chan struct{}), n: b.joined}
 	b.members[c] = true
 	return c, nil
 }

@@ -537,20 +537,27 @@ func (m *Machine) Acked(now time.Time, seq uint64) Output {
 
 // Deaf tells a leasing Machine whether the member can hear the group. A
 // deaf member stands for no election and stops leading, since it cannot
-// hear a rival or a request; when it hears again it starts listening
-// afresh (see the lease rules) and, knowing no leader, elects.
+// hear a rival or a request. Deaf(false) says it hears (again) after it may
+// have missed messages, deaf or briefly cut off: it listens afresh (see the
+// lease rules) and, knowing no leader, elects.
 func (m *Machine) Deaf(now time.Time, deaf bool) Output {
 	m.begin(now)
-	if !m.lease || !m.started || m.closed || deaf == m.deaf {
+	if !m.lease || !m.started || m.closed {
 		return m.output()
 	}
-	m.deaf = deaf
 	if deaf {
-		m.standAside(now)
+		if !m.deaf {
+			m.deaf = true
+			m.standAside(now)
+		}
 		return m.output()
 	}
+	// Whatever it missed, deaf or not, it listens afresh.
 	m.listenFrom = now
-	m.resume(now)
+	if m.deaf {
+		m.deaf = false
+		m.resume(now)
+	}
 	return m.output()
 }
 
