@@ -3,6 +3,7 @@ package refdiff
 import (
 	"flag"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,7 +34,8 @@ func schedules(first uint32, n int) []*schedule {
 // TestDifferential runs the reference LeaderManager and bellwether's Machine
 // in ModeReference on the same random schedules and requires identical
 // traces: broadcasts (and their JSON bytes), leadership changes, warnings
-// and the known leader, at the same virtual times.
+// and the known leader, at the same virtual times. Half of the schedules
+// also run through bellwether.Manager, with the same requirement.
 func TestDifferential(t *testing.T) {
 	scheds := append([]*schedule{orderSchedule()}, schedules(uint32(*flagSeed), *flagN)...)
 	var (
@@ -53,6 +55,21 @@ func TestDifferential(t *testing.T) {
 			}
 			return
 		}
+		if s.Manager {
+			mgrs, err := simulateManagers(t, s, ours.ticks)
+			if err != nil {
+				t.Fatalf("seed %d: %v", s.Seed, err)
+			}
+			if d := compareResults(s, js, mgrs); d != nil {
+				failures++
+				if failures <= 3 {
+					t.Error(d)
+				}
+				return
+			}
+			counts["manager"]++
+			startInstantKinds(s, counts)
+		}
 		for _, tr := range js.Traces {
 			for _, e := range tr {
 				counts[e.K+" "+e.V]++
@@ -67,12 +84,17 @@ func TestDifferential(t *testing.T) {
 		len(scheds)-1, counts["bcast"], counts["bcast request"], counts["bcast accept"], counts["bcast current"], counts["bcast withdraw"],
 		counts["leading"], counts["warn leader timeout"], counts["warn multiple leaders detected, deferring"],
 		counts["warn multiple leaders detected, staying"], counts["start"])
+	t.Logf("%d schedules also through bellwether.Manager; in them, at a client's own start: %d pause, %d partition, %d stop, %d kill; at another client's start: %d pause, %d partition, %d stop, %d kill",
+		counts["manager"], counts["own pause"], counts["own partition"], counts["own stop"], counts["own kill"],
+		counts["other pause"], counts["other partition"], counts["other stop"], counts["other kill"])
 	if *flagN >= 200 {
 		// The schedules must reach every branch of the protocol.
 		for _, k := range []string{
 			"bcast request", "bcast accept", "bcast current", "bcast withdraw", "leading true", "leading false",
 			"warn leader timeout", "warn multiple leaders detected, deferring", "warn multiple leaders detected, staying",
-			"stop", "kill", "pause", "resume",
+			"stop", "kill", "pause", "resume", "partition", "heal",
+			"own pause", "own partition", "own stop", "own kill",
+			"other pause", "other partition", "other stop", "other kill",
 		} {
 			if counts[k] == 0 {
 				t.Errorf("no schedule produced %q: the generator no longer covers it", k)
@@ -153,10 +175,14 @@ func TestHarnessDetectsDivergence(t *testing.T) {
 }
 
 // TestScheduleDeterministic: a seed always gives the same schedule, and the
-// Go side is deterministic.
+// Go side, Manager simulation included, is deterministic.
 func TestScheduleDeterministic(t *testing.T) {
+	managers := 0
 	for seed := uint32(1); seed <= 20; seed++ {
 		a, b := newSchedule(seed), newSchedule(seed)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("seed %d gives two schedules", seed)
+		}
 		ra, err := simulate(a, bellwether.ModeReference)
 		if err != nil {
 			t.Fatal(err)
@@ -165,5 +191,20 @@ func TestScheduleDeterministic(t *testing.T) {
 		if d := compareResults(a, ra, rb); d != nil {
 			t.Fatalf("nondeterministic:\n%v", d)
 		}
+		if !a.Manager {
+			continue
+		}
+		managers++
+		ma, err := simulateManagers(t, a, ra.ticks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, _ := simulateManagers(t, b, rb.ticks)
+		if d := compareResults(a, ma, mb); d != nil {
+			t.Fatalf("Manager simulation nondeterministic:\n%v", d)
+		}
+	}
+	if managers == 0 {
+		t.Error("no schedule runs through the Manager")
 	}
 }

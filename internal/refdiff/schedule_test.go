@@ -5,10 +5,11 @@ import (
 	"slices"
 )
 
-// schedule is one seeded scenario, run identically by the Go simulator and
+// schedule is one seeded scenario, run identically by the Go simulators and
 // by harness.js. All times are integer milliseconds of virtual time.
 type schedule struct {
 	Seed              uint32     `json:"seed"`
+	Name              string     `json:"name,omitempty"` // a fixed schedule's name in TestDifferentialStartInstant
 	ElectionTimeout   int64      `json:"electionTimeout"`
 	HeartbeatInterval int64      `json:"heartbeatInterval"`
 	HeartbeatTimeout  int64      `json:"heartbeatTimeout"`
@@ -17,11 +18,18 @@ type schedule struct {
 	Horizon           int64      `json:"horizon"`      // nothing after this time is run
 	IDs               []string   `json:"ids"`          // client id of each slot
 	Events            []extEvent `json:"events"`       // sorted by (T, Slot, generation order)
+
+	// Manager: the schedule is also run through bellwether.Manager
+	// (manager_sim_test.go). Such a schedule has no external event of a
+	// client at an instant when one of its timers is due (see
+	// avoidTimerTies); harness.js ignores the field.
+	Manager bool `json:"manager,omitempty"`
 }
 
 // extEvent is an external event: op is start (a new instance), stop (clean
 // shutdown), kill (unclean shutdown), pause or resume (of the slot's
-// channel).
+// channel: held, as the reference's MemoryBroadcastChannel does),
+// partition or heal (of the slot's link: lost).
 type extEvent struct {
 	T    int64  `json:"t"`
 	Slot int    `json:"slot"`
@@ -59,6 +67,10 @@ func randomID(r *rand.Rand, taken []string) string {
 		return trickyIDs[r.IntN(len(trickyIDs))] + trickyIDs[r.IntN(len(trickyIDs))]
 	}
 }
+
+// managerPermille is the share of random schedules that are also run
+// through bellwether.Manager.
+const managerPermille = 500
 
 // newSchedule generates the schedule of seed.
 func newSchedule(seed uint32) *schedule {
@@ -101,38 +113,96 @@ func newSchedule(seed uint32) *schedule {
 			s.IDs = append(s.IDs, id)
 		}
 	}
+	s.Manager = r.IntN(1000) < managerPermille
 
-	// Each slot: a start (often late), then pauses, shutdowns and restarts.
-	gap := func(limit int64) int64 { return 1 + r.Int64N(max(1, limit)) }
-	for slot := range n {
+	// The instants at which clients start, so that other clients' events can
+	// be put at the same instant: first starts (often late), then restarts
+	// as they are generated.
+	starts := make([]extEvent, n)
+	for slot := range starts {
 		t := int64(0)
 		if r.IntN(2) == 0 {
 			t = r.Int64N(s.Horizon / 2)
 		}
-		t -= t % grid
-		s.Events = append(s.Events, extEvent{t, slot, "start"})
-		running := true
-		for range 6 {
-			t += gap(s.Horizon / 3)
-			t -= t % grid
-			if t > s.Horizon {
-				break
+		starts[slot] = extEvent{t - t%grid, slot, "start"}
+	}
+	// nextStart returns the earliest start of another slot after t.
+	nextStart := func(slot int, t int64) (int64, bool) {
+		best, ok := int64(0), false
+		for _, e := range starts {
+			if e.Slot != slot && e.T > t && (!ok || e.T < best) {
+				best, ok = e.T, true
 			}
-			switch k := r.IntN(10); {
-			case !running && k < 6:
-				s.Events = append(s.Events, extEvent{t, slot, "start"})
-				running = true
-			case !running:
-				// stays down
-			case k < 4:
-				s.Events = append(s.Events, extEvent{t, slot, "pause"})
+		}
+		return best, ok
+	}
+
+	// Each slot: a start, then pauses, partitions, shutdowns and restarts.
+	// A third of the starts are followed at the same instant by a pause, a
+	// partition or a shutdown of the new client, and one in four of the
+	// other events is put at the next instant at which another client
+	// starts.
+	gap := func(limit int64) int64 { return 1 + r.Int64N(max(1, limit)) }
+	for slot := range n {
+		t := starts[slot].T
+		running := true
+		add := func(op string) { s.Events = append(s.Events, extEvent{t, slot, op}) }
+		// started adds a start at t and, sometimes, an event at its instant.
+		started := func() {
+			add("start")
+			running = true
+			if r.IntN(3) != 0 {
+				return
+			}
+			switch r.IntN(4) {
+			case 0:
+				add("pause")
 				t += gap(3 * s.HeartbeatTimeout)
-				s.Events = append(s.Events, extEvent{t, slot, "resume"})
-			case k < 7:
-				s.Events = append(s.Events, extEvent{t, slot, "stop"})
+				add("resume")
+			case 1:
+				add("partition")
+				t += gap(3 * s.HeartbeatTimeout)
+				add("heal")
+			case 2:
+				add("stop")
 				running = false
 			default:
-				s.Events = append(s.Events, extEvent{t, slot, "kill"})
+				add("kill")
+				running = false
+			}
+		}
+		started()
+		for range 6 {
+			// Rounded up to the grid: a slot's events stay in the order
+			// they are generated.
+			next := t + gap(s.Horizon/3)
+			next += (grid - next%grid) % grid
+			if a, ok := nextStart(slot, t); ok && r.IntN(4) == 0 {
+				next = a
+			}
+			if next > s.Horizon {
+				break
+			}
+			t = next
+			switch k := r.IntN(10); {
+			case !running && k < 6:
+				starts = append(starts, extEvent{t, slot, "start"})
+				started()
+			case !running:
+				// stays down
+			case k < 3:
+				add("pause")
+				t += gap(3 * s.HeartbeatTimeout)
+				add("resume")
+			case k < 5:
+				add("partition")
+				t += gap(3 * s.HeartbeatTimeout)
+				add("heal")
+			case k < 7:
+				add("stop")
+				running = false
+			default:
+				add("kill")
 				running = false
 			}
 		}
@@ -143,7 +213,47 @@ func newSchedule(seed uint32) *schedule {
 		}
 		return a.Slot - b.Slot
 	})
+	if s.Manager {
+		avoidTimerTies(s)
+	}
 	return s
+}
+
+// avoidTimerTies moves, 1ms at a time, every external event (other than a
+// start) that falls on an instant when its client has a timer due, until
+// there is none; if that takes too long, s is not run through the Manager.
+//
+// In the canonical order a client's external events at an instant come
+// before its timers there. A Manager's timers fire on its own goroutine as
+// soon as the virtual clock reaches them, so the Manager simulation cannot
+// put an event before them; the Machine simulation, which can, covers these
+// ties. A start creates no timer due at its own instant, so what happens at
+// a client's start instant is never moved.
+func avoidTimerTies(s *schedule) {
+	for range 10 {
+		tie, err := firstTie(s)
+		if err != nil || tie < 0 {
+			s.Manager = err == nil
+			return
+		}
+		e := &s.Events[tie]
+		e.T++
+		// Keep the slot's events in order: a later one at the same instant
+		// (the resume or heal paired with the moved event) moves with it.
+		last := e.T
+		for i := tie + 1; i < len(s.Events); i++ {
+			if f := &s.Events[i]; f.Slot == e.Slot && f.T < last {
+				f.T = last
+			}
+		}
+		slices.SortStableFunc(s.Events, func(a, b extEvent) int {
+			if a.T != b.T {
+				return cmpInt64(a.T, b.T)
+			}
+			return a.Slot - b.Slot
+		})
+	}
+	s.Manager = false
 }
 
 // orderSchedule is a schedule without events whose ids are all the tricky
