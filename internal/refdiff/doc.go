@@ -10,13 +10,13 @@
 // clients with random and deliberately tricky ids, random timings (often on
 // a coarse grid, so that events tie), starts at random times, pauses,
 // partitions, clean and unclean shutdowns and restarts under the same id.
-// A third of the starts are followed at the same instant by a pause, a
-// partition or a shutdown of the new client, and one in four of the other
-// events is put at the next instant at which another client starts. It
-// writes them as JSON
-// lines, runs all of them through harness.js in a single node process
+// Half of the starts in a schedule for the Manager, and a third in the
+// others, are followed at the same instant by a pause, a partition or a
+// shutdown of the new client, and one in four of the other events is put
+// at the next instant at which another client starts. It writes them as
+// JSON lines, runs all of them through harness.js in a single node process
 // (reading its results as it writes them), runs the same schedules through
-// bellwether.Machine in ModeReference (sim_test.go) and half of them also
+// bellwether.Machine in ModeReference (sim_test.go) and 40% of them also
 // through bellwether.Manager (manager_sim_test.go), and requires the traces
 // of every client to be equal. TestDifferentialStartInstant does the same
 // for fixed schedules (start_instant_test.go) with pauses, partitions and
@@ -37,7 +37,7 @@
 // so a schedule run through the Manager has no external event of a client
 // at an instant when one of its timers is due: the generator moves such
 // events by 1ms (avoidTimerTies), and the Machine simulation covers the
-// ties on the other half.
+// ties in the other schedules.
 //
 // harness.js evaluates the package's shipped dist/index.js with
 // new Function, passing its own setTimeout, setInterval, clearTimeout,

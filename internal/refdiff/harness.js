@@ -4,8 +4,9 @@
 //
 //   node harness.js schedules.jsonl traces.jsonl   (or - for stdout)
 //
-// The simulation rules (event order, latency, loss, pause, restart) are
-// described in doc.go and must stay identical to sim_test.go.
+// The simulation rules (event order, latency, loss, pause, partition,
+// restart) are described in doc.go and must stay identical to sim_test.go
+// and manager_sim_test.go.
 'use strict';
 
 const fs = require('fs');

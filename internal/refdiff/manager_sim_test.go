@@ -32,10 +32,12 @@ import (
 //
 // The driver cannot run a client's external event before that client's
 // timers due at the same instant; avoidTimerTies keeps such ties out of the
-// schedules run here. It wakes at every instant at which the Machine
-// simulation of the same schedule fired timers (Manager.Leader then shows a
-// change that no callback announces, such as an election won by another
-// client, at the right time) and whenever a callback broadcasts.
+// schedules run here. It looks at a client's known leader after each of
+// its external events and deliveries and at each instant at which the
+// Machine simulation of the same schedule fired that client's timers
+// (Manager.Leader then shows a change that no callback announces, such as
+// an election won by another client, at the right time); it also wakes
+// whenever a callback broadcasts.
 
 // mslot is the Manager simulation's state of one slot.
 type mslot struct {
@@ -63,7 +65,7 @@ type msim struct {
 	mu         sync.Mutex
 	slots      []mslot
 	traces     [][]entry
-	deliveries []delivery
+	deliveries deliveryQueue
 	over       bool // past the horizon: callbacks record nothing
 	err        error
 
@@ -73,11 +75,11 @@ type msim struct {
 
 // simulateManagers runs s against bellwether.Manager in ModeReference.
 // ticks are the instants at which the Machine simulation of s fired timers.
-func simulateManagers(t *testing.T, s *schedule, ticks []int64) (*result, error) {
+func simulateManagers(t *testing.T, s *schedule, ticks []tick) (*result, error) {
 	return (&msim{s: s}).simulate(t, ticks)
 }
 
-func (x *msim) simulate(t *testing.T, ticks []int64) (*result, error) {
+func (x *msim) simulate(t *testing.T, ticks []tick) (*result, error) {
 	s := x.s
 	n := len(s.IDs)
 	x.slots, x.traces = make([]mslot, n), make([][]entry, n)
@@ -97,7 +99,7 @@ func (x *msim) simulate(t *testing.T, ticks []int64) (*result, error) {
 	return &result{Seed: s.Seed, Order: order, Traces: x.traces, sim: "Manager"}, nil
 }
 
-func (x *msim) run(ticks []int64) {
+func (x *msim) run(ticks []tick) {
 	s := x.s
 	defer func() {
 		x.mu.Lock()
@@ -114,12 +116,17 @@ func (x *msim) run(ticks []int64) {
 		}
 	}()
 	ext := 0
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		synctest.Wait()
 		now := x.now()
 		// The timers due now have fired.
-		for slot := range x.slots {
-			x.checkLeader(slot, false)
+		for len(ticks) > 0 && ticks[0].T <= now {
+			if ticks[0].T == now {
+				x.checkLeader(ticks[0].Slot, false)
+			}
+			ticks = ticks[1:]
 		}
 		for ext < len(s.Events) && s.Events[ext].T == now && x.failed() == nil {
 			e := s.Events[ext]
@@ -138,8 +145,7 @@ func (x *msim) run(ticks []int64) {
 				x.mu.Unlock()
 				break
 			}
-			d := x.deliveries[0]
-			x.deliveries = x.deliveries[1:]
+			d := x.deliveries.pop()
 			slot := int(d.key[2])
 			st := &x.slots[slot]
 			switch {
@@ -187,19 +193,19 @@ func (x *msim) run(ticks []int64) {
 			next = min(next, x.deliveries[0].key[0])
 		}
 		x.mu.Unlock()
-		if i, _ := slices.BinarySearch(ticks, now+1); i < len(ticks) {
-			next = min(next, ticks[i])
+		if len(ticks) > 0 {
+			next = min(next, ticks[0].T)
 		}
 		if next < now {
 			x.fail(fmt.Errorf("t=%d: the simulation missed the instant %d", now, next))
 			return
 		}
-		timer := time.NewTimer(time.Duration(next-now) * time.Millisecond)
+		timer.Reset(time.Duration(next-now) * time.Millisecond)
 		select {
 		case <-timer.C:
 		case <-x.wake:
+			timer.Stop()
 		}
-		timer.Stop()
 	}
 }
 
@@ -369,7 +375,7 @@ func (x *msim) send(from, index int, e bellwether.Event, now int64) {
 	if x.slots[from].cut {
 		return
 	}
-	x.deliveries = schedDeliveries(x.s, x.deliveries, now, from, index, e)
+	schedDeliveries(x.s, &x.deliveries, now, from, index, e)
 }
 
 // record appends to a slot's trace; x.mu is held.

@@ -3,6 +3,8 @@ package refdiff
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/bellwether-go/bellwether"
 )
 
 // schedule is one seeded scenario, run identically by the Go simulators and
@@ -24,6 +26,8 @@ type schedule struct {
 	// client at an instant when one of its timers is due (see
 	// avoidTimerTies); harness.js ignores the field.
 	Manager bool `json:"manager,omitempty"`
+
+	machine *result // the Machine simulation's result, kept by avoidTimerTies
 }
 
 // extEvent is an external event: op is start (a new instance), stop (clean
@@ -70,7 +74,7 @@ func randomID(r *rand.Rand, taken []string) string {
 
 // managerPermille is the share of random schedules that are also run
 // through bellwether.Manager.
-const managerPermille = 500
+const managerPermille = 400
 
 // newSchedule generates the schedule of seed.
 func newSchedule(seed uint32) *schedule {
@@ -138,20 +142,20 @@ func newSchedule(seed uint32) *schedule {
 	}
 
 	// Each slot: a start, then pauses, partitions, shutdowns and restarts.
-	// A third of the starts are followed at the same instant by a pause, a
-	// partition or a shutdown of the new client, and one in four of the
-	// other events is put at the next instant at which another client
-	// starts.
+	// Many starts are followed at the same instant by a pause, a partition
+	// or a shutdown of the new client, and one in four of the other events
+	// is put at the next instant at which another client starts.
 	gap := func(limit int64) int64 { return 1 + r.Int64N(max(1, limit)) }
 	for slot := range n {
 		t := starts[slot].T
 		running := true
 		add := func(op string) { s.Events = append(s.Events, extEvent{t, slot, op}) }
-		// started adds a start at t and, sometimes, an event at its instant.
+		// started adds a start at t and, sometimes (half the time in a
+		// schedule for the Manager, else a third), an event at its instant.
 		started := func() {
 			add("start")
 			running = true
-			if r.IntN(3) != 0 {
+			if k := r.IntN(6); k >= 3 || (k == 2 && !s.Manager) {
 				return
 			}
 			switch r.IntN(4) {
@@ -231,11 +235,13 @@ func newSchedule(seed uint32) *schedule {
 // a client's start instant is never moved.
 func avoidTimerTies(s *schedule) {
 	for range 10 {
-		tie, err := firstTie(s)
-		if err != nil || tie < 0 {
-			s.Manager = err == nil
+		res, err := simulateUntil(s, bellwether.ModeReference, true)
+		if err != nil || res.tie < 0 {
+			// Without a tie the run went to the end: keep its result.
+			s.Manager, s.machine = err == nil, res
 			return
 		}
+		tie := res.tie
 		e := &s.Events[tie]
 		e.T++
 		// Keep the slot's events in order: a later one at the same instant

@@ -35,9 +35,9 @@ type result struct {
 	Traces [][]entry `json:"traces"` // per slot
 
 	// Filled in by the Go simulators only.
-	sim   string  // which: "Machine" or "Manager"
-	ticks []int64 // Machine: the instants at which some slot's timers fired, ascending
-	tie   int     // Machine: the first external event (not a start) at an instant when its slot had a timer due, or -1
+	sim   string // which: "Machine" or "Manager"
+	ticks []tick // Machine: the timers steps, in order
+	tie   int    // Machine: the first external event (not a start) at an instant when its slot had a timer due, or -1
 }
 
 // mix32 and hash32 must equal mix32 and hash in harness.js.
@@ -84,6 +84,13 @@ func (a stepKey) compare(b stepKey) int {
 	return 0
 }
 
+// tick is a timers step of the Machine simulation: at T, slot's timers
+// fired.
+type tick struct {
+	T    int64
+	Slot int
+}
+
 type delivery struct {
 	key   stepKey
 	event bellwether.Event
@@ -123,8 +130,8 @@ type sim struct {
 	now        int64
 	slots      []slotState
 	traces     [][]entry
-	deliveries []delivery // sorted by key
-	ticks      []int64
+	deliveries deliveryQueue
+	ticks      []tick
 	tie        int
 	stopAtTie  bool
 	err        error
@@ -190,13 +197,10 @@ loop:
 			x.record(slot, e.Op, "", "")
 			x.step(slot, func(st *slotState) { x.external(slot, st, e.Op) })
 		case classTimers:
-			if len(x.ticks) == 0 || x.ticks[len(x.ticks)-1] != x.now {
-				x.ticks = append(x.ticks, x.now)
-			}
+			x.ticks = append(x.ticks, tick{x.now, slot})
 			x.step(slot, func(st *slotState) { x.apply(slot, st.m.Tick(at(x.now))) })
 		case classDelivery:
-			d := x.deliveries[0]
-			x.deliveries = x.deliveries[1:]
+			d := x.deliveries.pop()
 			st := &x.slots[slot]
 			switch {
 			case !st.running, st.cut:
@@ -338,12 +342,12 @@ func (x *sim) send(from, index int, e bellwether.Event) {
 	if x.slots[from].cut {
 		return
 	}
-	x.deliveries = schedDeliveries(x.s, x.deliveries, x.now, from, index, e)
+	schedDeliveries(x.s, &x.deliveries, x.now, from, index, e)
 }
 
-// schedDeliveries adds to ds, which is sorted by key, the copies of the
-// broadcast index of slot from, sent at now, that are not lost.
-func schedDeliveries(s *schedule, ds []delivery, now int64, from, index int, e bellwether.Event) []delivery {
+// schedDeliveries adds to q the copies of the broadcast index of slot from,
+// sent at now, that are not lost.
+func schedDeliveries(s *schedule, q *deliveryQueue, now int64, from, index int, e bellwether.Event) {
 	for r := range s.IDs {
 		if r == from {
 			continue
@@ -352,11 +356,50 @@ func schedDeliveries(s *schedule, ds []delivery, now int64, from, index int, e b
 			continue
 		}
 		t := now + 1 + int64(hash32(s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(s.MaxLatency))
-		d := delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e}
-		i, _ := slices.BinarySearchFunc(ds, d.key, func(d delivery, k stepKey) int { return d.key.compare(k) })
-		ds = slices.Insert(ds, i, d)
+		q.push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
 	}
-	return ds
+}
+
+// deliveryQueue is a binary min-heap of deliveries by key (keys are
+// unique); the next delivery is at index 0.
+type deliveryQueue []delivery
+
+func (q *deliveryQueue) push(d delivery) {
+	h := append(*q, d)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].key.compare(h[i].key) <= 0 {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	*q = h
+}
+
+func (q *deliveryQueue) pop() delivery {
+	h := *q
+	d := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = delivery{}
+	h = h[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].key.compare(h[c].key) < 0 {
+			c++
+		}
+		if h[i].key.compare(h[c].key) <= 0 {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*q = h
+	return d
 }
 
 func (x *sim) record(slot int, k, v, j string) {
