@@ -16,9 +16,10 @@
 // at the next instant at which another client starts. It writes them as
 // JSON lines, runs all of them through harness.js in a single node process
 // (reading its results as it writes them), runs the same schedules through
-// bellwether.Machine in ModeReference (sim_test.go) and 40% of them also
-// through bellwether.Manager (manager_sim_test.go), and requires the traces
-// of every client to be equal. TestDifferentialStartInstant does the same
+// bellwether.Machine in ModeReference (sim_test.go) and 40% of them
+// (shorter ones, with as many events) also through bellwether.Manager
+// (manager_sim_test.go), and requires the traces of every client to be
+// equal. TestDifferentialStartInstant does the same
 // for fixed schedules (start_instant_test.go) with pauses, partitions and
 // shutdowns at a client's start instant.
 //
