@@ -23,10 +23,11 @@ import (
 //
 // At each instant the driver (the test goroutine) lets the bubble settle
 // (synctest.Wait), so that the timers due then have fired and their
-// callbacks have run; then it runs the instant's external events, then the
-// deliveries, letting the bubble settle after each. The one exception is
-// the point of the simulation: after NewManager the driver goes straight on
-// to the next event, since the reference's constructor has broadcast its
+// callbacks have run; then it runs the instant's external events, letting
+// the bubble settle after each, then the deliveries, letting it settle
+// before it looks at a receiver's known leader. The one exception is the
+// point of the simulation: after NewManager the driver goes straight on to
+// the next event, since the reference's constructor has broadcast its
 // request by the time it returns; a pause, partition or shutdown of the new
 // client at the same instant must come after that request.
 //
@@ -74,7 +75,7 @@ type msim struct {
 }
 
 // simulateManagers runs s against bellwether.Manager in ModeReference.
-// ticks are the instants at which the Machine simulation of s fired timers.
+// ticks are the timers steps of the Machine simulation of s.
 func simulateManagers(t *testing.T, s *schedule, ticks []tick) (*result, error) {
 	return (&msim{s: s}).simulate(t, ticks)
 }
@@ -106,7 +107,7 @@ func (x *msim) run(ticks []tick) {
 		x.over = true
 		var live []*bellwether.Manager
 		for _, st := range x.slots {
-			if st.running {
+			if st.running && st.mgr != nil {
 				live = append(live, st.mgr)
 			}
 		}
