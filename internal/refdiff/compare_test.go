@@ -74,8 +74,17 @@ const contextLines = 8
 func (d *divergence) String() string {
 	var b strings.Builder
 	s := d.s
-	fmt.Fprintf(&b, "seed %d diverges from the reference\n", s.Seed)
-	fmt.Fprintf(&b, "  reproduce: go test ./internal/refdiff -run 'TestDifferential$' -refdiff.seed=%d -refdiff.n=1 -v\n", s.Seed)
+	ours := "bellwether"
+	if d.ours.sim != "" {
+		ours += "." + d.ours.sim
+	}
+	if s.Name != "" {
+		fmt.Fprintf(&b, "schedule %s (seed %d): %s diverges from the reference\n", s.Name, s.Seed, ours)
+		fmt.Fprintf(&b, "  reproduce: go test ./internal/refdiff -run 'TestDifferentialStartInstant/%s$' -v\n", s.Name)
+	} else {
+		fmt.Fprintf(&b, "seed %d: %s diverges from the reference\n", s.Seed, ours)
+		fmt.Fprintf(&b, "  reproduce: go test ./internal/refdiff -run 'TestDifferential$' -refdiff.seed=%d -refdiff.n=1 -v\n", s.Seed)
+	}
 	fmt.Fprintf(&b, "  settings: election %dms, heartbeat %dms, heartbeat timeout %dms; latency 1..%dms, loss %d‰, horizon %dms\n",
 		s.ElectionTimeout, s.HeartbeatInterval, s.HeartbeatTimeout, s.MaxLatency, s.LossPermille, s.Horizon)
 	for i, id := range s.IDs {
@@ -95,7 +104,7 @@ func (d *divergence) String() string {
 	for _, side := range []struct {
 		name string
 		tr   []entry
-	}{{"reference", a}, {"bellwether", g}} {
+	}{{"reference", a}, {ours, g}} {
 		fmt.Fprintf(&b, "  %s:\n", side.name)
 		hi := min(len(side.tr), d.index+contextLines/2+1)
 		for i := lo; i < hi; i++ {

@@ -2,10 +2,11 @@
 // trimerge-sync 0.20.0, unchanged, on schedules written by refdiff's Go test,
 // in virtual time, and writes one trace line per schedule.
 //
-//   node harness.js schedules.jsonl traces.jsonl
+//   node harness.js schedules.jsonl traces.jsonl   (or - for stdout)
 //
-// The simulation rules (event order, latency, loss, pause, restart) are
-// described in doc.go and must stay identical to sim_test.go.
+// The simulation rules (event order, latency, loss, pause, partition,
+// restart) are described in doc.go and must stay identical to sim_test.go
+// and manager_sim_test.go.
 'use strict';
 
 const fs = require('fs');
@@ -133,7 +134,7 @@ function run(s) {
   for (let i = 0; i < n; i++) {
     timers.push([]);
     traces.push([]);
-    slots.push({ lm: null, running: false, paused: false, outQ: [], inQ: [], sent: 0, leader: '' });
+    slots.push({ lm: null, running: false, paused: false, cut: false, outQ: [], inQ: [], sent: 0, leader: '' });
   }
   const deliveries = []; // sorted by key
 
@@ -143,7 +144,9 @@ function run(s) {
     traces[slot].push(e);
   };
 
+  // send puts a broadcast on the wire; a partitioned sender's is lost.
   const send = (from, index, event) => {
+    if (slots[from].cut) return;
     for (let r = 0; r < n; r++) {
       if (r === from) continue;
       if (hash(s.seed, 2, from, index, r) % 1000 < s.lossPermille) continue;
@@ -178,6 +181,7 @@ function run(s) {
 
   const start = (slot) => {
     const st = slots[slot];
+    if (st.running) throw new Error(`slot ${slot} at t=${now}: the schedule starts a running client`);
     timers[slot] = [];
     st.running = true;
     st.leader = '';
@@ -247,6 +251,12 @@ function run(s) {
             case 'pause':
               st.paused = true;
               break;
+            case 'partition':
+              st.cut = true;
+              break;
+            case 'heal':
+              st.cut = false;
+              break;
             case 'resume': {
               st.paused = false;
               const out = st.outQ;
@@ -280,7 +290,7 @@ function run(s) {
       case 'delivery': {
         const d = deliveries.shift();
         const st = slots[slot];
-        if (!st.running) break;
+        if (!st.running || st.cut) break;
         if (st.paused) {
           st.inQ.push(d.event);
           break;
@@ -294,18 +304,20 @@ function run(s) {
   return { seed: s.seed, order, traces };
 }
 
+// main writes one line per schedule, to the output file or, if it is '-',
+// to stdout (synchronous for files and, on Linux, pipes, so that the reader
+// works on one result while the next ones are computed).
 function main() {
   const [input, output] = process.argv.slice(2);
   if (!input || !output) {
-    process.stderr.write('usage: node harness.js schedules.jsonl traces.jsonl\n');
+    process.stderr.write('usage: node harness.js schedules.jsonl traces.jsonl|-\n');
     process.exit(2);
   }
-  const fd = fs.openSync(output, 'w');
+  const write = output === '-' ? (s) => process.stdout.write(s) : ((fd) => (s) => fs.writeSync(fd, s))(fs.openSync(output, 'w'));
   for (const line of fs.readFileSync(input, 'utf8').split('\n')) {
     if (line === '') continue;
-    fs.writeSync(fd, JSON.stringify(run(JSON.parse(line))) + '\n');
+    write(JSON.stringify(run(JSON.parse(line))) + '\n');
   }
-  fs.closeSync(fd);
 }
 
 main();

@@ -31,12 +31,12 @@ func reference(t testing.TB) (node, dir string) {
 }
 
 // runReference runs every schedule through harness.js in one node process
-// and calls f with each schedule's result, in order.
+// and calls f with each schedule's result, in order, as node writes them:
+// the Go side works on one schedule while node runs the next ones.
 func runReference(t testing.TB, scheds []*schedule, f func(i int, r *result)) {
 	t.Helper()
 	node, dir := reference(t)
-	tmp := t.TempDir()
-	in, outPath := filepath.Join(tmp, "schedules.jsonl"), filepath.Join(tmp, "traces.jsonl")
+	in := filepath.Join(t.TempDir(), "schedules.jsonl")
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, s := range scheds {
@@ -47,21 +47,31 @@ func runReference(t testing.TB, scheds []*schedule, f func(i int, r *result)) {
 	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join(dir, "harness.js"), in, outPath)
+	cmd := exec.Command(node, filepath.Join(dir, "harness.js"), in, "-")
 	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("harness.js: %v\n%s", err, out)
-	}
-	file, err := os.Open(outPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
-	rd := bufio.NewReaderSize(file, 1<<20)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("harness.js: %v", err)
+	}
+	// Whatever happens, node is not left behind.
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	rd := bufio.NewReaderSize(out, 1<<20)
 	for i := range scheds {
 		line, err := rd.ReadBytes('\n')
 		if err != nil && !(err == io.EOF && len(line) > 0) {
-			t.Fatalf("harness.js wrote %d results for %d schedules: %v", i, len(scheds), err)
+			io.Copy(io.Discard, rd)
+			werr := cmd.Wait()
+			t.Fatalf("harness.js wrote %d results for %d schedules: %v (exit: %v)\n%s", i, len(scheds), err, werr, stderr.Bytes())
 		}
 		var r result
 		if err := json.Unmarshal(line, &r); err != nil {
@@ -71,5 +81,9 @@ func runReference(t testing.TB, scheds []*schedule, f func(i int, r *result)) {
 			t.Fatalf("harness.js result %d is for seed %d, want %d", i, r.Seed, scheds[i].Seed)
 		}
 		f(i, &r)
+	}
+	io.Copy(io.Discard, rd)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("harness.js: %v\n%s", err, stderr.Bytes())
 	}
 }

@@ -3,6 +3,7 @@ package refdiff
 import (
 	"flag"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,25 +34,84 @@ func schedules(first uint32, n int) []*schedule {
 // TestDifferential runs the reference LeaderManager and bellwether's Machine
 // in ModeReference on the same random schedules and requires identical
 // traces: broadcasts (and their JSON bytes), leadership changes, warnings
-// and the known leader, at the same virtual times.
+// and the known leader, at the same virtual times. About 40% of the
+// schedules also run through bellwether.Manager, with the same requirement.
 func TestDifferential(t *testing.T) {
-	scheds := append([]*schedule{orderSchedule()}, schedules(uint32(*flagSeed), *flagN)...)
 	var (
 		failures int
 		counts   = map[string]int{}
 	)
+	// In chunks, each through one node process: a schedule run through the
+	// Manager keeps its Machine result until it is compared.
+	const chunk = 500
+	for first := 0; first < *flagN; first += chunk {
+		scheds := schedules(uint32(*flagSeed)+uint32(first), min(chunk, *flagN-first))
+		if first == 0 {
+			scheds = append([]*schedule{orderSchedule()}, scheds...)
+		}
+		differential(t, scheds, &failures, counts)
+	}
+	if failures > 0 {
+		t.Fatalf("%d of %d schedules diverge from the reference", failures, *flagN)
+	}
+	t.Logf("%d schedules agree; coverage: %d broadcasts (%d request, %d accept, %d current, %d withdraw), %d leadership changes, warnings: %d timeout, %d deferring, %d staying; %d restarts or late starts",
+		*flagN, counts["bcast"], counts["bcast request"], counts["bcast accept"], counts["bcast current"], counts["bcast withdraw"],
+		counts["leading"], counts["warn leader timeout"], counts["warn multiple leaders detected, deferring"],
+		counts["warn multiple leaders detected, staying"], counts["start"])
+	t.Logf("%d schedules also through bellwether.Manager; in them, at a client's own start: %d pause, %d partition, %d stop, %d kill; at another client's start: %d pause, %d partition, %d stop, %d kill",
+		counts["manager"], counts["own pause"], counts["own partition"], counts["own stop"], counts["own kill"],
+		counts["other pause"], counts["other partition"], counts["other stop"], counts["other kill"])
+	if *flagN >= 200 {
+		// The schedules must reach every branch of the protocol.
+		for _, k := range []string{
+			"bcast request", "bcast accept", "bcast current", "bcast withdraw", "leading true", "leading false",
+			"warn leader timeout", "warn multiple leaders detected, deferring", "warn multiple leaders detected, staying",
+			"stop", "kill", "pause", "resume", "partition", "heal",
+			"own pause", "own partition", "own stop", "own kill",
+			"other pause", "other partition", "other stop", "other kill",
+		} {
+			if counts[k] == 0 {
+				t.Errorf("no schedule produced %q: the generator no longer covers it", k)
+			}
+		}
+	}
+}
+
+// differential runs scheds through the reference, the Machine and (those
+// marked) the Manager, counting failures and what the traces cover.
+func differential(t *testing.T, scheds []*schedule, failures *int, counts map[string]int) {
+	t.Helper()
 	runReference(t, scheds, func(i int, js *result) {
 		s := scheds[i]
-		ours, err := simulate(s, bellwether.ModeReference)
+		ours, err := s.machine, error(nil)
+		if ours == nil {
+			ours, err = simulate(s, bellwether.ModeReference)
+		}
+		s.machine = nil
 		if err != nil {
 			t.Fatalf("seed %d: %v", s.Seed, err)
 		}
 		if d := compareResults(s, js, ours); d != nil {
-			failures++
-			if failures <= 3 {
+			*failures++
+			if *failures <= 3 {
 				t.Error(d)
 			}
 			return
+		}
+		if s.Manager {
+			mgrs, err := simulateManagers(t, s, ours.ticks)
+			if err != nil {
+				t.Fatalf("seed %d: %v", s.Seed, err)
+			}
+			if d := compareResults(s, js, mgrs); d != nil {
+				*failures++
+				if *failures <= 3 {
+					t.Error(d)
+				}
+				return
+			}
+			counts["manager"]++
+			startInstantKinds(s, counts)
 		}
 		for _, tr := range js.Traces {
 			for _, e := range tr {
@@ -60,25 +120,6 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 	})
-	if failures > 0 {
-		t.Fatalf("%d of %d schedules diverge from the reference", failures, len(scheds)-1)
-	}
-	t.Logf("%d schedules agree; coverage: %d broadcasts (%d request, %d accept, %d current, %d withdraw), %d leadership changes, warnings: %d timeout, %d deferring, %d staying; %d restarts or late starts",
-		len(scheds)-1, counts["bcast"], counts["bcast request"], counts["bcast accept"], counts["bcast current"], counts["bcast withdraw"],
-		counts["leading"], counts["warn leader timeout"], counts["warn multiple leaders detected, deferring"],
-		counts["warn multiple leaders detected, staying"], counts["start"])
-	if *flagN >= 200 {
-		// The schedules must reach every branch of the protocol.
-		for _, k := range []string{
-			"bcast request", "bcast accept", "bcast current", "bcast withdraw", "leading true", "leading false",
-			"warn leader timeout", "warn multiple leaders detected, deferring", "warn multiple leaders detected, staying",
-			"stop", "kill", "pause", "resume",
-		} {
-			if counts[k] == 0 {
-				t.Errorf("no schedule produced %q: the generator no longer covers it", k)
-			}
-		}
-	}
 }
 
 // TestHarnessDetectsDivergence shows that the comparison can fail: machines
@@ -153,10 +194,14 @@ func TestHarnessDetectsDivergence(t *testing.T) {
 }
 
 // TestScheduleDeterministic: a seed always gives the same schedule, and the
-// Go side is deterministic.
+// Go side, Manager simulation included, is deterministic.
 func TestScheduleDeterministic(t *testing.T) {
+	managers := 0
 	for seed := uint32(1); seed <= 20; seed++ {
 		a, b := newSchedule(seed), newSchedule(seed)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("seed %d gives two schedules", seed)
+		}
 		ra, err := simulate(a, bellwether.ModeReference)
 		if err != nil {
 			t.Fatal(err)
@@ -165,5 +210,20 @@ func TestScheduleDeterministic(t *testing.T) {
 		if d := compareResults(a, ra, rb); d != nil {
 			t.Fatalf("nondeterministic:\n%v", d)
 		}
+		if !a.Manager {
+			continue
+		}
+		managers++
+		ma, err := simulateManagers(t, a, ra.ticks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, _ := simulateManagers(t, b, rb.ticks)
+		if d := compareResults(a, ma, mb); d != nil {
+			t.Fatalf("Manager simulation nondeterministic:\n%v", d)
+		}
+	}
+	if managers == 0 {
+		t.Error("no schedule runs through the Manager")
 	}
 }

@@ -33,6 +33,11 @@ type result struct {
 	Seed   uint32    `json:"seed"`
 	Order  []string  `json:"order"`  // the ids, sorted (harness: with JavaScript's <)
 	Traces [][]entry `json:"traces"` // per slot
+
+	// Filled in by the Go simulators only.
+	sim   string // which: "Machine" or "Manager"
+	ticks []tick // Machine: the timers steps, in order
+	tie   int    // Machine: the first external event (not a start) at an instant when its slot had a timer due, or -1
 }
 
 // mix32 and hash32 must equal mix32 and hash in harness.js.
@@ -79,6 +84,13 @@ func (a stepKey) compare(b stepKey) int {
 	return 0
 }
 
+// tick is a timers step of the Machine simulation: at T, slot's timers
+// fired.
+type tick struct {
+	T    int64
+	Slot int
+}
+
 type delivery struct {
 	key   stepKey
 	event bellwether.Event
@@ -93,6 +105,7 @@ type slotState struct {
 	m       *bellwether.Machine
 	running bool
 	paused  bool
+	cut     bool               // partitioned: what it sends and what is sent to it is lost
 	outQ    []queued           // broadcasts held while paused
 	inQ     []bellwether.Event // deliveries held while paused
 	sent    int                // broadcasts so far, over all instances
@@ -117,19 +130,37 @@ type sim struct {
 	now        int64
 	slots      []slotState
 	traces     [][]entry
-	deliveries []delivery // sorted by key
+	deliveries deliveryQueue
+	ticks      []tick
+	tie        int
+	stopAtTie  bool
 	err        error
 }
 
 // simulate runs s with machines in mode and returns their traces.
 func simulate(s *schedule, mode bellwether.ElectionMode) (*result, error) {
+	return simulateUntil(s, mode, false)
+}
+
+// firstTie returns the index of the first external event of s (not a
+// start) at an instant when its slot has a timer due, or -1.
+func firstTie(s *schedule) (int, error) {
+	res, err := simulateUntil(s, bellwether.ModeReference, true)
+	if err != nil {
+		return -1, err
+	}
+	return res.tie, nil
+}
+
+func simulateUntil(s *schedule, mode bellwether.ElectionMode, stopAtTie bool) (*result, error) {
 	n := len(s.IDs)
-	x := &sim{s: s, mode: mode, slots: make([]slotState, n), traces: make([][]entry, n)}
+	x := &sim{s: s, mode: mode, slots: make([]slotState, n), traces: make([][]entry, n), tie: -1, stopAtTie: stopAtTie}
 	for i := range x.slots {
 		x.slots[i].next = -1
 		x.traces[i] = []entry{}
 	}
 	ext := 0
+loop:
 	for x.err == nil {
 		var best stepKey
 		class := -1
@@ -156,17 +187,23 @@ func simulate(s *schedule, mode bellwether.ElectionMode) (*result, error) {
 		switch class {
 		case classExternal:
 			e := s.Events[ext]
+			if st := &x.slots[slot]; x.tie < 0 && e.Op != "start" && st.running && st.next == x.now {
+				x.tie = ext
+				if x.stopAtTie {
+					break loop
+				}
+			}
 			ext++
 			x.record(slot, e.Op, "", "")
 			x.step(slot, func(st *slotState) { x.external(slot, st, e.Op) })
 		case classTimers:
+			x.ticks = append(x.ticks, tick{x.now, slot})
 			x.step(slot, func(st *slotState) { x.apply(slot, st.m.Tick(at(x.now))) })
 		case classDelivery:
-			d := x.deliveries[0]
-			x.deliveries = x.deliveries[1:]
+			d := x.deliveries.pop()
 			st := &x.slots[slot]
 			switch {
-			case !st.running:
+			case !st.running, st.cut:
 			case st.paused:
 				st.inQ = append(st.inQ, d.event)
 			default:
@@ -179,12 +216,16 @@ func simulate(s *schedule, mode bellwether.ElectionMode) (*result, error) {
 	}
 	order := slices.Clone(s.IDs)
 	slices.SortFunc(order, bellwether.CompareIDs)
-	return &result{Seed: s.Seed, Order: order, Traces: x.traces}, nil
+	return &result{Seed: s.Seed, Order: order, Traces: x.traces, sim: "Machine", ticks: x.ticks, tie: x.tie}, nil
 }
 
 func (x *sim) external(slot int, st *slotState, op string) {
 	switch op {
 	case "start":
+		if st.running {
+			x.err = fmt.Errorf("slot %d at t=%d: the schedule starts a running client", slot, x.now)
+			return
+		}
 		m, err := bellwether.NewMachine(bellwether.MachineConfig{
 			ID: x.s.IDs[slot],
 			Settings: bellwether.Settings{
@@ -207,6 +248,10 @@ func (x *sim) external(slot int, st *slotState, op string) {
 		st.inQ = nil
 	case "pause":
 		st.paused = true
+	case "partition":
+		st.cut = true
+	case "heal":
+		st.cut = false
 	case "resume":
 		st.paused = false
 		out := st.outQ
@@ -291,20 +336,70 @@ func (x *sim) apply(slot int, out bellwether.Output) {
 	}
 }
 
-// send schedules the deliveries of a broadcast to every other slot.
+// send schedules the deliveries of a broadcast to every other slot, unless
+// the sender is partitioned.
 func (x *sim) send(from, index int, e bellwether.Event) {
-	for r := range x.slots {
+	if x.slots[from].cut {
+		return
+	}
+	schedDeliveries(x.s, &x.deliveries, x.now, from, index, e)
+}
+
+// schedDeliveries adds to q the copies of the broadcast index of slot from,
+// sent at now, that are not lost.
+func schedDeliveries(s *schedule, q *deliveryQueue, now int64, from, index int, e bellwether.Event) {
+	for r := range s.IDs {
 		if r == from {
 			continue
 		}
-		if hash32(x.s.Seed, saltLoss, uint32(from), uint32(index), uint32(r))%1000 < x.s.LossPermille {
+		if hash32(s.Seed, saltLoss, uint32(from), uint32(index), uint32(r))%1000 < s.LossPermille {
 			continue
 		}
-		t := x.now + 1 + int64(hash32(x.s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(x.s.MaxLatency))
-		d := delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e}
-		i, _ := slices.BinarySearchFunc(x.deliveries, d.key, func(d delivery, k stepKey) int { return d.key.compare(k) })
-		x.deliveries = slices.Insert(x.deliveries, i, d)
+		t := now + 1 + int64(hash32(s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(s.MaxLatency))
+		q.push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
 	}
+}
+
+// deliveryQueue is a binary min-heap of deliveries by key (keys are
+// unique); the next delivery is at index 0.
+type deliveryQueue []delivery
+
+func (q *deliveryQueue) push(d delivery) {
+	h := append(*q, d)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].key.compare(h[i].key) <= 0 {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	*q = h
+}
+
+func (q *deliveryQueue) pop() delivery {
+	h := *q
+	d := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = delivery{}
+	h = h[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].key.compare(h[c].key) < 0 {
+			c++
+		}
+		if h[i].key.compare(h[c].key) <= 0 {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*q = h
+	return d
 }
 
 func (x *sim) record(slot int, k, v, j string) {
