@@ -18,6 +18,8 @@ type driver struct {
 	inCall  bool      // the worker is inside handle
 	idle    []chan struct{}
 
+	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
+
 	handle  func(Effect)                    // called on the worker goroutine only
 	settled func()                          // after each batch of effects, on the worker; may be nil
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
@@ -105,6 +107,10 @@ func (d *driver) after(out Output, now time.Time) bool {
 // leader report replaces a pending one; a warning already pending is not
 // repeated. Nothing moves across a change of leadership.
 func (d *driver) enqueue(e Effect) {
+	if !d.coalesce {
+		d.queue = append(d.queue, e)
+		return
+	}
 scan:
 	for i := len(d.queue) - 1; i >= 0; i-- {
 		q := &d.queue[i]

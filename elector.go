@@ -178,6 +178,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	e.events = newDispatcher(cfg.Callbacks)
 	e.d = newDriver(m, e.handle, e.observe)
 	e.d.settled = e.settled
+	e.d.coalesce = true
 	e.d.start()
 	go e.recvLoop()
 	return e, nil
