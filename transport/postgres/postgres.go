@@ -18,6 +18,7 @@ import (
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/echoes"
 	"github.com/bellwether-go/bellwether/internal/inbox"
+	"github.com/bellwether-go/bellwether/transport"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -688,4 +689,17 @@ func (c *Conn) Close() error {
 		t.wake()
 	}
 	return nil
+}
+
+func init() {
+	transport.Register("postgres", "postgres://user:password@host:5432/dbname", open)
+	transport.Register("postgresql", "postgresql://user:password@host:5432/dbname", open)
+}
+
+func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
+	t, err := FromURL(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/echoes"
 	"github.com/bellwether-go/bellwether/internal/inbox"
+	"github.com/bellwether-go/bellwether/transport"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -507,4 +508,17 @@ func (c *Conn) Close() error {
 		t.runOps()
 	}
 	return nil
+}
+
+func init() {
+	transport.Register("redis", "redis://host:6379/0", open)
+	transport.Register("rediss", "rediss://host:6379/0 (Redis over TLS)", open)
+}
+
+func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
+	t, err := FromURL(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
