@@ -469,3 +469,9 @@ func (m *Member) Close() error {
 	b.mu.Unlock()
 	return nil
 }
+
+// RecvBuffer is how many received messages a member of a server bus
+// holds for Recv. When a message arrives and the buffer is full, the
+// oldest buffered message is dropped (and counted by Dropped), so a slow
+// reader sees the newest heartbeats and never slows the group.
+const RecvBuffer = 256

@@ -76,3 +76,11 @@
 // connection with the caller's reconnect settings, and Send fails in the
 // same way while that connection is not connected.
 package nats
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer

@@ -81,6 +81,9 @@ func TestSendFailsWhileFrozen(t *testing.T) {
 		if err == nil {
 			t.Fatalf("Send %d returned nil after %v while the server was frozen", i, time.Since(start))
 		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("Send %d took %v with a ctx of 500ms", i, d)
+		}
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Send %d while frozen: %v; want an error wrapping context.DeadlineExceeded", i, err)
 		}

@@ -89,3 +89,11 @@
 // Conn implements bellwether.HealthChecker: Health is nil while the
 // listening connection is up, and otherwise says why it is down.
 package postgres
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer

@@ -89,3 +89,11 @@
 // last. The Transport pings that connection after 5 seconds without
 // traffic, and reports it broken when the PING goes 5 seconds unanswered.
 package redis
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer
