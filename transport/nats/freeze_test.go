@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bellwether-go/bellwether/internal/freeze"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 )
 
@@ -48,14 +47,10 @@ func (p *natsProcess) url() *url.URL {
 	return &url.URL{Scheme: "nats", Host: "127.0.0.1:" + strconv.Itoa(p.port)}
 }
 
-// freeze stops the server with SIGSTOP until the returned thaw.
+// freeze stops the server with SIGSTOP until thaw.
 func (p *natsProcess) freeze(t *testing.T) (thaw func()) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	awaitStopped(t, p.cmd.Process.Pid)
-	return func() { _ = p.cmd.Process.Signal(syscall.SIGCONT) }
+	return freeze.Process(t, p.cmd.Process.Pid, false)
 }
 
 // TestSendFailsWhileFrozen: with the server frozen, Send never returns
@@ -132,23 +127,4 @@ func TestJoinOutlivesFirstJoinersContext(t *testing.T) {
 	if err := <-err2; err != nil {
 		t.Fatalf("second Join, with a healthy ctx: %v", err)
 	}
-}
-
-// awaitStopped waits until the process pid is stopped (state T in
-// /proc/PID/stat), since a signal takes effect asynchronously.
-func awaitStopped(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			time.Sleep(50 * time.Millisecond) // no /proc: give the signal time
-			return
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && strings.HasPrefix(string(b[i+1:]), " T") {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("process %d did not stop within 5s of SIGSTOP", pid)
 }

@@ -5,47 +5,17 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bellwether-go/bellwether/internal/freeze"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 )
 
-// freeze stops the server with SIGSTOP until the returned thaw, which
-// the test's cleanup calls too.
+// freeze stops the server with SIGSTOP until thaw.
 func (s *redisServer) freeze(t *testing.T) (thaw func()) {
 	t.Helper()
-	pid := s.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	thaw = func() { _ = syscall.Kill(pid, syscall.SIGCONT) }
-	t.Cleanup(thaw)
-	awaitStopped(t, pid)
-	return thaw
-}
-
-// awaitStopped waits until the process pid is stopped (state T in
-// /proc/PID/stat), since a signal takes effect asynchronously.
-func awaitStopped(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			time.Sleep(50 * time.Millisecond) // no /proc: give the signal time
-			return
-		}
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && strings.HasPrefix(string(b[i+1:]), " T") {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("process %d did not stop within 5s of SIGSTOP", pid)
+	return freeze.Process(t, s.cmd.Process.Pid, false)
 }
 
 // TestSendFailsWhileFrozen: with the server frozen, Send never returns
