@@ -11,6 +11,7 @@ package all
 import (
 	_ "github.com/bellwether-go/bellwether/transport/local"
 	_ "github.com/bellwether-go/bellwether/transport/mem"
+	_ "github.com/bellwether-go/bellwether/transport/mqtt"
 	_ "github.com/bellwether-go/bellwether/transport/nats"
 	_ "github.com/bellwether-go/bellwether/transport/postgres"
 	_ "github.com/bellwether-go/bellwether/transport/redis"
