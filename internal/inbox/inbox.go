@@ -116,6 +116,14 @@ func (b *Inbox) Fail(err error) {
 	b.poke()
 }
 
+// Err returns the error given to Fail, or nil: a Conn's Health reports
+// it, since a member that hears nothing more is not healthy.
+func (b *Inbox) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
+}
+
 // IsClosed reports whether Close has been called.
 func (b *Inbox) IsClosed() bool {
 	b.mu.Lock()

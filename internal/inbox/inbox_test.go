@@ -105,3 +105,16 @@ func testFail(t *testing.T) {
 		t.Fatalf("Pop after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestErrReportsFailure(t *testing.T) {
+	b := New(4)
+	if b.Err() != nil {
+		t.Fatalf("Err() = %v before Fail", b.Err())
+	}
+	boom := errors.New("boom")
+	b.Fail(boom)
+	b.Fail(errors.New("later"))
+	if !errors.Is(b.Err(), boom) {
+		t.Fatalf("Err() = %v; want the first failure", b.Err())
+	}
+}

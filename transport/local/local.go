@@ -13,6 +13,14 @@
 // same directory: pass it explicitly to processes whose environments
 // differ (a login session and a cron job, say).
 //
+// Acknowledged sends: none. A datagram socket confirms nothing, so a Send
+// that wrote the message to every other member's socket counts as
+// acknowledged, and returns nil.
+//
+// Health: a Conn implements bellwether.HealthChecker. A member whose
+// socket reader failed is deaf: Health and Recv report the failure from
+// then on.
+//
 // What is guaranteed: Send writes the message to every other member's
 // socket and never waits for one: messages for a member that does not
 // keep up wait for it a little (see [Conn.Send]), and one that stays
@@ -113,14 +121,14 @@ func New(dir string) (*Transport, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("local: directory %q: %w", dir, err)
+		return nil, fmt.Errorf("bellwether/local: directory %q: %w", dir, err)
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("local: cannot create the bus directory: %w", err)
+		return nil, fmt.Errorf("bellwether/local: cannot create the bus directory: %w", err)
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return nil, fmt.Errorf("local: bus directory %s: %w", abs, err)
+		return nil, fmt.Errorf("bellwether/local: bus directory %s: %w", abs, err)
 	}
 	if err := checkDir(real); err != nil {
 		return nil, err
@@ -135,16 +143,16 @@ func (t *Transport) Dir() string { return t.dir }
 func checkDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("local: bus directory: %w", err)
+		return fmt.Errorf("bellwether/local: bus directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("local: %s is not a directory (mode %v); give the bus a directory of its own", dir, fi.Mode())
+		return fmt.Errorf("bellwether/local: %s is not a directory (mode %v); give the bus a directory of its own", dir, fi.Mode())
 	}
 	if uid, me := ownerOf(fi), os.Geteuid(); uid != me {
-		return fmt.Errorf("local: bus directory %s is owned by uid %d, not by this process's uid %d; only its owner's processes may share a bus: use a directory of your own", dir, uid, me)
+		return fmt.Errorf("bellwether/local: bus directory %s is owned by uid %d, not by this process's uid %d; only its owner's processes may share a bus: use a directory of your own", dir, uid, me)
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("local: bus directory %s has mode %04o: others may write to it, so they could join or disturb the bus; run chmod go-w %s (0700 is best)", dir, perm, dir)
+		return fmt.Errorf("bellwether/local: bus directory %s has mode %04o: others may write to it, so they could join or disturb the bus; run chmod go-w %s (0700 is best)", dir, perm, dir)
 	}
 	return nil
 }
@@ -178,24 +186,24 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return nil, fmt.Errorf("local: join %q: %w", group, bellwether.ErrClosed)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, bellwether.ErrClosed)
 	}
 	gdir := filepath.Join(t.dir, groupDir(group))
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	name := hex.EncodeToString(rnd[:]) + sockSuffix
 	path := filepath.Join(gdir, name)
 	if len(path) > maxSockPath {
-		return nil, fmt.Errorf("local: join %q: the socket path %s is %d bytes, over the system's limit of %d; use a shorter bus directory", group, path, len(path), maxSockPath)
+		return nil, fmt.Errorf("bellwether/local: join %q: the socket path %s is %d bytes, over the system's limit of %d; use a shorter bus directory", group, path, len(path), maxSockPath)
 	}
 	var sock *net.UnixConn
 	// A member leaving removes the group directory when it is empty, so
 	// it may vanish between Mkdir and the bind: then try again.
 	for attempt := 0; ; attempt++ {
 		if err := os.Mkdir(gdir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("local: join %q: %w", group, err)
+			return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 		}
 		if err := checkDir(gdir); err != nil {
 			if attempt < 3 && errors.Is(err, fs.ErrNotExist) {
@@ -211,12 +219,12 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		if attempt < 3 && errors.Is(err, syscall.ENOENT) {
 			continue
 		}
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		sock.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	c := &Conn{
 		t:          t,
@@ -253,7 +261,10 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-var _ bellwether.Conn = (*Conn)(nil)
+var (
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
+)
 
 // Conn is one member: a socket file in its group's directory, and a
 // goroutine that moves what arrives there into a buffer for Recv.
@@ -305,7 +316,7 @@ func (c *Conn) read() {
 			select {
 			case <-c.done:
 			default:
-				c.in.Fail(fmt.Errorf("local: receive: %w", err))
+				c.in.Fail(fmt.Errorf("bellwether/local: receive: %w", err))
 			}
 			return
 		}
@@ -317,11 +328,22 @@ func (c *Conn) read() {
 	}
 }
 
+// Health returns nil while the member's socket reader works, an error
+// wrapping ErrClosed after Close, and the reader's error once it failed:
+// such a member hears nothing more (Recv returns that error too, each
+// time, once the buffer is empty) and must not lead.
+func (c *Conn) Health() error {
+	if c.in.IsClosed() {
+		return fmt.Errorf("bellwether/local: health: %w", bellwether.ErrClosed)
+	}
+	return c.in.Err()
+}
+
 // Recv returns the next message from the member's buffer.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	msg, err := c.in.Pop(ctx)
 	if errors.Is(err, bellwether.ErrClosed) {
-		return nil, fmt.Errorf("local: recv: %w", err)
+		return nil, fmt.Errorf("bellwether/local: recv: %w", err)
 	}
 	return msg, err
 }
@@ -337,7 +359,7 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // message.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("local: message of %d bytes is over the limit of %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/local: message of %d bytes is over the limit of %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -345,11 +367,11 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.closed {
-		return fmt.Errorf("local: send: %w", bellwether.ErrClosed)
+		return fmt.Errorf("bellwether/local: send: %w", bellwether.ErrClosed)
 	}
 	names, err := readNames(c.dir)
 	if err != nil {
-		return fmt.Errorf("local: send: reading the group's members: %w", err)
+		return fmt.Errorf("bellwether/local: send: reading the group's members: %w", err)
 	}
 	var errs []error
 	live := make(map[string]bool, len(names))
@@ -368,7 +390,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("local: send: %w", errors.Join(errs...))
+		return fmt.Errorf("bellwether/local: send: %w", errors.Join(errs...))
 	}
 	return nil
 }
