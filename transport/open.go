@@ -148,3 +148,27 @@ func sortedLocked() []string {
 	sort.Strings(s)
 	return s
 }
+
+// Opener adapts a bus package's FromURL, which returns its own Transport
+// type, to an OpenFunc for Register.
+func Opener[T bellwether.Transport](fromURL func(context.Context, *url.URL, ...Option) (T, error)) OpenFunc {
+	return func(ctx context.Context, u *url.URL, opts ...Option) (bellwether.Transport, error) {
+		t, err := fromURL(ctx, u, opts...)
+		if err != nil {
+			return nil, err // not t: a typed nil in an interface is not nil
+		}
+		return t, nil
+	}
+}
+
+// CheckURL returns the error a bus's FromURL returns for a nil u, or for
+// ctx already done, with the bus's prefix ("bellwether/BUS: "), or nil.
+func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
+	if u == nil {
+		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, u.Redacted(), err)
+	}
+	return nil
+}

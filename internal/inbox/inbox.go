@@ -116,11 +116,14 @@ func (b *Inbox) Fail(err error) {
 	b.poke()
 }
 
-// Err returns the error given to Fail, or nil: a Conn's Health reports
-// it, since a member that hears nothing more is not healthy.
-func (b *Inbox) Err() error {
+// Health returns bellwether.ErrClosed after Close, else the error given
+// to Fail, or nil: a member that hears nothing more is not healthy.
+func (b *Inbox) Health() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return bellwether.ErrClosed
+	}
 	return b.failed
 }
 

@@ -106,15 +106,19 @@ func testFail(t *testing.T) {
 	}
 }
 
-func TestErrReportsFailure(t *testing.T) {
+func TestHealthReportsFailure(t *testing.T) {
 	b := New(4)
-	if b.Err() != nil {
-		t.Fatalf("Err() = %v before Fail", b.Err())
+	if b.Health() != nil {
+		t.Fatalf("Health() = %v before Fail", b.Health())
 	}
 	boom := errors.New("boom")
 	b.Fail(boom)
 	b.Fail(errors.New("later"))
-	if !errors.Is(b.Err(), boom) {
-		t.Fatalf("Err() = %v; want the first failure", b.Err())
+	if !errors.Is(b.Health(), boom) {
+		t.Fatalf("Health() = %v; want the first failure", b.Health())
+	}
+	b.Close()
+	if !errors.Is(b.Health(), bellwether.ErrClosed) {
+		t.Fatalf("Health() after Close = %v", b.Health())
 	}
 }

@@ -87,6 +87,15 @@ func (m *Message) NotSent(tag uint32) {
 	}
 }
 
+// Change is a subscription change that a bus's connection carries out in
+// the order they were queued: a SUBSCRIBE or LISTEN (Subscribe true), or
+// its undoing.
+type Change struct {
+	Subscribe bool
+	Channel   string
+	Result    chan error // capacity 1; nil when nobody waits
+}
+
 // Config describes a bus to New.
 type Config struct {
 	// Name is the bus's name in errors: "bellwether/" + Name + ": ...".
@@ -102,11 +111,19 @@ type Config struct {
 	EchoByContent bool
 	EchoRecord    int
 	EchoWindow    time.Duration
-	// Check, if set, vets a message before Send publishes it (its size,
-	// say) and returns the error Send returns.
-	Check func(msg []byte) error
-	// MaxMessageSize is the largest message a member sends.
+	// Channel names the bus's channel (subject, topic) of a valid group
+	// name.
+	Channel func(group string) string
+	// NewConn wraps a new member in the bus's Conn type.
+	NewConn func(*Member) bellwether.Conn
+	// MaxMessageSize is the largest message a member sends; SizeNote, if
+	// set, explains it in Send's error, as "(a notification payload is
+	// under 8000 bytes)".
 	MaxMessageSize func() int
+	SizeNote       string
+	// Check, if set, vets a message that is not too large before Send
+	// publishes it, and returns the error Send returns.
+	Check func(msg []byte) error
 	// Health, if set, reports the connection's health for Member.Health.
 	Health func() error
 	// JoinTimeout bounds a subscription when Join's ctx has no deadline.
@@ -177,13 +194,26 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 // Done is closed by Close.
 func (b *Bus) Done() <-chan struct{} { return b.ctx.Done() }
 
-// Join makes a new member of the group whose channel is channel. The
+// Join makes a new member of group, a valid group name (else the error
+// is ValidateGroup's), and returns it as the bus's Conn: see join.
+func (b *Bus) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	if err := bellwether.ValidateGroup(group); err != nil {
+		return nil, err
+	}
+	m, err := b.join(ctx, b.cfg.Channel(group))
+	if err != nil {
+		return nil, err
+	}
+	return b.cfg.NewConn(m), nil
+}
+
+// join makes a new member of the group whose channel is channel. The
 // first member subscribes the channel, under its own ctx; a member that
 // joins meanwhile waits for that subscription, and makes it itself, under
 // its own ctx, if the first member's ctx ended first. Join returns once
 // the channel is subscribed, so that every message published after it
 // returns reaches the member.
-func (b *Bus) Join(ctx context.Context, channel string) (*Member, error) {
+func (b *Bus) join(ctx context.Context, channel string) (*Member, error) {
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, b.Errorf("making a member id: %w", err)
@@ -380,6 +410,13 @@ func (m *Member) Send(ctx context.Context, msg []byte) error {
 		return bellwether.ErrClosed
 	}
 	b := m.b
+	if limit := b.cfg.MaxMessageSize(); len(msg) > limit {
+		note := ""
+		if b.cfg.SizeNote != "" {
+			note = " " + b.cfg.SizeNote
+		}
+		return b.Errorf("message is %d bytes; the limit is %d%s: %w", len(msg), limit, note, bellwether.ErrMessageTooLarge)
+	}
 	if b.cfg.Check != nil {
 		if err := b.cfg.Check(msg); err != nil {
 			return err

@@ -79,7 +79,7 @@ func TestConcurrentJoinerOutlivesFirstJoinersContext(t *testing.T) {
 		ctx1, cancel1 := context.WithCancel(context.Background())
 		err1 := make(chan error, 1)
 		go func() {
-			_, err := b.Join(ctx1, "ch")
+			_, err := b.join(ctx1, "ch")
 			err1 <- err
 		}()
 		synctest.Wait() // the first joiner is in Subscribe
@@ -89,7 +89,7 @@ func TestConcurrentJoinerOutlivesFirstJoinersContext(t *testing.T) {
 		}
 		res2 := make(chan result, 1)
 		go func() {
-			m, err := b.Join(context.Background(), "ch")
+			m, err := b.join(context.Background(), "ch")
 			res2 <- result{m, err}
 		}()
 		synctest.Wait() // the second waits for the first's subscription
@@ -121,7 +121,7 @@ func TestJoinersShareAFailure(t *testing.T) {
 		errs := make(chan error, 2)
 		for range 2 {
 			go func() {
-				_, err := b.Join(context.Background(), "ch")
+				_, err := b.join(context.Background(), "ch")
 				errs <- err
 			}()
 		}
@@ -138,7 +138,7 @@ func TestJoinersShareAFailure(t *testing.T) {
 		}
 		// The next Join tries afresh.
 		l.release <- nil
-		m, err := b.Join(context.Background(), "ch")
+		m, err := b.join(context.Background(), "ch")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,11 +151,11 @@ func TestJoinersShareAFailure(t *testing.T) {
 func TestUnsubscribeOrder(t *testing.T) {
 	b, l := newBus(t, false)
 	l.release <- nil
-	m1, err := b.Join(context.Background(), "ch")
+	m1, err := b.join(context.Background(), "ch")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := b.Join(context.Background(), "ch")
+	m2, err := b.join(context.Background(), "ch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestUnsubscribeOrder(t *testing.T) {
 	m2.Close()
 	m2.Close()
 	l.release <- nil
-	m3, err := b.Join(context.Background(), "ch")
+	m3, err := b.join(context.Background(), "ch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +193,8 @@ func TestEchoes(t *testing.T) {
 	for _, byContent := range []bool{false, true} {
 		b, l := newBus(t, byContent)
 		l.release <- nil
-		a, _ := b.Join(context.Background(), "ch")
-		c, _ := b.Join(context.Background(), "ch")
+		a, _ := b.join(context.Background(), "ch")
+		c, _ := b.join(context.Background(), "ch")
 		if err := a.Send(context.Background(), []byte("hi")); err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestSendErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, l := newBus(t, false)
 		l.release <- nil
-		m, err := b.Join(context.Background(), "ch")
+		m, err := b.join(context.Background(), "ch")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +245,7 @@ func TestSendErrors(t *testing.T) {
 		if err := <-done; !errors.Is(err, bellwether.ErrClosed) {
 			t.Fatalf("Send under way at Close: %v; want ErrClosed", err)
 		}
-		if _, err := b.Join(context.Background(), "ch"); !errors.Is(err, bellwether.ErrClosed) {
+		if _, err := b.join(context.Background(), "ch"); !errors.Is(err, bellwether.ErrClosed) {
 			t.Fatalf("Join after Close: %v", err)
 		}
 		if _, err := m.Recv(context.Background()); !errors.Is(err, bellwether.ErrClosed) {
@@ -261,7 +261,7 @@ func TestCloseEndsJoin(t *testing.T) {
 		errs := make(chan error, 2)
 		for range 2 {
 			go func() {
-				_, err := b.Join(context.Background(), "ch")
+				_, err := b.join(context.Background(), "ch")
 				errs <- err
 			}()
 		}

@@ -2,24 +2,14 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
 func init() {
-	transport.Register("local", "local:// or local:///DIR", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("local", "local:// or local:///DIR", transport.Opener(FromURL))
 }
 
 // FromURL returns a Transport on the bus that u names: local:// for the
@@ -27,11 +17,8 @@ func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/local: FromURL needs a URL; got nil")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bellwether/local: %w", err)
+	if err := transport.CheckURL(ctx, u, "local", "local://"); err != nil {
+		return nil, err
 	}
 	if u.Scheme != "local" {
 		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", u.Redacted(), u.Scheme)

@@ -2,25 +2,15 @@ package mem
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"sync"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
 func init() {
-	transport.Register("mem", "mem://NAME (one process only)", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("mem", "mem://NAME (one process only)", transport.Opener(FromURL))
 }
 
 var named = struct {
@@ -47,11 +37,8 @@ func Named(name string) *Hub {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/mem: FromURL needs a URL; got nil")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bellwether/mem: %w", err)
+	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME"); err != nil {
+		return nil, err
 	}
 	if u.Scheme != "mem" {
 		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", u.Redacted(), u.Scheme)

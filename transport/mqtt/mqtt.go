@@ -27,16 +27,8 @@ var (
 )
 
 func init() {
-	transport.Register("mqtt", "mqtt://host:1883", open)
-	transport.Register("mqtts", "mqtts://host:8883 (MQTT over TLS)", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("mqtt", "mqtt://host:1883", transport.Opener(FromURL))
+	transport.Register("mqtts", "mqtts://host:8883 (MQTT over TLS)", transport.Opener(FromURL))
 }
 
 const (
@@ -143,7 +135,8 @@ func New(ctx context.Context, cfg autopaho.ClientConfig, opts ...transport.Optio
 		Name:           "mqtt",
 		Layer:          (*layer)(t),
 		RecvBuffer:     pubsub.RecvBuffer,
-		Check:          check,
+		Channel:        func(group string) string { return TopicPrefix + group },
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
 		Health:         t.health,
 		Logger:         log,
@@ -250,15 +243,8 @@ func (t *Transport) setDown(err error) {
 
 // Join makes a new member of group. It fails when the connection is down
 // or the broker does not acknowledge the subscription before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	m, err := t.bus.Join(ctx, TopicPrefix+name)
-	if err != nil {
-		return nil, err
-	}
-	return &Conn{m}, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
 // Close closes every Conn and the connection.
@@ -323,13 +309,6 @@ func (l *layer) Publish(ctx context.Context, topic string, m *pubsub.Message) er
 		return fmt.Errorf("bellwether/mqtt: publishing to %s at %s: %w", topic, t.where, err)
 	case res != nil && res.ReasonCode >= 0x80:
 		return fmt.Errorf("bellwether/mqtt: the broker at %s refused the message on %s with reason code 0x%02x", t.where, topic, res.ReasonCode)
-	}
-	return nil
-}
-
-func check(msg []byte) error {
-	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/mqtt: message is %d bytes; the limit is %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
 	}
 	return nil
 }

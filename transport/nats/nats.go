@@ -24,16 +24,8 @@ var (
 )
 
 func init() {
-	transport.Register("nats", "nats://host:4222", open)
-	transport.Register("tls", "tls://host:4222 (NATS over TLS)", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("nats", "nats://host:4222", transport.Opener(FromURL))
+	transport.Register("tls", "tls://host:4222 (NATS over TLS)", transport.Opener(FromURL))
 }
 
 const (
@@ -195,8 +187,10 @@ func newTransport(nc *natsgo.Conn, owned bool, where string, log *slog.Logger) *
 		Name:           "nats",
 		Layer:          (*layer)(t),
 		RecvBuffer:     RecvBuffer,
-		Check:          t.check,
+		Channel:        subject,
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: t.maxMessageSize,
+		SizeNote:       fmt.Sprintf("(the server's max_payload less the %d bytes of the %s header)", headerOverhead, SenderHeader),
 		Health:         t.health,
 		Logger:         log,
 	})
@@ -215,15 +209,8 @@ func subject(group string) string {
 // Join makes a new member of group. It fails when the connection is down
 // (the transport is reconnecting) or the server does not confirm the
 // subscription before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	m, err := t.bus.Join(ctx, subject(name))
-	if err != nil {
-		return nil, err
-	}
-	return &Conn{m}, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
 // layer is the Transport as a pubsub.Layer.
@@ -285,13 +272,6 @@ func (l *layer) Publish(ctx context.Context, subj string, m *pubsub.Message) err
 
 func (t *Transport) notConnected(st natsgo.Status) error {
 	return fmt.Errorf("bellwether/nats: not connected to nats at %s (status %s, last error: %v); the transport reconnects by itself, try again once the server is back", t.where, st, t.nc.LastError())
-}
-
-func (t *Transport) check(msg []byte) error {
-	if limit := t.maxMessageSize(); len(msg) > limit {
-		return fmt.Errorf("bellwether/nats: message is %d bytes; the limit is %d (the server's max_payload less the %d bytes of the %s header): %w", len(msg), limit, headerOverhead, SenderHeader, bellwether.ErrMessageTooLarge)
-	}
-	return nil
 }
 
 // maxMessageSize is the server's max_payload less the 49 bytes that the

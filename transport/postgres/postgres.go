@@ -77,15 +77,9 @@ type Transport struct {
 
 	mu         sync.Mutex
 	closed     bool
-	reqs       []listenReq
+	reqs       []pubsub.Change
 	waitCancel context.CancelFunc // ends the listener's wait for notifications
 	lastErr    error              // why the listener is not connected, or nil
-}
-
-type listenReq struct {
-	listen  bool
-	channel string
-	result  chan error // capacity 1; nil when nobody waits
 }
 
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
@@ -166,8 +160,11 @@ func New(ctx context.Context, cfg *pgconn.Config, opts ...transport.Option) (*Tr
 		EchoByContent:  true,
 		EchoRecord:     EchoRecord,
 		EchoWindow:     EchoWindow,
-		Check:          check,
+		Channel:        channelName,
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
+		SizeNote:       "(a notification payload is under 8000 bytes)",
+		Check:          checkText,
 		Health:         t.health,
 		Logger:         transport.Apply(opts).Logger,
 	})
@@ -341,7 +338,7 @@ func (t *Transport) exec(conn *pgconn.PgConn, sql string) error {
 	return err
 }
 
-func (t *Transport) takeRequests() []listenReq {
+func (t *Transport) takeRequests() []pubsub.Change {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	reqs := t.reqs
@@ -358,16 +355,16 @@ func (t *Transport) runRequests(conn *pgconn.PgConn) {
 			t.mu.Unlock()
 			return
 		}
-		sql := "UNLISTEN " + quoteIdent(r.channel)
-		if r.listen {
-			sql = "LISTEN " + quoteIdent(r.channel)
+		sql := "UNLISTEN " + quoteIdent(r.Channel)
+		if r.Subscribe {
+			sql = "LISTEN " + quoteIdent(r.Channel)
 		}
 		err := t.exec(conn, sql)
 		if err != nil {
 			err = fmt.Errorf("bellwether/postgres: %s on %s: %w", sql, t.where, err)
 		}
-		if r.result != nil {
-			r.result <- err
+		if r.Result != nil {
+			r.Result <- err
 		}
 	}
 }
@@ -381,8 +378,8 @@ func (t *Transport) failRequests() {
 	err := t.lastErr
 	t.mu.Unlock()
 	for _, r := range reqs {
-		if r.result != nil {
-			r.result <- t.notConnected(err)
+		if r.Result != nil {
+			r.Result <- t.notConnected(err)
 		}
 	}
 }
@@ -420,15 +417,8 @@ func (t *Transport) onNotification(_ *pgconn.PgConn, n *pgconn.Notification) {
 
 // Join makes a new member of group. It fails when the server is
 // unreachable or LISTEN does not finish before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	m, err := t.bus.Join(ctx, channelName(name))
-	if err != nil {
-		return nil, err
-	}
-	return &Conn{m}, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
 // layer is the Transport as a pubsub.Layer.
@@ -439,7 +429,7 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	t := (*Transport)(l)
 	result := make(chan error, 1)
 	t.mu.Lock()
-	t.reqs = append(t.reqs, listenReq{listen: true, channel: channel, result: result})
+	t.reqs = append(t.reqs, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
 	t.mu.Unlock()
 	t.wake()
 	var err error
@@ -459,7 +449,7 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 func (l *layer) Unsubscribe(channel string) {
 	t := (*Transport)(l)
 	t.mu.Lock()
-	t.reqs = append(t.reqs, listenReq{channel: channel})
+	t.reqs = append(t.reqs, pubsub.Change{Channel: channel})
 	t.mu.Unlock()
 	t.wake()
 }
@@ -502,13 +492,9 @@ func (t *Transport) isClosed() bool {
 	return t.closed
 }
 
-// check refuses what a notification cannot carry: more than
-// MaxMessageSize bytes, and anything but UTF-8 text without NUL bytes
-// (the error wraps ErrNotText).
-func check(msg []byte) error {
-	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/postgres: message is %d bytes; the limit is %d (a notification payload is under 8000 bytes): %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
-	}
+// checkText refuses what a notification cannot carry: anything but UTF-8
+// text without NUL bytes (the error wraps ErrNotText).
+func checkText(msg []byte) error {
 	if i := bytes.IndexByte(msg, 0); i >= 0 {
 		return fmt.Errorf("%w: NUL at byte %d", ErrNotText, i)
 	}
@@ -602,14 +588,6 @@ func (t *Transport) health() error {
 }
 
 func init() {
-	transport.Register("postgres", "postgres://user:password@host:5432/dbname", open)
-	transport.Register("postgresql", "postgresql://user:password@host:5432/dbname", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("postgres", "postgres://user:password@host:5432/dbname", transport.Opener(FromURL))
+	transport.Register("postgresql", "postgresql://user:password@host:5432/dbname", transport.Opener(FromURL))
 }

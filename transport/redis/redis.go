@@ -73,15 +73,9 @@ type Transport struct {
 	opsRunners sync.WaitGroup // kick's goroutines
 
 	mu      sync.Mutex
-	ops     []subOp
+	ops     []pubsub.Change
 	waiters map[string][]chan struct{} // channel → Subscribes awaiting the server's confirmation
 	recvErr error                      // why the subscribing connection is not working, or nil
-}
-
-type subOp struct {
-	subscribe bool
-	channel   string
-	result    chan error // capacity 1; nil when nobody waits
 }
 
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
@@ -186,7 +180,8 @@ func newTransport(client *goredis.Client, owned bool, where string, log *slog.Lo
 		EchoByContent:  true,
 		EchoRecord:     EchoRecord,
 		EchoWindow:     EchoWindow,
-		Check:          check,
+		Channel:        func(group string) string { return channelPrefix + group },
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
 		Health:         t.health,
 		Logger:         log,
@@ -333,31 +328,24 @@ func (t *Transport) runOps() {
 		t.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		var err error
-		if op.subscribe {
-			err = t.ps.Subscribe(ctx, op.channel)
+		if op.Subscribe {
+			err = t.ps.Subscribe(ctx, op.Channel)
 		} else {
 			// Never fails in a way that matters: the channel is off the
 			// list that go-redis subscribes to after reconnecting.
-			err = t.ps.Unsubscribe(ctx, op.channel)
+			err = t.ps.Unsubscribe(ctx, op.Channel)
 		}
 		cancel()
-		if op.result != nil {
-			op.result <- err
+		if op.Result != nil {
+			op.Result <- err
 		}
 	}
 }
 
 // Join makes a new member of group. It fails when the server is
 // unreachable or does not confirm the subscription before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	m, err := t.bus.Join(ctx, channelPrefix+name)
-	if err != nil {
-		return nil, err
-	}
-	return &Conn{m}, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
 // layer is the Transport as a pubsub.Layer.
@@ -372,7 +360,7 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	result := make(chan error, 1)
 	t.mu.Lock()
 	t.waiters[channel] = append(t.waiters[channel], confirmed)
-	t.ops = append(t.ops, subOp{subscribe: true, channel: channel, result: result})
+	t.ops = append(t.ops, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
 	t.mu.Unlock()
 	t.kick()
 	var err error
@@ -396,7 +384,7 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	if i := slices.Index(t.waiters[channel], confirmed); i >= 0 {
 		t.waiters[channel] = slices.Delete(t.waiters[channel], i, i+1)
 	}
-	t.ops = append(t.ops, subOp{channel: channel})
+	t.ops = append(t.ops, pubsub.Change{Channel: channel})
 	t.mu.Unlock()
 	t.kick()
 	return err
@@ -406,7 +394,7 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 func (l *layer) Unsubscribe(channel string) {
 	t := (*Transport)(l)
 	t.mu.Lock()
-	t.ops = append(t.ops, subOp{channel: channel})
+	t.ops = append(t.ops, pubsub.Change{Channel: channel})
 	t.mu.Unlock()
 	t.kick()
 }
@@ -448,13 +436,6 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-func check(msg []byte) error {
-	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/redis: message is %d bytes; the limit is %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
-	}
-	return nil
-}
-
 // health is nil while the subscribing connection works, and otherwise
 // what went wrong on it last: a receive error (the server is gone, and the
 // Transport is reconnecting) or a PING left unanswered.
@@ -469,14 +450,6 @@ func (t *Transport) health() error {
 }
 
 func init() {
-	transport.Register("redis", "redis://host:6379/0", open)
-	transport.Register("rediss", "rediss://host:6379/0 (Redis over TLS)", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("redis", "redis://host:6379/0", transport.Opener(FromURL))
+	transport.Register("rediss", "rediss://host:6379/0 (Redis over TLS)", transport.Opener(FromURL))
 }

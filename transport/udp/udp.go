@@ -305,16 +305,10 @@ func (c *Conn) read() {
 	}
 }
 
-// Health returns nil while the member's socket reader works, an error
-// wrapping ErrClosed after Close, and the reader's error once it failed:
-// such a member hears nothing more (Recv returns that error too, each
-// time, once the buffer is empty) and must not lead.
-func (c *Conn) Health() error {
-	if c.in.IsClosed() {
-		return fmt.Errorf("bellwether/udp: health: %w", bellwether.ErrClosed)
-	}
-	return c.in.Err()
-}
+// Health returns nil while the member's socket reader works,
+// ErrClosed after Close, and the reader's error once it failed: a deaf
+// member, whose Recv returns that error too.
+func (c *Conn) Health() error { return c.in.Health() }
 
 // Recv returns the next message from the member's buffer.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {

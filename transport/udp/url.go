@@ -2,25 +2,15 @@ package udp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
 func init() {
-	transport.Register("udp", "udp://239.1.2.3:9999?iface=eth0", open)
-}
-
-func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether.Transport, error) {
-	t, err := FromURL(ctx, u, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	transport.Register("udp", "udp://239.1.2.3:9999?iface=eth0", transport.Opener(FromURL))
 }
 
 // FromURL returns a Transport on the bus that u names:
@@ -29,11 +19,8 @@ func open(ctx context.Context, u *url.URL, opts ...transport.Option) (bellwether
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/udp: FromURL needs a URL; got nil")
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bellwether/udp: %w", err)
+	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999"); err != nil {
+		return nil, err
 	}
 	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
 	if u.Scheme != "udp" {
