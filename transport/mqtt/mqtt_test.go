@@ -1,3 +1,5 @@
+//go:build unix
+
 package mqtt_test
 
 import (
@@ -6,16 +8,15 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/freeze"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwmqtt "github.com/bellwether-go/bellwether/transport/mqtt"
 	"go.uber.org/goleak"
@@ -25,56 +26,23 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// broker is a mosquitto child process on a port of its own, which a test
-// can kill, start again and freeze.
-type broker struct {
-	t    testing.TB
-	bin  string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startBroker(t testing.TB) *broker {
+// startBroker runs mosquitto, with its defaults (Nagle's algorithm on,
+// set_tcp_nodelay false, included) but for the port, which it binds on
+// loopback.
+func startBroker(t testing.TB) *freeze.Server {
 	t.Helper()
-	bin := testenv.Command(t, "mosquitto", "install it (apt-get install mosquitto, or run scripts/services.sh)", "/usr/sbin")
-	b := &broker{t: t, bin: bin, port: testenv.FreePort(t), dir: t.TempDir()}
-	b.start()
-	t.Cleanup(b.kill)
-	return b
+	dir := t.TempDir()
+	return freeze.Start(t, "mosquitto", "install it (apt-get install mosquitto, or run scripts/services.sh)", func(port int) []string {
+		conf := filepath.Join(dir, "mosquitto.conf")
+		if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", port), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"-c", conf}
+	})
 }
 
-func (b *broker) url() *url.URL {
-	return &url.URL{Scheme: "mqtt", Host: "127.0.0.1:" + strconv.Itoa(b.port)}
-}
-
-func (b *broker) start() {
-	b.t.Helper()
-	// Mosquitto's defaults, Nagle's algorithm on (set_tcp_nodelay false)
-	// included, but for the port.
-	conf := filepath.Join(b.dir, "mosquitto.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", b.port), 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.cmd = exec.Command(b.bin, "-c", conf)
-	if err := b.cmd.Start(); err != nil {
-		b.t.Fatalf("starting mosquitto: %v", err)
-	}
-	if err := testenv.WaitForPort(fmt.Sprintf("127.0.0.1:%d", b.port), 10*time.Second); err != nil {
-		b.kill()
-		b.t.Fatalf("mosquitto: %v", err)
-	}
-}
-
-// kill stops the broker at once, as a crash would.
-func (b *broker) kill() {
-	if b.cmd == nil {
-		return
-	}
-	_ = b.cmd.Process.Signal(syscall.SIGCONT)
-	_ = b.cmd.Process.Signal(syscall.SIGKILL)
-	_ = b.cmd.Wait()
-	b.cmd = nil
+func brokerURL(b *freeze.Server) *url.URL {
+	return &url.URL{Scheme: "mqtt", Host: "127.0.0.1:" + strconv.Itoa(b.Port)}
 }
 
 func newTransport(t testing.TB, u *url.URL) *bwmqtt.Transport {
@@ -90,7 +58,7 @@ func newTransport(t testing.TB, u *url.URL) *bwmqtt.Transport {
 }
 
 func TestConformance(t *testing.T) {
-	u := startBroker(t).url()
+	u := brokerURL(startBroker(t))
 	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) })
 }
 
@@ -98,14 +66,14 @@ func TestConformance(t *testing.T) {
 // on one leader again after the broker is killed and restarted.
 func TestElectorsAcrossRestart(t *testing.T) {
 	b := startBroker(t)
-	testenv.ElectorsAcrossRestart(t, func(t testing.TB) bellwether.Transport { return newTransport(t, b.url()) }, b.kill, b.start)
+	testenv.ElectorsAcrossRestart(t, func(t testing.TB) bellwether.Transport { return newTransport(t, brokerURL(b)) }, b.Kill, b.Start)
 }
 
 // TestBrokerRestart: a broker restart does not end the member: it
 // reconnects, subscribes again, and messages flow again both ways.
 func TestBrokerRestart(t *testing.T) {
 	b := startBroker(t)
-	t1, t2 := newTransport(t, b.url()), newTransport(t, b.url())
+	t1, t2 := newTransport(t, brokerURL(b)), newTransport(t, brokerURL(b))
 	g := testenv.Group(t)
 	a, c := testenv.Join(t, t1, g), testenv.Join(t, t2, g)
 	testenv.Send(t, a, "before")
@@ -117,7 +85,7 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatalf("Health() = %v while connected", err)
 	}
 
-	b.kill()
+	b.Kill()
 	testenv.Eventually(t, "Health() to report the lost connection", func() error {
 		if err := health(); err == nil {
 			return errors.New("Health() = nil")
@@ -134,7 +102,7 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatal("Join succeeded while the broker was down")
 	}
 
-	b.start()
+	b.Start()
 	testenv.Exchange(t, a, c, "after-a")
 	testenv.Exchange(t, c, a, "after-b")
 	testenv.Eventually(t, "Health() to be nil after reconnecting", health)

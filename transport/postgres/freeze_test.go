@@ -3,14 +3,11 @@
 package postgres_test
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bellwether-go/bellwether/internal/freeze"
 	"github.com/bellwether-go/bellwether/internal/testenv"
@@ -31,33 +28,11 @@ func (s *pgServer) freeze(t *testing.T) (thaw func()) {
 	return freeze.Process(t, pid, true)
 }
 
-// TestSendFailsWhileFrozen: with the server frozen, Send never returns
-// nil: it waits for the NOTIFY statement to complete.
+// TestSendFailsWhileFrozen: Send never returns nil while the server is
+// frozen: it waits for the NOTIFY statement to complete.
 func TestSendFailsWhileFrozen(t *testing.T) {
 	s := startPostgres(t)
 	tr := newTransport(t, s.url())
 	g := testenv.Group(t)
-	a, b := testenv.Join(t, tr, g), testenv.Join(t, tr, g)
-	testenv.Send(t, a, "before")
-	if got := testenv.Recv(t, b); got != "before" {
-		t.Fatalf("got %q", got)
-	}
-	thaw := s.freeze(t)
-	for i := range 3 {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		start := time.Now()
-		err := a.Send(ctx, []byte("during"))
-		cancel()
-		if err == nil {
-			t.Fatalf("Send %d returned nil after %v while the server was frozen", i, time.Since(start))
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("Send %d took %v with a ctx of 500ms", i, d)
-		}
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Send %d while frozen: %v; want an error wrapping context.DeadlineExceeded", i, err)
-		}
-	}
-	thaw()
-	testenv.Exchange(t, a, b, "after")
+	freeze.SendFailsWhileFrozen(t, testenv.Join(t, tr, g), testenv.Join(t, tr, g), func() func() { return s.freeze(t) })
 }
