@@ -1,6 +1,7 @@
 //go:build unix
 
-// Package freeze stops server processes with SIGSTOP, for the tests that
+// Package freeze holds the checks of what a bus does when its server or
+// its socket stops, and stops server processes with SIGSTOP for the tests that
 // show what a bus does while its server is frozen (as a long GC pause, a
 // stalled container or an overloaded host look to its clients).
 package freeze

@@ -333,14 +333,10 @@ func (c *Conn) read() {
 // member, whose Recv returns that error too.
 func (c *Conn) Health() error { return c.in.Health() }
 
-// Recv returns the next message from the member's buffer.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	msg, err := c.in.Pop(ctx)
-	if errors.Is(err, bellwether.ErrClosed) {
-		return nil, fmt.Errorf("bellwether/local: recv: %w", err)
-	}
-	return msg, err
-}
+// Recv returns the next message from the member's buffer: ErrClosed
+// after Close, and the reader's error once the buffer is empty if the
+// member is deaf.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.in.Pop(ctx) }
 
 // Send writes msg to the socket of every other member of the group,
 // without waiting for any. A message for a member whose socket queue is

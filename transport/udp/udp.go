@@ -310,14 +310,10 @@ func (c *Conn) read() {
 // member, whose Recv returns that error too.
 func (c *Conn) Health() error { return c.in.Health() }
 
-// Recv returns the next message from the member's buffer.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	msg, err := c.in.Pop(ctx)
-	if errors.Is(err, bellwether.ErrClosed) {
-		return nil, fmt.Errorf("bellwether/udp: recv: %w", err)
-	}
-	return msg, err
-}
+// Recv returns the next message from the member's buffer: ErrClosed
+// after Close, and the reader's error once the buffer is empty if the
+// member is deaf.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.in.Pop(ctx) }
 
 // Send multicasts msg to the group in one datagram.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
