@@ -113,19 +113,25 @@ func TestConcurrentJoinerOutlivesFirstJoinersContext(t *testing.T) {
 	})
 }
 
+// joinTwice starts two Joins of "ch" and waits until both block.
+func joinTwice(b *Bus) <-chan error {
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := b.join(context.Background(), "ch")
+			errs <- err
+		}()
+	}
+	synctest.Wait()
+	return errs
+}
+
 // TestJoinersShareAFailure: a subscription that fails for a reason other
 // than the joiner's ctx fails every joiner waiting for it.
 func TestJoinersShareAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, l := newBus(t, false)
-		errs := make(chan error, 2)
-		for range 2 {
-			go func() {
-				_, err := b.join(context.Background(), "ch")
-				errs <- err
-			}()
-		}
-		synctest.Wait()
+		errs := joinTwice(b)
 		boom := errors.New("boom")
 		l.release <- boom
 		for range 2 {
@@ -258,14 +264,7 @@ func TestSendErrors(t *testing.T) {
 func TestCloseEndsJoin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBus(t, false)
-		errs := make(chan error, 2)
-		for range 2 {
-			go func() {
-				_, err := b.join(context.Background(), "ch")
-				errs <- err
-			}()
-		}
-		synctest.Wait()
+		errs := joinTwice(b)
 		b.Close()
 		for range 2 {
 			if err := <-errs; !errors.Is(err, bellwether.ErrClosed) {

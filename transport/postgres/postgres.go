@@ -454,12 +454,6 @@ func (l *layer) Unsubscribe(channel string) {
 	t.wake()
 }
 
-// Publish sends the notification; it returns once the statement
-// completed.
-func (l *layer) Publish(ctx context.Context, channel string, m *pubsub.Message) error {
-	return (*Transport)(l).notify(ctx, channel, m)
-}
-
 // Close closes every Conn and both connections and stops the listener.
 func (t *Transport) Close() error {
 	t.mu.Lock()
@@ -516,9 +510,11 @@ func invalidAt(msg []byte) int {
 	return len(msg)
 }
 
-// notify sends m on channel, noting it, with the sending session's PID,
-// before it can come back.
-func (t *Transport) notify(ctx context.Context, channel string, m *pubsub.Message) error {
+// Publish sends m as a notification on channel, noting it, with the
+// sending session's PID, before it can come back; it returns once the
+// statement completed.
+func (l *layer) Publish(ctx context.Context, channel string, m *pubsub.Message) error {
+	t := (*Transport)(l)
 	inTime := func() error {
 		return fmt.Errorf("bellwether/postgres: pg_notify on %s at %s did not complete in time: %w", channel, t.where, ctx.Err())
 	}
