@@ -428,10 +428,7 @@ type layer Transport
 func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	t := (*Transport)(l)
 	result := make(chan error, 1)
-	t.mu.Lock()
-	t.reqs = append(t.reqs, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
-	t.mu.Unlock()
-	t.wake()
+	t.request(pubsub.Change{Subscribe: true, Channel: channel, Result: result})
 	var err error
 	select {
 	case err = <-result:
@@ -447,9 +444,13 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 
 // Unsubscribe queues an UNLISTEN on channel for the listener.
 func (l *layer) Unsubscribe(channel string) {
-	t := (*Transport)(l)
+	(*Transport)(l).request(pubsub.Change{Channel: channel})
+}
+
+// request queues c for the listener and wakes it.
+func (t *Transport) request(c pubsub.Change) {
 	t.mu.Lock()
-	t.reqs = append(t.reqs, pubsub.Change{Channel: channel})
+	t.reqs = append(t.reqs, c)
 	t.mu.Unlock()
 	t.wake()
 }

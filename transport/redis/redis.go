@@ -384,17 +384,20 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	if i := slices.Index(t.waiters[channel], confirmed); i >= 0 {
 		t.waiters[channel] = slices.Delete(t.waiters[channel], i, i+1)
 	}
-	t.ops = append(t.ops, pubsub.Change{Channel: channel})
 	t.mu.Unlock()
-	t.kick()
+	l.Unsubscribe(channel)
 	return err
 }
 
 // Unsubscribe runs an UNSUBSCRIBE from channel.
 func (l *layer) Unsubscribe(channel string) {
-	t := (*Transport)(l)
+	(*Transport)(l).change(pubsub.Change{Channel: channel})
+}
+
+// change queues c and runs the queue.
+func (t *Transport) change(c pubsub.Change) {
 	t.mu.Lock()
-	t.ops = append(t.ops, pubsub.Change{Channel: channel})
+	t.ops = append(t.ops, c)
 	t.mu.Unlock()
 	t.kick()
 }
