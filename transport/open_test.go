@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/url"
 	"os/exec"
+	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -17,7 +17,10 @@ import (
 // transport/nats links nats.go, and neither go-redis, pgx nor the MQTT
 // client.
 func TestLinksOnlyImportedBuses(t *testing.T) {
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		gocmd = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
 	out, err := exec.Command(gocmd, "list", "-deps", "./testdata/natsonly").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)

@@ -1,6 +1,13 @@
 // Package postgres is a bellwether.Transport over PostgreSQL's LISTEN and
 // NOTIFY.
 //
+// # Acknowledged sends
+//
+// Send returns nil only once the pg_notify statement completed: the
+// server has queued the notification, which outside a transaction is
+// delivered at once. With the server frozen or gone, Send returns an error
+// (one wrapping ctx.Err() when ctx ends first), never nil.
+//
 // # Who can join
 //
 // Anyone who can connect to the database server (as any role that may

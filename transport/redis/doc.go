@@ -1,5 +1,12 @@
 // Package redis is a bellwether.Transport over Redis publish/subscribe.
 //
+// # Acknowledged sends
+//
+// Send returns nil only once PUBLISH's reply came back: the server has
+// handed the message to its subscribers. With the server frozen or gone,
+// Send returns an error (one wrapping ctx.Err() when ctx's deadline passes
+// first), never nil.
+//
 // # Who can join
 //
 // Anyone who can connect to the Redis server (with its password or ACL

@@ -39,9 +39,6 @@ const (
 	EchoWindow = 10 * time.Second
 	EchoRecord = 256
 
-	// joinTimeout bounds the wait for the server to confirm a new
-	// subscription when Join's ctx has no deadline.
-	joinTimeout = 10 * time.Second
 	// maxBackoff is the longest pause between reconnection attempts.
 	maxBackoff = 2 * time.Second
 	// opTimeout bounds one SUBSCRIBE or UNSUBSCRIBE.
