@@ -3,8 +3,8 @@ package transport_test
 import (
 	"context"
 	"net/url"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
