@@ -89,10 +89,8 @@ var _ bellwether.Transport = (*Transport)(nil)
 // Transport is the local bus as seen from one process. It is safe for
 // concurrent use.
 type Transport struct {
-	dir    string
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	closed bool
+	dir   string
+	conns inbox.Set[*Conn]
 }
 
 // DefaultDir returns the directory New uses for "": $XDG_RUNTIME_DIR/
@@ -133,7 +131,7 @@ func New(dir string) (*Transport, error) {
 	if err := checkDir(real); err != nil {
 		return nil, err
 	}
-	return &Transport{dir: real, conns: map[*Conn]struct{}{}}, nil
+	return &Transport{dir: real}, nil
 }
 
 // Dir returns the bus directory, with symbolic links resolved.
@@ -183,9 +181,7 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
+	if t.conns.IsClosed() {
 		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, bellwether.ErrClosed)
 	}
 	gdir := filepath.Join(t.dir, groupDir(group))
@@ -238,26 +234,16 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		peers:      map[string]*peer{},
 	}
 	go c.read()
-	t.conns[c] = struct{}{}
+	if err := t.conns.Add(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
+	}
 	return c, nil
 }
 
 // Close closes every Conn of t. Later calls return nil.
 func (t *Transport) Close() error {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	conns := make([]*Conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
+	t.conns.Close()
 	return nil
 }
 
@@ -548,9 +534,7 @@ func (c *Conn) Close() error {
 		c.sock.Close()
 		<-c.readerDone
 		os.Remove(c.dir) // fails unless we were the last member
-		c.t.mu.Lock()
-		delete(c.t.conns, c)
-		c.t.mu.Unlock()
+		c.t.conns.Remove(c)
 	})
 	return nil
 }

@@ -458,13 +458,12 @@ func (t *Transport) request(c pubsub.Change) {
 // Close closes every Conn and both connections and stops the listener.
 func (t *Transport) Close() error {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	already, cancel := t.closed, t.waitCancel
+	t.closed = true
+	t.mu.Unlock()
+	if already {
 		return nil
 	}
-	t.closed = true
-	cancel := t.waitCancel
-	t.mu.Unlock()
 
 	t.bus.Close()
 	t.stop()

@@ -87,9 +87,7 @@ type Transport struct {
 	ttl   int
 	mtu   int
 
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	closed bool
+	conns inbox.Set[*Conn]
 }
 
 // New checks cfg and returns a Transport; it opens no socket until Join.
@@ -121,7 +119,6 @@ func New(cfg Config) (*Transport, error) {
 		group: &net.UDPAddr{IP: ip, Port: port},
 		ttl:   ttl,
 		mtu:   defaultMTU,
-		conns: map[*Conn]struct{}{},
 	}
 	if cfg.Interface != "" {
 		ifi, err := net.InterfaceByName(cfg.Interface)
@@ -157,9 +154,7 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	if max < 256 {
 		return nil, fmt.Errorf("bellwether/udp: join %q: the interface's MTU of %d leaves %d bytes for a message; use a shorter group name or another interface", group, t.mtu, max)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
+	if t.conns.IsClosed() {
 		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, bellwether.ErrClosed)
 	}
 	c := &Conn{
@@ -204,26 +199,16 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	c.checkDst = p.SetControlMessage(ipv4.FlagDst, true) == nil
 	c.p = p
 	go c.read()
-	t.conns[c] = struct{}{}
+	if err := t.conns.Add(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
+	}
 	return c, nil
 }
 
 // Close closes every Conn of t. Later calls return nil.
 func (t *Transport) Close() error {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	conns := make([]*Conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
+	t.conns.Close()
 	return nil
 }
 
@@ -347,9 +332,7 @@ func (c *Conn) Close() error {
 		c.in.Close()
 		c.p.Close()
 		<-c.readerDone
-		c.t.mu.Lock()
-		delete(c.t.conns, c)
-		c.t.mu.Unlock()
+		c.t.conns.Remove(c)
 	})
 	return nil
 }
