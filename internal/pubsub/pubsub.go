@@ -39,8 +39,9 @@ type Layer interface {
 	Subscribe(ctx context.Context, channel string) error
 	// Unsubscribe stops the channel's deliveries. It may return before
 	// the server confirms, but a Subscribe of the same channel that
-	// follows it must take effect after it.
-	Unsubscribe(channel string)
+	// follows it must take effect after it. Its error is only logged: the
+	// member has left either way.
+	Unsubscribe(channel string) error
 	// Publish sends m on channel and returns nil only once the bus has
 	// acknowledged it (each bus's package doc says how), or an error:
 	// one wrapping ctx.Err() when ctx ended first.
@@ -128,7 +129,8 @@ type Config struct {
 	Health func() error
 	// JoinTimeout bounds a subscription when Join's ctx has no deadline.
 	JoinTimeout time.Duration
-	// Logger receives the bus's warnings; nil discards them.
+	// Logger receives the bus's warnings (a failed unsubscribe); nil
+	// discards them.
 	Logger *slog.Logger
 }
 
@@ -187,12 +189,6 @@ func New(cfg Config) *Bus {
 func (b *Bus) Errorf(format string, args ...any) error {
 	return fmt.Errorf(b.prefix+format, args...)
 }
-
-// Logger returns the bus's logger (never nil).
-func (b *Bus) Logger() *slog.Logger { return b.log }
-
-// Done is closed by Close.
-func (b *Bus) Done() <-chan struct{} { return b.ctx.Done() }
 
 // Join makes a new member of group, a valid group name (else the error
 // is ValidateGroup's), and returns it as the bus's Conn: see join.
@@ -256,7 +252,7 @@ func (b *Bus) join(ctx context.Context, channel string) (*Member, error) {
 			b.mu.Lock()
 			if err == nil && b.closed {
 				b.mu.Unlock()
-				b.cfg.Layer.Unsubscribe(channel) // Close missed it
+				b.unsubscribe(channel) // Close missed it
 				m.Close()
 				return nil, bellwether.ErrClosed
 			}
@@ -316,6 +312,13 @@ func (b *Bus) subscribe(ctx context.Context, channel string) error {
 		return bellwether.ErrClosed
 	}
 	return err
+}
+
+// unsubscribe has the layer unsubscribe channel, logging a failure.
+func (b *Bus) unsubscribe(channel string) {
+	if err := b.cfg.Layer.Unsubscribe(channel); err != nil {
+		b.log.Warn(b.prefix+"unsubscribing failed; the server may go on sending the channel's messages, which are dropped", "channel", channel, "err", err)
+	}
 }
 
 // Deliver hands data, which arrived on channel from origin, to every
@@ -494,7 +497,7 @@ func (m *Member) Close() error {
 	g.state = unsubscribing
 	b.mu.Unlock()
 
-	b.cfg.Layer.Unsubscribe(g.channel)
+	b.unsubscribe(g.channel)
 
 	b.mu.Lock()
 	g.state = unsubscribed

@@ -1,8 +1,10 @@
 package pubsub
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -15,12 +17,13 @@ import (
 // fakeLayer is a Layer whose Subscribe waits for release (or its ctx),
 // and which records the calls it gets.
 type fakeLayer struct {
-	mu      sync.Mutex
-	calls   []string
-	release chan error // Subscribe takes one outcome from it
-	bus     *Bus
-	pubErr  error
-	block   bool // Publish waits for its ctx
+	mu       sync.Mutex
+	calls    []string
+	release  chan error // Subscribe takes one outcome from it
+	bus      *Bus
+	pubErr   error
+	unsubErr error
+	block    bool // Publish waits for its ctx
 }
 
 func (l *fakeLayer) note(s string) {
@@ -45,7 +48,10 @@ func (l *fakeLayer) Subscribe(ctx context.Context, ch string) error {
 	}
 }
 
-func (l *fakeLayer) Unsubscribe(ch string) { l.note("unsub " + ch) }
+func (l *fakeLayer) Unsubscribe(ch string) error {
+	l.note("unsub " + ch)
+	return l.unsubErr
+}
 
 func (l *fakeLayer) Publish(ctx context.Context, ch string, m *Message) error {
 	if l.block {
@@ -272,4 +278,24 @@ func TestCloseEndsJoin(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUnsubscribeFailureIsLogged: a failed unsubscribe reaches the
+// injected logger, with the bus's prefix and the channel.
+func TestUnsubscribeFailureIsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	l := &fakeLayer{release: make(chan error, 1), unsubErr: errors.New("broken pipe")}
+	b := New(Config{Name: "fake", Layer: l, RecvBuffer: 8, MaxMessageSize: func() int { return 100 },
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	l.bus = b
+	defer b.Close()
+	l.release <- nil
+	m, err := b.join(context.Background(), "ch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if got := buf.String(); !bytes.Contains(buf.Bytes(), []byte("bellwether/fake: unsubscribing failed")) || !bytes.Contains(buf.Bytes(), []byte("channel=ch")) || !bytes.Contains(buf.Bytes(), []byte("broken pipe")) {
+		t.Fatalf("log: %q", got)
+	}
 }

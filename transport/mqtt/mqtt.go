@@ -285,12 +285,16 @@ func subscribe(ctx context.Context, cm *autopaho.ConnectionManager, topic string
 }
 
 // Unsubscribe unsubscribes from topic.
-func (l *layer) Unsubscribe(topic string) {
+func (l *layer) Unsubscribe(topic string) error {
 	t := (*Transport)(l)
 	ctx, cancel := context.WithTimeout(t.ctx, 5*time.Second)
 	defer cancel()
 	// A failure leaves a subscription that the next reconnection drops.
-	_, _ = t.cm.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{topic}})
+	_, err := t.cm.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{topic}})
+	if errors.Is(err, autopaho.ConnectionDownError) {
+		return nil // the session, and its subscriptions, ended with it
+	}
+	return err
 }
 
 // Publish publishes m at QoS 1, not retained, and returns once the

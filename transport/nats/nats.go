@@ -240,15 +240,16 @@ func (l *layer) Subscribe(ctx context.Context, subj string) error {
 }
 
 // Unsubscribe ends the subscription to subj.
-func (l *layer) Unsubscribe(subj string) {
+func (l *layer) Unsubscribe(subj string) error {
 	t := (*Transport)(l)
 	t.mu.Lock()
 	sub := t.subs[subj]
 	delete(t.subs, subj)
 	t.mu.Unlock()
-	if sub != nil {
-		_ = sub.Unsubscribe()
+	if sub == nil {
+		return nil
 	}
+	return sub.Unsubscribe()
 }
 
 // Publish publishes m with its SenderHeader, then waits for a flush that
@@ -334,7 +335,7 @@ func (t *Transport) close() {
 	chs := t.bus.Close()
 	if !t.owned {
 		for _, ch := range chs {
-			(*layer)(t).Unsubscribe(ch)
+			_ = (*layer)(t).Unsubscribe(ch)
 		}
 	}
 	close(t.done)

@@ -438,13 +438,16 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("bellwether/postgres: LISTEN on %s at %s did not finish in time: %w", channel, t.where, ctx.Err())
 	}
-	l.Unsubscribe(channel)
+	_ = l.Unsubscribe(channel)
 	return err
 }
 
 // Unsubscribe queues an UNLISTEN on channel for the listener.
-func (l *layer) Unsubscribe(channel string) {
+func (l *layer) Unsubscribe(channel string) error {
+	// Queued: after reconnecting the listener LISTENs only on the groups'
+	// channels.
 	(*Transport)(l).request(pubsub.Change{Channel: channel})
+	return nil
 }
 
 // request queues c for the listener and wakes it.

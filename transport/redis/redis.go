@@ -382,13 +382,16 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 		t.waiters[channel] = slices.Delete(t.waiters[channel], i, i+1)
 	}
 	t.mu.Unlock()
-	l.Unsubscribe(channel)
+	_ = l.Unsubscribe(channel)
 	return err
 }
 
 // Unsubscribe runs an UNSUBSCRIBE from channel.
-func (l *layer) Unsubscribe(channel string) {
+func (l *layer) Unsubscribe(channel string) error {
+	// Queued: a failure matters not, since the channel is off the list
+	// that go-redis subscribes to after reconnecting.
 	(*Transport)(l).change(pubsub.Change{Channel: channel})
+	return nil
 }
 
 // change queues c and runs the queue.
