@@ -127,8 +127,11 @@ type Config struct {
 	Check func(msg []byte) error
 	// Health, if set, reports the connection's health for Member.Health.
 	Health func() error
-	// JoinTimeout bounds a subscription when Join's ctx has no deadline.
+	// JoinTimeout bounds a subscription when Join's ctx has no deadline,
+	// and AckTimeout the wait for a Send's acknowledgement; both are 10
+	// seconds when zero.
 	JoinTimeout time.Duration
+	AckTimeout  time.Duration
 	// Logger receives the bus's warnings (a failed unsubscribe); nil
 	// discards them.
 	Logger *slog.Logger
@@ -175,6 +178,9 @@ const (
 func New(cfg Config) *Bus {
 	if cfg.JoinTimeout == 0 {
 		cfg.JoinTimeout = 10 * time.Second
+	}
+	if cfg.AckTimeout == 0 {
+		cfg.AckTimeout = 10 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -407,7 +413,8 @@ func (m *Member) ID() string { return m.id }
 // Send broadcasts msg to the group's other members, returning nil only
 // once the bus acknowledged it (the package doc of each bus says what
 // that means there). It returns ErrClosed after Close and an error
-// wrapping ctx.Err() if ctx ends first.
+// wrapping ctx.Err() if ctx ends first; with no deadline in ctx it waits
+// at most AckTimeout.
 func (m *Member) Send(ctx context.Context, msg []byte) error {
 	if m.in.IsClosed() {
 		return bellwether.ErrClosed
@@ -433,6 +440,9 @@ func (m *Member) Send(ctx context.Context, msg []byte) error {
 		out.sum = echoes.SumOf(msg)
 	}
 	sctx, cancel := context.WithCancel(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		sctx, cancel = context.WithTimeout(ctx, b.cfg.AckTimeout)
+	}
 	defer cancel()
 	defer context.AfterFunc(b.ctx, cancel)()
 	err := b.cfg.Layer.Publish(sctx, m.g.channel, out)

@@ -250,6 +250,10 @@ func TestSendErrors(t *testing.T) {
 		if err := m.Send(ctx, []byte("x")); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Send with a silent bus: %v; want DeadlineExceeded", err)
 		}
+		start := time.Now()
+		if err := m.Send(context.Background(), []byte("x")); err == nil || time.Since(start) != 10*time.Second {
+			t.Fatalf("Send without a deadline to a silent bus: %v after %v; want an error after AckTimeout", err, time.Since(start))
+		}
 		done := make(chan error, 1)
 		go func() { done <- m.Send(context.Background(), []byte("x")) }()
 		synctest.Wait()
