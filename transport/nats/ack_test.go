@@ -84,9 +84,11 @@ func TestSendsShareFlushes(t *testing.T) {
 	if acked != members*rounds {
 		t.Fatalf("%d Sends acknowledged; want %d", acked, members*rounds)
 	}
-	// A round's Sends need at most two flushes (the one under way when
-	// they published, and the next); allow some scheduling slack.
-	if limit := uint64(rounds * 8); flushes > limit {
+	// Sends that publish together need two flushes (the one under way,
+	// and the next); goroutines that start late need more. A flush per
+	// Send would be 1280; a quarter of that leaves slack for a busy
+	// machine.
+	if limit := acked / 4; flushes > limit {
 		t.Fatalf("%d flushes for %d Sends in %d rounds; want at most %d", flushes, acked, rounds, limit)
 	}
 	t.Logf("%d flushes for %d Sends (%.3f per Send)", flushes, acked, float64(flushes)/float64(acked))
