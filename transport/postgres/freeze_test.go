@@ -36,3 +36,10 @@ func TestSendFailsWhileFrozen(t *testing.T) {
 	g := testenv.Group(t)
 	freeze.SendFailsWhileFrozen(t, testenv.Join(t, tr, g), testenv.Join(t, tr, g), func() func() { return s.freeze(t) })
 }
+
+// TestJoinOutlivesFirstJoinersContext: a joiner with a healthy ctx does
+// not get the context.Canceled of the joiner whose LISTEN it waited for.
+func TestJoinOutlivesFirstJoinersContext(t *testing.T) {
+	s := startPostgres(t)
+	freeze.JoinOutlivesFirstJoiner(t, newTransport(t, s.url()), testenv.Group(t), func() func() { return s.freeze(t) })
+}
