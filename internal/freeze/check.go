@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -163,4 +165,18 @@ func exchange(t *testing.T, a, b bellwether.Conn, prefix string) {
 			t.Fatalf("no message %q… arrived within 30s; last Send error: %v", prefix, lastErr)
 		}
 	}
+}
+
+// Mosquitto starts a Mosquitto broker on a free port of 127.0.0.1, with
+// Mosquitto's defaults (Nagle's algorithm on, set_tcp_nodelay false,
+// included) but for the listener and anonymous access.
+func Mosquitto(t testing.TB) *Server {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	return Start(t, "mosquitto", "install it (apt-get install mosquitto, or run scripts/services.sh)", func(port int) []string {
+		if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", port), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"-c", conf}
+	})
 }

@@ -5,10 +5,7 @@ package mqtt_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,20 +23,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startBroker runs mosquitto, with its defaults (Nagle's algorithm on,
-// set_tcp_nodelay false, included) but for the port, which it binds on
-// loopback.
-func startBroker(t testing.TB) *freeze.Server {
-	t.Helper()
-	dir := t.TempDir()
-	return freeze.Start(t, "mosquitto", "install it (apt-get install mosquitto, or run scripts/services.sh)", func(port int) []string {
-		conf := filepath.Join(dir, "mosquitto.conf")
-		if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", port), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return []string{"-c", conf}
-	})
-}
+// startBroker runs a Mosquitto broker of the test's own.
+func startBroker(t testing.TB) *freeze.Server { return freeze.Mosquitto(t) }
 
 func brokerURL(b *freeze.Server) *url.URL {
 	return &url.URL{Scheme: "mqtt", Host: "127.0.0.1:" + strconv.Itoa(b.Port)}
