@@ -9,6 +9,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport"
+	_ "github.com/bellwether-go/bellwether/transport/local"
 )
 
 // Two Managers over an in-memory bus. (The README shows this example.)

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# services.sh makes sure the servers that the Redis and PostgreSQL
+# services.sh makes sure the servers that the Redis, PostgreSQL and MQTT
 # transport tests use are installed and running on loopback:
 #
 #   redis       127.0.0.1:6379   (BELLWETHER_TEST_REDIS=redis://127.0.0.1:6379/0)
+#   Mosquitto   127.0.0.1:1883   (MQTT; the transport/mqtt tests start their own
+#               from the same binary, and so need it installed)
 #   PostgreSQL  127.0.0.1:5432   user postgres without a password from
 #               loopback (BELLWETHER_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 #
 # It installs what is missing with apt-get (Debian and Ubuntu), starts what
 # is stopped, and leaves alone what already runs. Running it again changes
-# nothing. It prints what it found and what it did. NATS needs nothing: its
-# tests run a server inside the test process.
+# nothing. It prints what it found and what it did. NATS needs only the
+# nats-server binary, which it installs: most of its tests run a server
+# inside the test process, and those that freeze a server (SIGSTOP) run
+# their own nats-server.
 #
-# REDIS_PORT, PG_PORT and PG_CLUSTER (default main, for a cluster it has
-# to create) choose other ports; then set BELLWETHER_TEST_REDIS and
-# BELLWETHER_TEST_POSTGRES to match.
+# REDIS_PORT, PG_PORT, MQTT_PORT and PG_CLUSTER (default main, for a
+# cluster it has to create) choose other ports; then set
+# BELLWETHER_TEST_REDIS and BELLWETHER_TEST_POSTGRES to match.
 set -euo pipefail
 
 REDIS_PORT="${REDIS_PORT:-6379}"
 PG_PORT="${PG_PORT:-5432}"
 PG_CLUSTER="${PG_CLUSTER:-main}"
+MQTT_PORT="${MQTT_PORT:-1883}"
 export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'services.sh: %s\n' "$*"; }
@@ -56,6 +61,9 @@ apt_install() {
 # --- packages -------------------------------------------------------------
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+mosquitto_bin() { command -v mosquitto 2>/dev/null || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; }; }
+[ -n "$(mosquitto_bin)" ] || missing+=(mosquitto)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if [ -z "$(pg_bindir)" ] || ! command -v pg_ctlcluster >/dev/null || ! command -v psql >/dev/null; then
 	missing+=(postgresql)
 fi
@@ -63,7 +71,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	command -v apt-get >/dev/null || die "${missing[*]} missing and no apt-get here: install them with your package manager"
 	apt_install "${missing[@]}"
 else
-	say "redis-server and PostgreSQL are installed"
+	say "redis-server, PostgreSQL, Mosquitto and nats-server are installed"
 fi
 
 # --- redis ----------------------------------------------------------------
@@ -88,6 +96,22 @@ case "$reply" in
 	*) die "redis-server did not answer on 127.0.0.1:$REDIS_PORT within 10s" ;;
 	esac ;;
 esac
+
+# --- Mosquitto (MQTT) -----------------------------------------------------
+if port_open "$MQTT_PORT"; then
+	say "something listens on 127.0.0.1:$MQTT_PORT (Mosquitto, presumably); left alone"
+else
+	conf=/tmp/bellwether-mosquitto-$MQTT_PORT.conf
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT" >"$conf"
+	say "starting mosquitto on 127.0.0.1:$MQTT_PORT (anonymous, no persistence)"
+	(cd / && "${SUDO[@]}" "$(mosquitto_bin)" -c "$conf" -d)
+	for _ in $(seq 100); do
+		port_open "$MQTT_PORT" && break
+		sleep 0.1
+	done
+	port_open "$MQTT_PORT" || die "mosquitto did not listen on 127.0.0.1:$MQTT_PORT within 10s"
+	say "mosquitto is up on 127.0.0.1:$MQTT_PORT"
+fi
 
 # --- PostgreSQL -----------------------------------------------------------
 # The cluster on PG_PORT, as "version name status", from pg_lsclusters.
@@ -150,4 +174,4 @@ else
 	die "user postgres cannot log in to 127.0.0.1:$PG_PORT without a password; set BELLWETHER_TEST_POSTGRES=postgres://USER:PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 fi
 
-say "ready: BELLWETHER_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT/0 BELLWETHER_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+say "ready: mqtt://127.0.0.1:$MQTT_PORT BELLWETHER_TEST_REDIS=redis://127.0.0.1:$REDIS_PORT/0 BELLWETHER_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"

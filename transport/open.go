@@ -1,10 +1,22 @@
 // Package transport opens a bellwether bus from a URL, for programs and
 // commands that let their users choose the bus:
 //
+//	import (
+//		"github.com/bellwether-go/bellwether/transport"
+//		_ "github.com/bellwether-go/bellwether/transport/nats"
+//	)
+//
 //	t, err := transport.Open(ctx, os.Getenv("BUS"))
 //
-// Each bus lives in a package of its own below this one; Open picks the
-// package from the URL's scheme and passes the URL to its FromURL.
+// Each bus lives in a package of its own below this one, which registers
+// its URL schemes in an init function, as database/sql drivers do: a
+// program links only the buses it imports. Import
+// github.com/bellwether-go/bellwether/transport/all for every bus (the
+// bellwether command does).
+//
+// A program that uses one bus is better served by the bus package's own
+// constructor (nats.New, redis.New, postgres.New, mqtt.New), which takes
+// a client the program configured itself and involves no registry.
 package transport
 
 import (
@@ -14,77 +26,80 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/transport/local"
-	"github.com/bellwether-go/bellwether/transport/mem"
-	"github.com/bellwether-go/bellwether/transport/nats"
-	"github.com/bellwether-go/bellwether/transport/postgres"
-	"github.com/bellwether-go/bellwether/transport/redis"
-	"github.com/bellwether-go/bellwether/transport/udp"
 )
 
-// opener opens the bus of one scheme.
-type opener func(ctx context.Context, u *url.URL) (bellwether.Transport, error)
+// OpenFunc opens the bus that u names; u's scheme is one the bus
+// registered. ctx bounds the connection to a server, where the bus has
+// one.
+type OpenFunc func(ctx context.Context, u *url.URL, opts ...Option) (bellwether.Transport, error)
 
-// schemes maps each URL scheme Open knows to its bus, with an example
-// for error messages.
-var schemes = map[string]struct {
-	open    opener
+type entry struct {
+	open    OpenFunc
 	example string
-}{
-	"local": {func(_ context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(local.FromURL(u))
-	}, "local:// or local:///DIR"},
-	"mem": {func(_ context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(mem.FromURL(u))
-	}, "mem://NAME (one process only)"},
-	"nats": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(nats.FromURL(ctx, u))
-	}, "nats://host:4222"},
-	"tls": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(nats.FromURL(ctx, u))
-	}, "tls://host:4222 (NATS over TLS)"},
-	"redis": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(redis.FromURL(ctx, u))
-	}, "redis://host:6379/0"},
-	"udp": {func(_ context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(udp.FromURL(u))
-	}, "udp://239.1.2.3:9999?iface=eth0"},
-	"postgres": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(postgres.FromURL(ctx, u))
-	}, "postgres://user:password@host:5432/dbname"},
-	"postgresql": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(postgres.FromURL(ctx, u))
-	}, "postgresql://user:password@host:5432/dbname"},
-	"rediss": {func(ctx context.Context, u *url.URL) (bellwether.Transport, error) {
-		return nilSafe(redis.FromURL(ctx, u))
-	}, "rediss://host:6379/0 (Redis over TLS)"},
 }
 
-// nilSafe turns a typed nil transport into an untyped nil.
-func nilSafe[T bellwether.Transport](t T, err error) (bellwether.Transport, error) {
-	if err != nil {
-		return nil, err
+var registry struct {
+	sync.RWMutex
+	schemes map[string]entry
+}
+
+// known lists the bus packages by scheme, so that Open's error for a
+// scheme nobody registered can name the import it lacks.
+var known = map[string]string{
+	"local":      "local",
+	"mem":        "mem",
+	"nats":       "nats",
+	"tls":        "nats",
+	"redis":      "redis",
+	"rediss":     "redis",
+	"postgres":   "postgres",
+	"postgresql": "postgres",
+	"udp":        "udp",
+	"mqtt":       "mqtt",
+	"mqtts":      "mqtt",
+}
+
+const modulePath = "github.com/bellwether-go/bellwether/transport/"
+
+// Register makes a bus available to Open under the URL scheme, with an
+// example URL for error messages (as "nats://host:4222"). A bus package
+// calls it from init. It panics, as database/sql's Register does, if
+// open is nil, scheme or example is empty, or scheme is registered
+// already.
+func Register(scheme, example string, open OpenFunc) {
+	if open == nil {
+		panic("bellwether/transport: Register of scheme " + scheme + " with a nil OpenFunc")
 	}
-	return t, nil
+	if scheme == "" || example == "" {
+		panic(fmt.Sprintf("bellwether/transport: Register needs a scheme and an example; got %q and %q", scheme, example))
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.schemes == nil {
+		registry.schemes = map[string]entry{}
+	}
+	if _, dup := registry.schemes[scheme]; dup {
+		panic("bellwether/transport: Register called twice for scheme " + scheme)
+	}
+	registry.schemes[scheme] = entry{open: open, example: example}
 }
 
-// Schemes returns the URL schemes Open knows, sorted.
+// Schemes returns the URL schemes registered, sorted.
 func Schemes() []string {
-	var s []string
-	for k := range schemes {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
+	registry.RLock()
+	defer registry.RUnlock()
+	return sortedLocked()
 }
 
-// Open returns the Transport that rawURL names. The empty string means
-// the default bus, local:// (processes of this user on this host, no
-// server). ctx bounds the connection to a server, where the bus has one.
-// The caller closes the Transport.
-func Open(ctx context.Context, rawURL string) (bellwether.Transport, error) {
+// Open returns the Transport that rawURL names, through the bus package
+// that registered its scheme. The empty string means the default bus,
+// local:// (processes of this user on this host, no server). ctx bounds
+// the connection to a server, where the bus has one. The caller closes
+// the Transport.
+func Open(ctx context.Context, rawURL string, opts ...Option) (bellwether.Transport, error) {
 	if strings.TrimSpace(rawURL) == "" {
 		rawURL = "local://"
 	}
@@ -99,17 +114,61 @@ func Open(ctx context.Context, rawURL string) (bellwether.Transport, error) {
 	if u.Scheme == "" {
 		return nil, fmt.Errorf("bus URL %q has no scheme; write it as %s", u.Redacted(), examples())
 	}
-	s, ok := schemes[u.Scheme]
+	registry.RLock()
+	s, ok := registry.schemes[u.Scheme]
+	registry.RUnlock()
 	if !ok {
+		if pkg, isKnown := known[u.Scheme]; isKnown {
+			return nil, fmt.Errorf("bus URL %q has scheme %q, whose bus this program does not include; add import _ %q (or %q for every bus)", u.Redacted(), u.Scheme, modulePath+pkg, modulePath+"all")
+		}
 		return nil, fmt.Errorf("bus URL %q has unknown scheme %q; known schemes: %s", u.Redacted(), u.Scheme, strings.Join(Schemes(), ", "))
 	}
-	return s.open(ctx, u)
+	return s.open(ctx, u, opts...)
 }
 
 func examples() string {
+	registry.RLock()
+	defer registry.RUnlock()
 	var ex []string
-	for _, k := range Schemes() {
-		ex = append(ex, schemes[k].example)
+	for _, k := range sortedLocked() {
+		ex = append(ex, registry.schemes[k].example)
+	}
+	if len(ex) == 0 {
+		return "a URL of a bus this program imports (it imports none: add import _ \"" + modulePath + "all\")"
 	}
 	return strings.Join(ex, ", ")
+}
+
+// sortedLocked is Schemes for a caller holding registry's lock.
+func sortedLocked() []string {
+	s := make([]string, 0, len(registry.schemes))
+	for k := range registry.schemes {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Opener adapts a bus package's FromURL, which returns its own Transport
+// type, to an OpenFunc for Register.
+func Opener[T bellwether.Transport](fromURL func(context.Context, *url.URL, ...Option) (T, error)) OpenFunc {
+	return func(ctx context.Context, u *url.URL, opts ...Option) (bellwether.Transport, error) {
+		t, err := fromURL(ctx, u, opts...)
+		if err != nil {
+			return nil, err // not t: a typed nil in an interface is not nil
+		}
+		return t, nil
+	}
+}
+
+// CheckURL returns the error a bus's FromURL returns for a nil u, or for
+// ctx already done, with the bus's prefix ("bellwether/BUS: "), or nil.
+func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
+	if u == nil {
+		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, u.Redacted(), err)
+	}
+	return nil
 }

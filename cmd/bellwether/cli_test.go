@@ -137,7 +137,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--grace", "-1s", "--", "true"}, nil, "--grace -1s: must not be negative"},
 		{[]string{"run", bus, "--", "/no/such/command"}, nil, `cannot run COMMAND: "/no/such/command"`},
 		{[]string{"run", bus, "--", "no-such-command-anywhere"}, nil, "executable file not found in $PATH"},
-		{[]string{"run", "--bus", "foo://x", "--", "true"}, nil, `--bus "foo://x": bus URL "foo://x" has unknown scheme "foo"; known schemes: local, mem, nats`},
+		{[]string{"run", "--bus", "foo://x", "--", "true"}, nil, `--bus "foo://x": bus URL "foo://x" has unknown scheme "foo"; known schemes: local, mem, mqtt, mqtts, nats`},
 		{[]string{"run", "--bus", "::", "--", "true"}, nil, `bus URL "::" is not a URL`},
 		{[]string{"run", "--bus", "local://host/dir", "--", "true"}, nil, "local:///ABSOLUTE/DIR (three slashes)"},
 		{[]string{"run", "--", "true"}, []string{"BELLWETHER_BUS=bogus://"}, `unknown scheme "bogus"`},

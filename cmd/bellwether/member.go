@@ -11,6 +11,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport"
+	_ "github.com/bellwether-go/bellwether/transport/all"
 )
 
 // connectTimeout bounds opening the bus and joining the group.
@@ -43,7 +44,7 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	tr, err := transport.Open(cctx, co.bus)
+	tr, err := transport.Open(cctx, co.bus, transport.WithLogger(base))
 	if err != nil {
 		closeListener(ln)
 		return nil, fmt.Errorf("--bus %q: %w", co.busName(), err)

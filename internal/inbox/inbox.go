@@ -116,6 +116,17 @@ func (b *Inbox) Fail(err error) {
 	b.poke()
 }
 
+// Health returns bellwether.ErrClosed after Close, else the error given
+// to Fail, or nil: a member that hears nothing more is not healthy.
+func (b *Inbox) Health() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return bellwether.ErrClosed
+	}
+	return b.failed
+}
+
 // IsClosed reports whether Close has been called.
 func (b *Inbox) IsClosed() bool {
 	b.mu.Lock()

@@ -105,3 +105,20 @@ func testFail(t *testing.T) {
 		t.Fatalf("Pop after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestHealthReportsFailure(t *testing.T) {
+	b := New(4)
+	if b.Health() != nil {
+		t.Fatalf("Health() = %v before Fail", b.Health())
+	}
+	boom := errors.New("boom")
+	b.Fail(boom)
+	b.Fail(errors.New("later"))
+	if !errors.Is(b.Health(), boom) {
+		t.Fatalf("Health() = %v; want the first failure", b.Health())
+	}
+	b.Close()
+	if !errors.Is(b.Health(), bellwether.ErrClosed) {
+		t.Fatalf("Health() after Close = %v", b.Health())
+	}
+}

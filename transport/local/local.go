@@ -13,6 +13,14 @@
 // same directory: pass it explicitly to processes whose environments
 // differ (a login session and a cron job, say).
 //
+// Acknowledged sends: none. A datagram socket confirms nothing, so a Send
+// that wrote the message to every other member's socket counts as
+// acknowledged, and returns nil.
+//
+// Health: a Conn implements bellwether.HealthChecker. A member whose
+// socket reader failed is deaf: Health and Recv report the failure from
+// then on.
+//
 // What is guaranteed: Send writes the message to every other member's
 // socket and never waits for one: messages for a member that does not
 // keep up wait for it a little (see [Conn.Send]), and one that stays
@@ -81,10 +89,8 @@ var _ bellwether.Transport = (*Transport)(nil)
 // Transport is the local bus as seen from one process. It is safe for
 // concurrent use.
 type Transport struct {
-	dir    string
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	closed bool
+	dir   string
+	conns inbox.Set[*Conn]
 }
 
 // DefaultDir returns the directory New uses for "": $XDG_RUNTIME_DIR/
@@ -113,19 +119,19 @@ func New(dir string) (*Transport, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("local: directory %q: %w", dir, err)
+		return nil, fmt.Errorf("bellwether/local: directory %q: %w", dir, err)
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("local: cannot create the bus directory: %w", err)
+		return nil, fmt.Errorf("bellwether/local: cannot create the bus directory: %w", err)
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return nil, fmt.Errorf("local: bus directory %s: %w", abs, err)
+		return nil, fmt.Errorf("bellwether/local: bus directory %s: %w", abs, err)
 	}
 	if err := checkDir(real); err != nil {
 		return nil, err
 	}
-	return &Transport{dir: real, conns: map[*Conn]struct{}{}}, nil
+	return &Transport{dir: real}, nil
 }
 
 // Dir returns the bus directory, with symbolic links resolved.
@@ -135,16 +141,16 @@ func (t *Transport) Dir() string { return t.dir }
 func checkDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("local: bus directory: %w", err)
+		return fmt.Errorf("bellwether/local: bus directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("local: %s is not a directory (mode %v); give the bus a directory of its own", dir, fi.Mode())
+		return fmt.Errorf("bellwether/local: %s is not a directory (mode %v); give the bus a directory of its own", dir, fi.Mode())
 	}
 	if uid, me := ownerOf(fi), os.Geteuid(); uid != me {
-		return fmt.Errorf("local: bus directory %s is owned by uid %d, not by this process's uid %d; only its owner's processes may share a bus: use a directory of your own", dir, uid, me)
+		return fmt.Errorf("bellwether/local: bus directory %s is owned by uid %d, not by this process's uid %d; only its owner's processes may share a bus: use a directory of your own", dir, uid, me)
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("local: bus directory %s has mode %04o: others may write to it, so they could join or disturb the bus; run chmod go-w %s (0700 is best)", dir, perm, dir)
+		return fmt.Errorf("bellwether/local: bus directory %s has mode %04o: others may write to it, so they could join or disturb the bus; run chmod go-w %s (0700 is best)", dir, perm, dir)
 	}
 	return nil
 }
@@ -175,27 +181,25 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, fmt.Errorf("local: join %q: %w", group, bellwether.ErrClosed)
+	if t.conns.IsClosed() {
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, bellwether.ErrClosed)
 	}
 	gdir := filepath.Join(t.dir, groupDir(group))
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	name := hex.EncodeToString(rnd[:]) + sockSuffix
 	path := filepath.Join(gdir, name)
 	if len(path) > maxSockPath {
-		return nil, fmt.Errorf("local: join %q: the socket path %s is %d bytes, over the system's limit of %d; use a shorter bus directory", group, path, len(path), maxSockPath)
+		return nil, fmt.Errorf("bellwether/local: join %q: the socket path %s is %d bytes, over the system's limit of %d; use a shorter bus directory", group, path, len(path), maxSockPath)
 	}
 	var sock *net.UnixConn
 	// A member leaving removes the group directory when it is empty, so
 	// it may vanish between Mkdir and the bind: then try again.
 	for attempt := 0; ; attempt++ {
 		if err := os.Mkdir(gdir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("local: join %q: %w", group, err)
+			return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 		}
 		if err := checkDir(gdir); err != nil {
 			if attempt < 3 && errors.Is(err, fs.ErrNotExist) {
@@ -211,12 +215,12 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		if attempt < 3 && errors.Is(err, syscall.ENOENT) {
 			continue
 		}
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		sock.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("local: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	c := &Conn{
 		t:          t,
@@ -230,30 +234,23 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		peers:      map[string]*peer{},
 	}
 	go c.read()
-	t.conns[c] = struct{}{}
+	if err := t.conns.Add(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
+	}
 	return c, nil
 }
 
 // Close closes every Conn of t. Later calls return nil.
 func (t *Transport) Close() error {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	conns := make([]*Conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
+	t.conns.Close()
 	return nil
 }
 
-var _ bellwether.Conn = (*Conn)(nil)
+var (
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
+)
 
 // Conn is one member: a socket file in its group's directory, and a
 // goroutine that moves what arrives there into a buffer for Recv.
@@ -305,7 +302,7 @@ func (c *Conn) read() {
 			select {
 			case <-c.done:
 			default:
-				c.in.Fail(fmt.Errorf("local: receive: %w", err))
+				c.in.Fail(fmt.Errorf("bellwether/local: receive: %w", err))
 			}
 			return
 		}
@@ -317,14 +314,15 @@ func (c *Conn) read() {
 	}
 }
 
-// Recv returns the next message from the member's buffer.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	msg, err := c.in.Pop(ctx)
-	if errors.Is(err, bellwether.ErrClosed) {
-		return nil, fmt.Errorf("local: recv: %w", err)
-	}
-	return msg, err
-}
+// Health returns nil while the member's socket reader works,
+// ErrClosed after Close, and the reader's error once it failed: a deaf
+// member, whose Recv returns that error too.
+func (c *Conn) Health() error { return c.in.Health() }
+
+// Recv returns the next message from the member's buffer: ErrClosed
+// after Close, and the reader's error once the buffer is empty if the
+// member is deaf.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.in.Pop(ctx) }
 
 // Send writes msg to the socket of every other member of the group,
 // without waiting for any. A message for a member whose socket queue is
@@ -337,7 +335,7 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 // message.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("local: message of %d bytes is over the limit of %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/local: message of %d bytes is over the limit of %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -345,11 +343,11 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.closed {
-		return fmt.Errorf("local: send: %w", bellwether.ErrClosed)
+		return fmt.Errorf("bellwether/local: send: %w", bellwether.ErrClosed)
 	}
 	names, err := readNames(c.dir)
 	if err != nil {
-		return fmt.Errorf("local: send: reading the group's members: %w", err)
+		return fmt.Errorf("bellwether/local: send: reading the group's members: %w", err)
 	}
 	var errs []error
 	live := make(map[string]bool, len(names))
@@ -368,7 +366,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("local: send: %w", errors.Join(errs...))
+		return fmt.Errorf("bellwether/local: send: %w", errors.Join(errs...))
 	}
 	return nil
 }
@@ -536,9 +534,7 @@ func (c *Conn) Close() error {
 		c.sock.Close()
 		<-c.readerDone
 		os.Remove(c.dir) // fails unless we were the last member
-		c.t.mu.Lock()
-		delete(c.t.conns, c)
-		c.t.mu.Unlock()
+		c.t.conns.Remove(c)
 	})
 	return nil
 }

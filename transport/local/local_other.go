@@ -15,7 +15,7 @@ import (
 // MaxMessageSize is the largest message Send would accept: 64 KiB.
 const MaxMessageSize = 64 << 10
 
-var errUnsupported = errors.New("local: the local transport needs Unix datagram sockets, which this system lacks; use another transport")
+var errUnsupported = errors.New("bellwether/local: the local transport needs Unix datagram sockets, which this system lacks; use another transport")
 
 var _ bellwether.Transport = (*Transport)(nil)
 

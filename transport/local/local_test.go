@@ -353,7 +353,7 @@ func dirExists(path string) bool {
 func TestFromURL(t *testing.T) {
 	dir := t.TempDir()
 	u, _ := url.Parse("local://" + dir)
-	tr, err := local.FromURL(u)
+	tr, err := local.FromURL(context.Background(), u)
 	if err != nil {
 		t.Fatalf("FromURL(%s): %v", u, err)
 	}
@@ -363,7 +363,7 @@ func TestFromURL(t *testing.T) {
 	}
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	u, _ = url.Parse("local://")
-	def, err := local.FromURL(u)
+	def, err := local.FromURL(context.Background(), u)
 	if err != nil {
 		t.Fatalf("FromURL(local://): %v", err)
 	}
@@ -382,7 +382,7 @@ func TestFromURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := local.FromURL(u); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := local.FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("FromURL(%s) = %v, want an error about %s", bad.url, err, bad.want)
 		}
 	}

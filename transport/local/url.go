@@ -1,28 +1,40 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+
+	"github.com/bellwether-go/bellwether/transport"
 )
+
+func init() {
+	transport.Register("local", "local:// or local:///DIR", transport.Opener(FromURL))
+}
 
 // FromURL returns a Transport on the bus that u names: local:// for the
 // default directory, or local:///ABSOLUTE/DIR for another one.
-func FromURL(u *url.URL) (*Transport, error) {
+// The bus has no server to reach, so ctx is only checked; the options
+// are accepted for transport.Open and unused.
+func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
+	if err := transport.CheckURL(ctx, u, "local", "local://"); err != nil {
+		return nil, err
+	}
 	if u.Scheme != "local" {
-		return nil, fmt.Errorf("local: URL %q has scheme %q; want local:// or local:///DIR", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", u.Redacted(), u.Scheme)
 	}
 	if u.Opaque != "" {
-		return nil, fmt.Errorf("local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
 	}
 	if u.User != nil || u.Host != "" {
-		return nil, fmt.Errorf("local: URL %q names a host; the bus is on this host only and the directory goes in the path: local:///ABSOLUTE/DIR (three slashes)", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q names a host; the bus is on this host only and the directory goes in the path: local:///ABSOLUTE/DIR (three slashes)", u.Redacted())
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("local: URL %q has a query or fragment; local:// takes none", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q has a query or fragment; local:// takes none", u.Redacted())
 	}
 	dir := u.Path
 	if dir == "/" {
-		return nil, fmt.Errorf("local: URL %q names the root directory; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q names the root directory; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
 	}
 	return New(dir)
 }

@@ -473,7 +473,7 @@ func TestFromURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := mem.FromURL(u); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := mem.FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("FromURL(%s) = %v, want an error about %s", bad.url, err, bad.want)
 		}
 	}
@@ -485,7 +485,7 @@ func fromURL(t *testing.T, s string) *mem.Transport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := mem.FromURL(u)
+	tr, err := mem.FromURL(context.Background(), u)
 	if err != nil {
 		t.Fatalf("FromURL(%s): %v", s, err)
 	}

@@ -1,10 +1,17 @@
 package mem
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sync"
+
+	"github.com/bellwether-go/bellwether/transport"
 )
+
+func init() {
+	transport.Register("mem", "mem://NAME (one process only)", transport.Opener(FromURL))
+}
 
 var named = struct {
 	sync.Mutex
@@ -27,27 +34,32 @@ func Named(name string) *Hub {
 // FromURL returns a new Transport on the named hub that u gives:
 // mem://NAME, or mem:// for the default hub. NAME is letters, digits, '-',
 // '_' and '.'. Faults are set on the hub, with Named(NAME).SetFaults.
-func FromURL(u *url.URL) (*Transport, error) {
+// The bus has no server to reach, so ctx is only checked; the options
+// are accepted for transport.Open and unused.
+func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
+	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME"); err != nil {
+		return nil, err
+	}
 	if u.Scheme != "mem" {
-		return nil, fmt.Errorf("mem: URL %q has scheme %q; want mem://NAME", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", u.Redacted(), u.Scheme)
 	}
 	if u.Opaque != "" {
-		return nil, fmt.Errorf("mem: URL %q has no '//'; write mem://%s", u.Redacted(), u.Opaque)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has no '//'; write mem://%s", u.Redacted(), u.Opaque)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("mem: URL %q has a user; an in-process hub has none: write mem://NAME", u.Redacted())
+		return nil, fmt.Errorf("bellwether/mem: URL %q has a user; an in-process hub has none: write mem://NAME", u.Redacted())
 	}
 	if u.Path != "" && u.Path != "/" {
-		return nil, fmt.Errorf("mem: URL %q has path %q; the hub's name goes after '//' alone: mem://NAME", u.Redacted(), u.Path)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has path %q; the hub's name goes after '//' alone: mem://NAME", u.Redacted(), u.Path)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("mem: URL %q has a query or fragment; mem:// takes none (set faults with mem.Named(name).SetFaults)", u.Redacted())
+		return nil, fmt.Errorf("bellwether/mem: URL %q has a query or fragment; mem:// takes none (set faults with mem.Named(name).SetFaults)", u.Redacted())
 	}
 	name := u.Host
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fmt.Errorf("mem: hub name %q has %q; use letters, digits, '-', '_' and '.'", name, c)
+			return nil, fmt.Errorf("bellwether/mem: hub name %q has %q; use letters, digits, '-', '_' and '.'", name, c)
 		}
 	}
 	return Named(name).NewTransport(), nil

@@ -38,6 +38,17 @@
 //	nats sub bellwether.jobs
 //	nats pub bellwether.jobs '{"type":"leader","action":"request","clientId":"z"}'
 //
+// # Acknowledged sends
+//
+// Send returns nil only once the server has taken the message: after the
+// publish, it waits for a flush (a PING) sent after it to get its PONG,
+// which the server answers only after reading everything before it on
+// the connection. One flush acknowledges every publish before it, so the
+// Sends of all the members on one Transport share flushes: a Send that
+// finds a flush under way waits for the next one, and that covers every
+// Send made meanwhile. With the server frozen or gone, Send returns an
+// error (one wrapping ctx.Err() when ctx ends first), never nil.
+//
 // # Guarantees
 //
 // Delivery is best effort and at most once: core NATS keeps nothing, so a
@@ -76,3 +87,11 @@
 // connection with the caller's reconnect settings, and Send fails in the
 // same way while that connection is not connected.
 package nats
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer

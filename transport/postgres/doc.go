@@ -1,6 +1,13 @@
 // Package postgres is a bellwether.Transport over PostgreSQL's LISTEN and
 // NOTIFY.
 //
+// # Acknowledged sends
+//
+// Send returns nil only once the pg_notify statement completed: the
+// server has queued the notification, which outside a transaction is
+// delivered at once. With the server frozen or gone, Send returns an error
+// (one wrapping ctx.Err() when ctx ends first), never nil.
+//
 // # Who can join
 //
 // Anyone who can connect to the database server (as any role that may
@@ -89,3 +96,11 @@
 // Conn implements bellwether.HealthChecker: Health is nil while the
 // listening connection is up, and otherwise says why it is down.
 package postgres
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer

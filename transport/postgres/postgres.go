@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/internal/echoes"
-	"github.com/bellwether-go/bellwether/internal/inbox"
+	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/transport"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -74,35 +73,18 @@ type Transport struct {
 	loopDone chan struct{}
 	poke     chan struct{} // capacity 1: wakes the listener from its backoff
 
-	mu         sync.RWMutex
+	bus *pubsub.Bus
+
+	mu         sync.Mutex
 	closed     bool
-	groups     map[string]*group // by group name
-	channels   map[string]*group // by channel name
-	reqs       []listenReq
+	reqs       []pubsub.Change
 	waitCancel context.CancelFunc // ends the listener's wait for notifications
 	lastErr    error              // why the listener is not connected, or nil
 }
 
-type listenReq struct {
-	listen  bool
-	channel string
-	result  chan error // capacity 1; nil when nobody waits
-}
-
-type group struct {
-	name    string
-	channel string
-	conns   []*Conn
-	ready   chan struct{} // closed when LISTEN is done or failed
-	err     error         // why it failed; set before ready is closed
-}
-
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
 type Conn struct {
-	t    *Transport
-	g    *group
-	sent *echoes.Record
-	in   *inbox.Inbox
+	*pubsub.Member
 }
 
 // FromURL connects to the PostgreSQL database at u and returns a
@@ -110,7 +92,7 @@ type Conn struct {
 // (postgresql:// too) with libpq's query parameters, such as
 // sslmode=disable; unset parts come from the PG* environment variables
 // and libpq's defaults. ctx bounds only the first connection.
-func FromURL(ctx context.Context, u *url.URL) (*Transport, error) {
+func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
 	if u == nil {
 		return nil, errors.New("bellwether/postgres: FromURL needs a URL like postgres://user@127.0.0.1:5432/dbname?sslmode=disable; got nil")
 	}
@@ -121,7 +103,7 @@ func FromURL(ctx context.Context, u *url.URL) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bellwether/postgres: URL %q: %v; use postgres://user:password@host:5432/dbname?sslmode=disable", u.Redacted(), redact(err, u))
 	}
-	return New(ctx, cfg)
+	return New(ctx, cfg, opts...)
 }
 
 // redact hides u's password in err's text.
@@ -135,8 +117,10 @@ func redact(err error, u *url.URL) string {
 
 // New connects with cfg, which must come from pgconn.ParseConfig, and
 // returns a Transport. The Transport copies cfg and keeps its own two
-// connections; ctx bounds only the first ones.
-func New(ctx context.Context, cfg *pgconn.Config) (*Transport, error) {
+// connections; ctx bounds only the first ones. New is the first choice
+// for a program that uses PostgreSQL alone: it builds its configuration
+// as it likes, and involves no registry.
+func New(ctx context.Context, cfg *pgconn.Config, opts ...transport.Option) (*Transport, error) {
 	if cfg == nil {
 		return nil, errors.New("bellwether/postgres: New needs a *pgconn.Config from pgconn.ParseConfig; got nil")
 	}
@@ -146,8 +130,6 @@ func New(ctx context.Context, cfg *pgconn.Config) (*Transport, error) {
 		sendSem:  make(chan struct{}, 1),
 		loopDone: make(chan struct{}),
 		poke:     make(chan struct{}, 1),
-		groups:   make(map[string]*group),
-		channels: make(map[string]*group),
 	}
 	if cfg.Host != "" && cfg.Host[0] == '/' {
 		t.where = fmt.Sprintf("%s/.s.PGSQL.%d (user %s, database %s)", cfg.Host, cfg.Port, cfg.User, cfg.Database)
@@ -171,6 +153,21 @@ func New(ctx context.Context, cfg *pgconn.Config) (*Transport, error) {
 		return nil, err
 	}
 	t.sendConn = sender
+	t.bus = pubsub.New(pubsub.Config{
+		Name:           "postgres",
+		Layer:          (*layer)(t),
+		RecvBuffer:     RecvBuffer,
+		EchoByContent:  true,
+		EchoRecord:     EchoRecord,
+		EchoWindow:     EchoWindow,
+		Channel:        channelName,
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
+		MaxMessageSize: func() int { return MaxMessageSize },
+		SizeNote:       "(a notification payload is under 8000 bytes)",
+		Check:          checkText,
+		Health:         t.health,
+		Logger:         transport.Apply(opts).Logger,
+	})
 	t.ctx, t.stop = context.WithCancel(context.Background())
 	t.done = t.ctx.Done()
 	go t.listen(listener)
@@ -319,13 +316,7 @@ func (t *Transport) reconnect() (*pgconn.PgConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.mu.RLock()
-	channels := make([]string, 0, len(t.channels))
-	for ch := range t.channels {
-		channels = append(channels, ch)
-	}
-	t.mu.RUnlock()
-	for _, ch := range channels {
+	for _, ch := range t.bus.Channels() {
 		if err := t.exec(conn, "LISTEN "+quoteIdent(ch)); err != nil {
 			closeConn(conn)
 			return nil, fmt.Errorf("bellwether/postgres: LISTEN again after reconnecting to %s: %w", t.where, err)
@@ -347,7 +338,7 @@ func (t *Transport) exec(conn *pgconn.PgConn, sql string) error {
 	return err
 }
 
-func (t *Transport) takeRequests() []listenReq {
+func (t *Transport) takeRequests() []pubsub.Change {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	reqs := t.reqs
@@ -364,16 +355,16 @@ func (t *Transport) runRequests(conn *pgconn.PgConn) {
 			t.mu.Unlock()
 			return
 		}
-		sql := "UNLISTEN " + quoteIdent(r.channel)
-		if r.listen {
-			sql = "LISTEN " + quoteIdent(r.channel)
+		sql := "UNLISTEN " + quoteIdent(r.Channel)
+		if r.Subscribe {
+			sql = "LISTEN " + quoteIdent(r.Channel)
 		}
 		err := t.exec(conn, sql)
 		if err != nil {
 			err = fmt.Errorf("bellwether/postgres: %s on %s: %w", sql, t.where, err)
 		}
-		if r.result != nil {
-			r.result <- err
+		if r.Result != nil {
+			r.Result <- err
 		}
 	}
 }
@@ -383,12 +374,12 @@ func (t *Transport) runRequests(conn *pgconn.PgConn) {
 // after reconnecting).
 func (t *Transport) failRequests() {
 	reqs := t.takeRequests()
-	t.mu.RLock()
+	t.mu.Lock()
 	err := t.lastErr
-	t.mu.RUnlock()
+	t.mu.Unlock()
 	for _, r := range reqs {
-		if r.result != nil {
-			r.result <- t.notConnected(err)
+		if r.Result != nil {
+			r.Result <- t.notConnected(err)
 		}
 	}
 }
@@ -405,9 +396,9 @@ func (t *Transport) setLastErr(err error) {
 
 // wake makes the listener look at its requests soon.
 func (t *Transport) wake() {
-	t.mu.RLock()
+	t.mu.Lock()
 	cancel := t.waitCancel
-	t.mu.RUnlock()
+	t.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
@@ -418,115 +409,66 @@ func (t *Transport) wake() {
 }
 
 // onNotification runs on the listener goroutine for every notification.
-// It hands the payload to every member of the channel's group but the one
-// whose echo it is: only a notification from a session this Transport
-// sent on can be.
+// Only a notification from a session this Transport sent on (its PID
+// the Origin's Tag) can be a member's echo.
 func (t *Transport) onNotification(_ *pgconn.PgConn, n *pgconn.Notification) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	g := t.channels[n.Channel]
-	if g == nil {
-		return
-	}
-	sum, now := echoes.SumOf(n.Payload), time.Now()
-	for _, c := range g.conns {
-		if !c.sent.Take(sum, n.PID, now) {
-			c.in.Push([]byte(n.Payload))
-		}
-	}
+	t.bus.Deliver(n.Channel, []byte(n.Payload), pubsub.Origin{Tag: n.PID})
 }
 
 // Join makes a new member of group. It fails when the server is
 // unreachable or LISTEN does not finish before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	c := &Conn{t: t, in: inbox.New(RecvBuffer), sent: echoes.New(EchoRecord, EchoWindow)}
-
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil, bellwether.ErrClosed
-	}
-	g := t.groups[name]
-	first := g == nil
-	var result chan error
-	if first {
-		g = &group{name: name, channel: channelName(name), ready: make(chan struct{})}
-		t.groups[name] = g
-		t.channels[g.channel] = g
-		result = make(chan error, 1)
-		t.reqs = append(t.reqs, listenReq{listen: true, channel: g.channel, result: result})
-	}
-	c.g = g
-	g.conns = append(g.conns, c)
-	t.mu.Unlock()
-
-	if first {
-		t.wake()
-		var err error
-		select {
-		case err = <-result:
-		case <-t.done:
-			err = bellwether.ErrClosed
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		t.mu.Lock()
-		if err == nil && t.closed {
-			err = bellwether.ErrClosed
-		}
-		if err != nil && t.groups[name] == g {
-			t.forget(g) // the next Join tries afresh
-		}
-		g.err = err
-		t.mu.Unlock()
-		close(g.ready)
-		if err != nil {
-			t.wake()
-		}
-	}
-	select {
-	case <-g.ready:
-	case <-ctx.Done():
-		c.Close()
-		return nil, ctx.Err()
-	}
-	if g.err != nil {
-		c.Close()
-		return nil, g.err
-	}
-	return c, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
-// forget removes g and queues its UNLISTEN; t.mu is held.
-func (t *Transport) forget(g *group) {
-	delete(t.groups, g.name)
-	if t.channels[g.channel] == g {
-		delete(t.channels, g.channel)
+// layer is the Transport as a pubsub.Layer.
+type layer Transport
+
+// Subscribe has the listener LISTEN on channel and waits for it.
+func (l *layer) Subscribe(ctx context.Context, channel string) error {
+	t := (*Transport)(l)
+	result := make(chan error, 1)
+	t.request(pubsub.Change{Subscribe: true, Channel: channel, Result: result})
+	var err error
+	select {
+	case err = <-result:
+		if err == nil {
+			return nil
+		}
+	case <-ctx.Done():
+		err = fmt.Errorf("bellwether/postgres: LISTEN on %s at %s did not finish in time: %w", channel, t.where, ctx.Err())
 	}
-	t.reqs = append(t.reqs, listenReq{channel: g.channel})
+	_ = l.Unsubscribe(channel)
+	return err
+}
+
+// Unsubscribe queues an UNLISTEN on channel for the listener.
+func (l *layer) Unsubscribe(channel string) error {
+	// Queued: after reconnecting the listener LISTENs only on the groups'
+	// channels.
+	(*Transport)(l).request(pubsub.Change{Channel: channel})
+	return nil
+}
+
+// request queues c for the listener and wakes it.
+func (t *Transport) request(c pubsub.Change) {
+	t.mu.Lock()
+	t.reqs = append(t.reqs, c)
+	t.mu.Unlock()
+	t.wake()
 }
 
 // Close closes every Conn and both connections and stops the listener.
 func (t *Transport) Close() error {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	already, cancel := t.closed, t.waitCancel
+	t.closed = true
+	t.mu.Unlock()
+	if already {
 		return nil
 	}
-	t.closed = true
-	groups := t.groups
-	t.groups, t.channels = nil, nil
-	cancel := t.waitCancel
-	t.mu.Unlock()
 
-	for _, g := range groups {
-		for _, c := range g.conns {
-			c.in.Close()
-		}
-	}
+	t.bus.Close()
 	t.stop()
 	if cancel != nil {
 		cancel()
@@ -542,29 +484,21 @@ func (t *Transport) Close() error {
 }
 
 func (t *Transport) isClosed() bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return t.closed
 }
 
-// Send broadcasts msg to the group's other members: it is the payload of
-// a notification on the group's channel, as it is. msg must be UTF-8 text
-// without NUL bytes (else the error wraps ErrNotText) of at most
-// MaxMessageSize bytes.
-func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	if c.in.IsClosed() {
-		return bellwether.ErrClosed
-	}
-	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/postgres: message is %d bytes; the limit is %d (a notification payload is under 8000 bytes): %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
-	}
+// checkText refuses what a notification cannot carry: anything but UTF-8
+// text without NUL bytes (the error wraps ErrNotText).
+func checkText(msg []byte) error {
 	if i := bytes.IndexByte(msg, 0); i >= 0 {
 		return fmt.Errorf("%w: NUL at byte %d", ErrNotText, i)
 	}
 	if !utf8.Valid(msg) {
 		return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrNotText, invalidAt(msg))
 	}
-	return c.t.notify(ctx, c.g.channel, msg, c.sent)
+	return nil
 }
 
 // invalidAt returns the offset of msg's first byte that is not UTF-8.
@@ -579,13 +513,18 @@ func invalidAt(msg []byte) int {
 	return len(msg)
 }
 
-// notify sends payload on channel, noting it in sent, with the sending
-// session's PID, before it can come back.
-func (t *Transport) notify(ctx context.Context, channel string, payload []byte, sent *echoes.Record) error {
+// Publish sends m as a notification on channel, noting it, with the
+// sending session's PID, before it can come back; it returns once the
+// statement completed.
+func (l *layer) Publish(ctx context.Context, channel string, m *pubsub.Message) error {
+	t := (*Transport)(l)
+	inTime := func() error {
+		return fmt.Errorf("bellwether/postgres: pg_notify on %s at %s did not complete in time: %w", channel, t.where, ctx.Err())
+	}
 	select {
 	case t.sendSem <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return inTime()
 	case <-t.done:
 		return bellwether.ErrClosed
 	}
@@ -593,26 +532,25 @@ func (t *Transport) notify(ctx context.Context, channel string, payload []byte, 
 	if t.isClosed() {
 		return bellwether.ErrClosed
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	sum := echoes.SumOf(payload)
 	// A connection broken by a server restart is found out by the first
 	// statement on it; one retry on a new connection hides that.
 	for attempt := 0; ; attempt++ {
 		if t.sendConn == nil {
-			conn, err := t.connect(ctx, t.sendCfg)
+			conn, err := t.connect(octx, t.sendCfg)
 			if err != nil {
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return inTime()
 				}
 				return err
 			}
 			t.sendConn = conn
 		}
 		pid := t.sendConn.PID()
-		sent.Add(sum, pid, time.Now())
-		_, err := t.sendConn.ExecParams(ctx, "SELECT pg_notify($1, $2)",
-			[][]byte{[]byte(channel), payload}, nil, nil, nil).Close()
+		m.Sending(pid)
+		_, err := t.sendConn.ExecParams(octx, "SELECT pg_notify($1, $2)",
+			[][]byte{[]byte(channel), m.Data}, nil, nil, nil).Close()
 		if err == nil {
 			return nil
 		}
@@ -620,72 +558,35 @@ func (t *Transport) notify(ctx context.Context, channel string, payload []byte, 
 		if errors.As(err, &pgErr) {
 			// The statement failed, so nothing was sent. Otherwise the
 			// entry stays, in case the notification went out.
-			sent.Forget(sum, pid)
+			m.NotSent(pid)
 		}
 		if !errors.As(err, &pgErr) || t.sendConn.IsClosed() {
 			closeConn(t.sendConn)
 			t.sendConn = nil
-			if attempt == 0 && ctx.Err() == nil {
+			if attempt == 0 && octx.Err() == nil {
 				continue
 			}
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return inTime()
 		}
 		return fmt.Errorf("bellwether/postgres: pg_notify on %s at %s: %w", channel, t.where, err)
 	}
 }
 
-// Recv returns the next message another member sent.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	return c.in.Pop(ctx)
-}
-
-// MaxMessageSize returns MaxMessageSize.
-func (c *Conn) MaxMessageSize() int {
-	return MaxMessageSize
-}
-
-// Health returns nil while the Transport's listening connection is up,
-// ErrClosed after Close, and otherwise why it is down (the Transport is
-// reconnecting meanwhile).
-func (c *Conn) Health() error {
-	if c.in.IsClosed() {
-		return bellwether.ErrClosed
-	}
-	c.t.mu.RLock()
-	err := c.t.lastErr
-	c.t.mu.RUnlock()
-	if err != nil {
-		return c.t.notConnected(err)
-	}
-	return nil
-}
-
-// Dropped reports how many received messages this Conn discarded because
-// its buffer of RecvBuffer messages was full.
-func (c *Conn) Dropped() uint64 {
-	return c.in.Dropped()
-}
-
-// Close leaves the group. The Transport UNLISTENs on the group's channel
-// when its last member here leaves.
-func (c *Conn) Close() error {
-	if !c.in.Close() {
-		return nil
-	}
-	t, g := c.t, c.g
+// health is nil while the listening connection is up, and otherwise why
+// it is down (the Transport is reconnecting meanwhile).
+func (t *Transport) health() error {
 	t.mu.Lock()
-	if i := slices.Index(g.conns, c); i >= 0 {
-		g.conns = slices.Delete(g.conns, i, i+1)
-	}
-	last := len(g.conns) == 0 && !t.closed && t.groups[g.name] == g
-	if last {
-		t.forget(g)
-	}
+	err := t.lastErr
 	t.mu.Unlock()
-	if last {
-		t.wake()
+	if err != nil {
+		return t.notConnected(err)
 	}
 	return nil
+}
+
+func init() {
+	transport.Register("postgres", "postgres://user:password@host:5432/dbname", transport.Opener(FromURL))
+	transport.Register("postgresql", "postgresql://user:password@host:5432/dbname", transport.Opener(FromURL))
 }

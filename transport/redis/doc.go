@@ -1,5 +1,12 @@
 // Package redis is a bellwether.Transport over Redis publish/subscribe.
 //
+// # Acknowledged sends
+//
+// Send returns nil only once PUBLISH's reply came back: the server has
+// handed the message to its subscribers. With the server frozen or gone,
+// Send returns an error (one wrapping ctx.Err() when ctx's deadline passes
+// first), never nil.
+//
 // # Who can join
 //
 // Anyone who can connect to the Redis server (with its password or ACL
@@ -89,3 +96,11 @@
 // last. The Transport pings that connection after 5 seconds without
 // traffic, and reports it broken when the PING goes 5 seconds unanswered.
 package redis
+
+import "github.com/bellwether-go/bellwether/internal/pubsub"
+
+// RecvBuffer is how many received messages a Conn holds for Recv. When a
+// message arrives and the buffer is full, the oldest buffered message is
+// dropped (and counted by Conn.Dropped), so a slow reader sees the newest
+// heartbeats and never slows the group.
+const RecvBuffer = pubsub.RecvBuffer

@@ -4,16 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/internal/echoes"
-	"github.com/bellwether-go/bellwether/internal/inbox"
+	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/transport"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -37,9 +39,6 @@ const (
 	EchoWindow = 10 * time.Second
 	EchoRecord = 256
 
-	// joinTimeout bounds the wait for the server to confirm a new
-	// subscription when Join's ctx has no deadline.
-	joinTimeout = 10 * time.Second
 	// maxBackoff is the longest pause between reconnection attempts.
 	maxBackoff = 2 * time.Second
 	// opTimeout bounds one SUBSCRIBE or UNSUBSCRIBE.
@@ -59,57 +58,48 @@ type Transport struct {
 	where  string
 	ps     *goredis.PubSub
 	ping   time.Duration // pingInterval when made
+	bus    *pubsub.Bus
 
-	done     chan struct{}
-	loopDone chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
+	loopDone  chan struct{}
 
 	// opsMu is held by whoever runs the queued subscription changes, so
 	// that they reach the server in the order they were decided.
-	opsMu sync.Mutex
+	opsMu      sync.Mutex
+	opsRunners sync.WaitGroup // kick's goroutines
 
-	mu      sync.RWMutex
-	closed  bool
-	groups  map[string]*group
-	ops     []subOp
-	waiters map[string][]chan struct{} // channel → Joins awaiting the server's confirmation
+	mu      sync.Mutex
+	ops     []pubsub.Change
+	waiters map[string][]chan struct{} // channel → Subscribes awaiting the server's confirmation
 	recvErr error                      // why the subscribing connection is not working, or nil
-}
-
-type subOp struct {
-	subscribe bool
-	channel   string
-	result    chan error // capacity 1; nil when nobody waits
-}
-
-type group struct {
-	name    string
-	channel string
-	conns   []*Conn
-	ready   chan struct{} // closed when the subscription is made or failed
-	err     error         // why it failed; set before ready is closed
 }
 
 // Conn is one member of a group. Join returns it as a bellwether.Conn.
 type Conn struct {
-	t    *Transport
-	g    *group
-	sent *echoes.Record
-	in   *inbox.Inbox
+	*pubsub.Member
 }
 
 // New returns a Transport over client, which the caller keeps:
 // Transport.Close leaves it open. The Transport subscribes on a connection
 // of its own, made with client's options. New fails when the server does
-// not answer a PING before ctx is done.
-func New(ctx context.Context, client *goredis.Client) (*Transport, error) {
+// not answer a PING before ctx is done. Send's ctx deadline bounds its
+// wait for the server's reply only if client's options set
+// ContextTimeoutEnabled (FromURL sets it); otherwise go-redis waits up to
+// its ReadTimeout. New is the first choice for a
+// program that uses Redis alone: it configures its client as it likes, and
+// involves no registry.
+func New(ctx context.Context, client *goredis.Client, opts ...transport.Option) (*Transport, error) {
 	if client == nil {
 		return nil, errors.New("bellwether/redis: New needs a *redis.Client; got nil")
 	}
 	where := client.Options().Addr
+	log := transport.Apply(opts).Logger
+	quietClientLog(log)
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, dialError(where, err)
 	}
-	return newTransport(client, false, where), nil
+	return newTransport(client, false, where, log), nil
 }
 
 // FromURL connects to the Redis server at u and returns a Transport that
@@ -117,7 +107,7 @@ func New(ctx context.Context, client *goredis.Client) (*Transport, error) {
 // (port 6379 by default), or rediss://… for TLS; the query may carry
 // go-redis options such as dial_timeout=3s. ctx bounds only the first
 // connection.
-func FromURL(ctx context.Context, u *url.URL) (*Transport, error) {
+func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
 	if u == nil {
 		return nil, errors.New("bellwether/redis: FromURL needs a URL like redis://127.0.0.1:6379/0; got nil")
 	}
@@ -134,11 +124,16 @@ func FromURL(ctx context.Context, u *url.URL) (*Transport, error) {
 	if opt.ClientName == "" {
 		opt.ClientName = "bellwether"
 	}
+	// Send's ctx bounds its wait for PUBLISH's reply: without this
+	// go-redis waits for its ReadTimeout whatever the deadline.
+	opt.ContextTimeoutEnabled = true
 	if opt.DialerRetries == 0 {
 		// Fail fast while the server is down: Send reports the outage
 		// rather than retrying dials for seconds.
 		opt.DialerRetries = 1
 	}
+	log := transport.Apply(opts).Logger
+	quietClientLog(log)
 	client := goredis.NewClient(opt)
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
@@ -148,7 +143,7 @@ func FromURL(ctx context.Context, u *url.URL) (*Transport, error) {
 		}
 		return nil, err
 	}
-	return newTransport(client, true, opt.Addr), nil
+	return newTransport(client, true, opt.Addr, log), nil
 }
 
 func dialError(where string, err error) error {
@@ -164,7 +159,7 @@ func dialError(where string, err error) error {
 	}
 }
 
-func newTransport(client *goredis.Client, owned bool, where string) *Transport {
+func newTransport(client *goredis.Client, owned bool, where string, log *slog.Logger) *Transport {
 	t := &Transport{
 		client:   client,
 		owned:    owned,
@@ -173,11 +168,46 @@ func newTransport(client *goredis.Client, owned bool, where string) *Transport {
 		ping:     pingInterval,
 		done:     make(chan struct{}),
 		loopDone: make(chan struct{}),
-		groups:   make(map[string]*group),
 		waiters:  make(map[string][]chan struct{}),
 	}
+	t.bus = pubsub.New(pubsub.Config{
+		Name:           "redis",
+		Layer:          (*layer)(t),
+		RecvBuffer:     RecvBuffer,
+		EchoByContent:  true,
+		EchoRecord:     EchoRecord,
+		EchoWindow:     EchoWindow,
+		Channel:        func(group string) string { return channelPrefix + group },
+		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
+		MaxMessageSize: func() int { return MaxMessageSize },
+		Health:         t.health,
+		Logger:         log,
+	})
 	go t.receive()
 	return t
+}
+
+// clientLog receives go-redis's own log lines (go-redis has one logger
+// for the whole process): the logger of the latest Transport made.
+var (
+	clientLog     atomic.Pointer[slog.Logger]
+	clientLogOnce sync.Once
+)
+
+// quietClientLog sends go-redis's log lines, which repeat what Join and
+// Send return (four "connection pool" lines for an unreachable server),
+// to log at Debug level instead of the standard logger.
+func quietClientLog(log *slog.Logger) {
+	clientLog.Store(log)
+	clientLogOnce.Do(func() { goredis.SetLogger(clientLogger{}) })
+}
+
+type clientLogger struct{}
+
+func (clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	if log := clientLog.Load(); log != nil {
+		log.DebugContext(ctx, "bellwether/redis: go-redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+	}
 }
 
 // receive reads the subscribing connection until Close. go-redis redials
@@ -264,21 +294,20 @@ func (t *Transport) confirm(channel string) {
 	}
 }
 
-// deliver hands payload to every member of its group but the one whose
-// echo it is.
+// deliver hands payload to the group's members but the one whose echo it
+// is.
 func (t *Transport) deliver(channel, payload string) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	g := t.groups[strings.TrimPrefix(channel, channelPrefix)]
-	if g == nil {
-		return
-	}
-	sum, now := echoes.SumOf(payload), time.Now()
-	for _, c := range g.conns {
-		if !c.sent.Take(sum, 0, now) {
-			c.in.Push([]byte(payload))
-		}
-	}
+	t.bus.Deliver(channel, []byte(payload), pubsub.Origin{})
+}
+
+// kick runs the queued subscription changes in the background, so that a
+// Join's wait for them ends with its ctx.
+func (t *Transport) kick() {
+	t.opsRunners.Add(1)
+	go func() {
+		defer t.opsRunners.Done()
+		t.runOps()
+	}()
 }
 
 // runOps sends the queued subscription changes to the server, in order.
@@ -296,215 +325,134 @@ func (t *Transport) runOps() {
 		t.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		var err error
-		if op.subscribe {
-			err = t.ps.Subscribe(ctx, op.channel)
+		if op.Subscribe {
+			err = t.ps.Subscribe(ctx, op.Channel)
 		} else {
 			// Never fails in a way that matters: the channel is off the
 			// list that go-redis subscribes to after reconnecting.
-			err = t.ps.Unsubscribe(ctx, op.channel)
+			err = t.ps.Unsubscribe(ctx, op.Channel)
 		}
 		cancel()
-		if op.result != nil {
-			op.result <- err
+		if op.Result != nil {
+			op.Result <- err
 		}
 	}
 }
 
 // Join makes a new member of group. It fails when the server is
 // unreachable or does not confirm the subscription before ctx is done.
-func (t *Transport) Join(ctx context.Context, name string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(name); err != nil {
-		return nil, err
-	}
-	c := &Conn{t: t, in: inbox.New(RecvBuffer), sent: echoes.New(EchoRecord, EchoWindow)}
-
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil, bellwether.ErrClosed
-	}
-	g := t.groups[name]
-	first := g == nil
-	var confirmed chan struct{}
-	var result chan error
-	if first {
-		g = &group{name: name, channel: channelPrefix + name, ready: make(chan struct{})}
-		t.groups[name] = g
-		confirmed = make(chan struct{})
-		t.waiters[g.channel] = append(t.waiters[g.channel], confirmed)
-		result = make(chan error, 1)
-		t.ops = append(t.ops, subOp{subscribe: true, channel: g.channel, result: result})
-	}
-	c.g = g
-	g.conns = append(g.conns, c)
-	t.mu.Unlock()
-
-	if first {
-		err := t.subscribe(ctx, g, result, confirmed)
-		t.mu.Lock()
-		if err == nil && t.closed {
-			err = bellwether.ErrClosed
-		}
-		if err != nil {
-			if i := slices.Index(t.waiters[g.channel], confirmed); i >= 0 {
-				t.waiters[g.channel] = slices.Delete(t.waiters[g.channel], i, i+1)
-			}
-			if t.groups[name] == g {
-				delete(t.groups, name) // the next Join tries afresh
-				t.ops = append(t.ops, subOp{channel: g.channel})
-			}
-		}
-		g.err = err
-		t.mu.Unlock()
-		if err != nil {
-			t.runOps()
-		}
-		close(g.ready)
-	}
-	select {
-	case <-g.ready:
-	case <-ctx.Done():
-		c.Close()
-		return nil, ctx.Err()
-	}
-	if g.err != nil {
-		c.Close()
-		return nil, g.err
-	}
-	return c, nil
+func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	return t.bus.Join(ctx, group)
 }
 
-// subscribe runs the queued SUBSCRIBE for g and waits for the server to
+// layer is the Transport as a pubsub.Layer.
+type layer Transport
+
+// Subscribe runs a SUBSCRIBE to channel and waits for the server to
 // confirm it, so that every message published after Join returns reaches
 // the new member.
-func (t *Transport) subscribe(ctx context.Context, g *group, result chan error, confirmed chan struct{}) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
-		defer cancel()
-	}
-	t.runOps()
-	if err := <-result; err != nil {
-		return fmt.Errorf("bellwether/redis: cannot subscribe to %s at redis %s: %w; the transport reconnects by itself, try again once the server is back", g.channel, t.where, err)
-	}
+func (l *layer) Subscribe(ctx context.Context, channel string) error {
+	t := (*Transport)(l)
+	confirmed := make(chan struct{})
+	result := make(chan error, 1)
+	t.mu.Lock()
+	t.waiters[channel] = append(t.waiters[channel], confirmed)
+	t.ops = append(t.ops, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
+	t.mu.Unlock()
+	t.kick()
+	var err error
 	select {
-	case <-confirmed:
-		return nil
-	case <-t.done:
-		return bellwether.ErrClosed
+	case err = <-result:
+		if err != nil {
+			err = fmt.Errorf("bellwether/redis: cannot subscribe to %s at redis %s: %w; the transport reconnects by itself, try again once the server is back", channel, t.where, err)
+			break
+		}
+		select {
+		case <-confirmed:
+			return nil
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
-		return fmt.Errorf("bellwether/redis: redis at %s did not confirm the subscription to %s: %w", t.where, g.channel, ctx.Err())
 	}
+	if err == nil {
+		err = fmt.Errorf("bellwether/redis: redis at %s did not confirm the subscription to %s: %w", t.where, channel, ctx.Err())
+	}
+	t.mu.Lock()
+	if i := slices.Index(t.waiters[channel], confirmed); i >= 0 {
+		t.waiters[channel] = slices.Delete(t.waiters[channel], i, i+1)
+	}
+	t.mu.Unlock()
+	_ = l.Unsubscribe(channel)
+	return err
+}
+
+// Unsubscribe runs an UNSUBSCRIBE from channel.
+func (l *layer) Unsubscribe(channel string) error {
+	// Queued: a failure matters not, since the channel is off the list
+	// that go-redis subscribes to after reconnecting.
+	(*Transport)(l).change(pubsub.Change{Channel: channel})
+	return nil
+}
+
+// change queues c and runs the queue.
+func (t *Transport) change(c pubsub.Change) {
+	t.mu.Lock()
+	t.ops = append(t.ops, c)
+	t.mu.Unlock()
+	t.kick()
+}
+
+// Publish PUBLISHes m's payload, as it is, on channel; go-redis returns
+// once the server's reply came back.
+func (l *layer) Publish(ctx context.Context, channel string, m *pubsub.Message) error {
+	t := (*Transport)(l)
+	// Noted before it can come back. A failed PUBLISH may still have
+	// reached the server, so its entry stays until its echo or
+	// EchoWindow.
+	m.Sending(0)
+	// go-redis writes the message out before Publish returns, and keeps
+	// no reference to it.
+	if err := t.client.Publish(ctx, channel, m.Data).Err(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("bellwether/redis: redis at %s did not acknowledge the message in time: %w", t.where, ctx.Err())
+		}
+		return fmt.Errorf("bellwether/redis: publishing to %s at redis %s: %w", channel, t.where, err)
+	}
+	return nil
 }
 
 // Close closes every Conn, the subscribing connection and, for a
 // Transport made by FromURL, the client.
 func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.bus.Close()
+		close(t.done)
+		t.opsMu.Lock() // wait for subscription changes under way
+		_ = t.ps.Close()
+		t.opsMu.Unlock()
+		t.opsRunners.Wait()
+		<-t.loopDone
+		if t.owned {
+			_ = t.client.Close()
+		}
+	})
+	return nil
+}
+
+// health is nil while the subscribing connection works, and otherwise
+// what went wrong on it last: a receive error (the server is gone, and the
+// Transport is reconnecting) or a PING left unanswered.
+func (t *Transport) health() error {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	groups := t.groups
-	t.groups = nil
+	err := t.recvErr
 	t.mu.Unlock()
-
-	for _, g := range groups {
-		for _, c := range g.conns {
-			c.in.Close()
-		}
-	}
-	close(t.done)
-	t.opsMu.Lock() // wait for subscription changes under way
-	_ = t.ps.Close()
-	t.opsMu.Unlock()
-	<-t.loopDone
-	if t.owned {
-		_ = t.client.Close()
-	}
-	return nil
-}
-
-// Send broadcasts msg to the group's other members: it PUBLISHes msg, as
-// it is, on the group's channel.
-func (c *Conn) Send(ctx context.Context, msg []byte) error {
-	if c.in.IsClosed() {
-		return bellwether.ErrClosed
-	}
-	if len(msg) > MaxMessageSize {
-		return fmt.Errorf("bellwether/redis: message is %d bytes; the limit is %d: %w", len(msg), MaxMessageSize, bellwether.ErrMessageTooLarge)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// Noted before it can come back. A failed PUBLISH may still have
-	// reached the server, so its entry stays until its echo or
-	// EchoWindow.
-	c.sent.Add(echoes.SumOf(msg), 0, time.Now())
-	// go-redis writes msg out before Publish returns, and keeps no
-	// reference to it.
-	if err := c.t.client.Publish(ctx, c.g.channel, msg).Err(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("bellwether/redis: publishing to %s at redis %s: %w", c.g.channel, c.t.where, err)
-	}
-	return nil
-}
-
-// Recv returns the next message another member sent.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	return c.in.Pop(ctx)
-}
-
-// MaxMessageSize returns MaxMessageSize.
-func (c *Conn) MaxMessageSize() int {
-	return MaxMessageSize
-}
-
-// Health returns nil while the Transport's subscribing connection works,
-// ErrClosed after Close, and otherwise what went wrong on it last: a
-// receive error (the server is gone, and the Transport is reconnecting)
-// or a PING left unanswered.
-func (c *Conn) Health() error {
-	if c.in.IsClosed() {
-		return bellwether.ErrClosed
-	}
-	c.t.mu.RLock()
-	err := c.t.recvErr
-	c.t.mu.RUnlock()
 	if err != nil {
-		return fmt.Errorf("bellwether/redis: the subscription to redis at %s is not working: %w; the transport reconnects by itself", c.t.where, err)
+		return fmt.Errorf("bellwether/redis: the subscription to redis at %s is not working: %w; the transport reconnects by itself", t.where, err)
 	}
 	return nil
 }
 
-// Dropped reports how many received messages this Conn discarded because
-// its buffer of RecvBuffer messages was full.
-func (c *Conn) Dropped() uint64 {
-	return c.in.Dropped()
-}
-
-// Close leaves the group. The Transport unsubscribes from the group's
-// channel when its last member here leaves.
-func (c *Conn) Close() error {
-	if !c.in.Close() {
-		return nil
-	}
-	t, g := c.t, c.g
-	t.mu.Lock()
-	if i := slices.Index(g.conns, c); i >= 0 {
-		g.conns = slices.Delete(g.conns, i, i+1)
-	}
-	last := len(g.conns) == 0 && !t.closed && t.groups[g.name] == g
-	if last {
-		delete(t.groups, g.name)
-		t.ops = append(t.ops, subOp{channel: g.channel})
-	}
-	t.mu.Unlock()
-	if last {
-		t.runOps()
-	}
-	return nil
+func init() {
+	transport.Register("redis", "redis://host:6379/0", transport.Opener(FromURL))
+	transport.Register("rediss", "rediss://host:6379/0 (Redis over TLS)", transport.Opener(FromURL))
 }

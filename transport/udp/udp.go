@@ -11,7 +11,9 @@
 // What is guaranteed: nothing beyond what UDP gives. Datagrams may be
 // lost, duplicated or reordered by the network, and a member that falls
 // more than 1024 messages behind loses the oldest (see [Conn.Dropped]).
-// Send never waits for other members. Each datagram carries a small
+// Send never waits for other members, and can confirm nothing: a
+// datagram written to the socket counts as acknowledged, and Send returns
+// nil. Each datagram carries a small
 // header (a magic number and version, the sender's random id and the
 // group name), so members hear neither their own messages, looped back
 // so that members on one host hear each other, nor those of other
@@ -19,6 +21,10 @@
 // that a datagram fits the interface's MTU unfragmented: 1500-byte
 // Ethernet leaves 1460 bytes less the group name's length (see
 // [Conn.MaxMessageSize]).
+//
+// Health: a Conn implements bellwether.HealthChecker. A member whose
+// socket reader failed is deaf: Health and Recv report the failure from
+// then on.
 package udp
 
 import (
@@ -81,49 +87,46 @@ type Transport struct {
 	ttl   int
 	mtu   int
 
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	closed bool
+	conns inbox.Set[*Conn]
 }
 
 // New checks cfg and returns a Transport; it opens no socket until Join.
 func New(cfg Config) (*Transport, error) {
 	host, portStr, err := net.SplitHostPort(cfg.Address)
 	if err != nil {
-		return nil, fmt.Errorf("udp: address %q: %v; write the multicast group and port as 239.1.2.3:9999", cfg.Address, err)
+		return nil, fmt.Errorf("bellwether/udp: address %q: %v; write the multicast group and port as 239.1.2.3:9999", cfg.Address, err)
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || ip.To4() == nil {
-		return nil, fmt.Errorf("udp: address %q: %q is not an IPv4 address; use a multicast group such as 239.1.2.3", cfg.Address, host)
+		return nil, fmt.Errorf("bellwether/udp: address %q: %q is not an IPv4 address; use a multicast group such as 239.1.2.3", cfg.Address, host)
 	}
 	ip = ip.To4()
 	if !ip.IsMulticast() {
-		return nil, fmt.Errorf("udp: address %q: %s is not a multicast address (224.0.0.0/4); use one such as 239.1.2.3", cfg.Address, ip)
+		return nil, fmt.Errorf("bellwether/udp: address %q: %s is not a multicast address (224.0.0.0/4); use one such as 239.1.2.3", cfg.Address, ip)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {
-		return nil, fmt.Errorf("udp: address %q: port %q is not a number from 1 to 65535", cfg.Address, portStr)
+		return nil, fmt.Errorf("bellwether/udp: address %q: port %q is not a number from 1 to 65535", cfg.Address, portStr)
 	}
 	ttl := cfg.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
 	if ttl < 1 || ttl > 255 {
-		return nil, fmt.Errorf("udp: TTL %d is out of range; use 1 (this link) to 255", cfg.TTL)
+		return nil, fmt.Errorf("bellwether/udp: TTL %d is out of range; use 1 (this link) to 255", cfg.TTL)
 	}
 	t := &Transport{
 		group: &net.UDPAddr{IP: ip, Port: port},
 		ttl:   ttl,
 		mtu:   defaultMTU,
-		conns: map[*Conn]struct{}{},
 	}
 	if cfg.Interface != "" {
 		ifi, err := net.InterfaceByName(cfg.Interface)
 		if err != nil {
-			return nil, fmt.Errorf("udp: interface %q: %v; list them with 'ip link'", cfg.Interface, err)
+			return nil, fmt.Errorf("bellwether/udp: interface %q: %v; list them with 'ip link'", cfg.Interface, err)
 		}
 		if ifi.Flags&(net.FlagMulticast|net.FlagLoopback) == 0 {
-			return nil, fmt.Errorf("udp: interface %q does not support multicast; choose another", cfg.Interface)
+			return nil, fmt.Errorf("bellwether/udp: interface %q does not support multicast; choose another", cfg.Interface)
 		}
 		t.ifi = ifi
 		if ifi.MTU > 0 {
@@ -149,12 +152,10 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	}
 	max := min(t.mtu, 65535) - ipUDPHeaders - headerBase - len(group)
 	if max < 256 {
-		return nil, fmt.Errorf("udp: join %q: the interface's MTU of %d leaves %d bytes for a message; use a shorter group name or another interface", group, t.mtu, max)
+		return nil, fmt.Errorf("bellwether/udp: join %q: the interface's MTU of %d leaves %d bytes for a message; use a shorter group name or another interface", group, t.mtu, max)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, fmt.Errorf("udp: join %q: %w", group, bellwether.ErrClosed)
+	if t.conns.IsClosed() {
+		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, bellwether.ErrClosed)
 	}
 	c := &Conn{
 		t:          t,
@@ -165,19 +166,19 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		readerDone: make(chan struct{}),
 	}
 	if _, err := rand.Read(c.id[:]); err != nil {
-		return nil, fmt.Errorf("udp: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
 	}
 	c.header = appendHeader(nil, c.id, group)
 	// Listening on a multicast address binds the port on every address,
 	// shared with the other members on this host (SO_REUSEADDR).
 	pc, err := net.ListenPacket("udp4", t.group.String())
 	if err != nil {
-		return nil, fmt.Errorf("udp: join %q: %w", group, err)
+		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
 	}
 	p := ipv4.NewPacketConn(pc)
 	fail := func(what string, err error) (bellwether.Conn, error) {
 		p.Close()
-		return nil, fmt.Errorf("udp: join %q: %s: %w", group, what, err)
+		return nil, fmt.Errorf("bellwether/udp: join %q: %s: %w", group, what, err)
 	}
 	if err := p.JoinGroup(t.ifi, &net.UDPAddr{IP: t.group.IP}); err != nil {
 		return fail("joining multicast group "+t.group.IP.String(), err)
@@ -198,26 +199,16 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	c.checkDst = p.SetControlMessage(ipv4.FlagDst, true) == nil
 	c.p = p
 	go c.read()
-	t.conns[c] = struct{}{}
+	if err := t.conns.Add(c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
+	}
 	return c, nil
 }
 
 // Close closes every Conn of t. Later calls return nil.
 func (t *Transport) Close() error {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	conns := make([]*Conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
+	t.conns.Close()
 	return nil
 }
 
@@ -242,7 +233,10 @@ func parse(d []byte) (id [idLen]byte, group, payload []byte, ok bool) {
 	return id, d[headerBase : headerBase+n], d[headerBase+n:], true
 }
 
-var _ bellwether.Conn = (*Conn)(nil)
+var (
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
+)
 
 // Conn is one member: a UDP socket in the multicast group, and a goroutine
 // that moves the group's datagrams into a buffer for Recv.
@@ -277,7 +271,7 @@ func (c *Conn) read() {
 			select {
 			case <-c.done:
 			default:
-				c.in.Fail(fmt.Errorf("udp: receive: %w", err))
+				c.in.Fail(fmt.Errorf("bellwether/udp: receive: %w", err))
 			}
 			return
 		}
@@ -296,35 +290,36 @@ func (c *Conn) read() {
 	}
 }
 
-// Recv returns the next message from the member's buffer.
-func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	msg, err := c.in.Pop(ctx)
-	if errors.Is(err, bellwether.ErrClosed) {
-		return nil, fmt.Errorf("udp: recv: %w", err)
-	}
-	return msg, err
-}
+// Health returns nil while the member's socket reader works,
+// ErrClosed after Close, and the reader's error once it failed: a deaf
+// member, whose Recv returns that error too.
+func (c *Conn) Health() error { return c.in.Health() }
+
+// Recv returns the next message from the member's buffer: ErrClosed
+// after Close, and the reader's error once the buffer is empty if the
+// member is deaf.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) { return c.in.Pop(ctx) }
 
 // Send multicasts msg to the group in one datagram.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.max {
-		return fmt.Errorf("udp: message of %d bytes is over the limit of %d: %w", len(msg), c.max, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/udp: message of %d bytes is over the limit of %d: %w", len(msg), c.max, bellwether.ErrMessageTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	select {
 	case <-c.done:
-		return fmt.Errorf("udp: send: %w", bellwether.ErrClosed)
+		return fmt.Errorf("bellwether/udp: send: %w", bellwether.ErrClosed)
 	default:
 	}
 	d := make([]byte, 0, len(c.header)+len(msg))
 	d = append(append(d, c.header...), msg...)
 	if _, err := c.p.WriteTo(d, nil, c.t.group); err != nil {
 		if errors.Is(err, net.ErrClosed) {
-			return fmt.Errorf("udp: send: %w", bellwether.ErrClosed)
+			return fmt.Errorf("bellwether/udp: send: %w", bellwether.ErrClosed)
 		}
-		return fmt.Errorf("udp: send to %v: %w", c.t.group, err)
+		return fmt.Errorf("bellwether/udp: send to %v: %w", c.t.group, err)
 	}
 	return nil
 }
@@ -337,9 +332,7 @@ func (c *Conn) Close() error {
 		c.in.Close()
 		c.p.Close()
 		<-c.readerDone
-		c.t.mu.Lock()
-		delete(c.t.conns, c)
-		c.t.mu.Unlock()
+		c.t.conns.Remove(c)
 	})
 	return nil
 }

@@ -2,6 +2,7 @@ package udp
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"net/url"
 	"strings"
@@ -157,7 +158,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestFromURL(t *testing.T) {
 	u, _ := url.Parse("udp://239.1.2.3:9999?iface=lo&ttl=3")
-	tr, err := FromURL(u)
+	tr, err := FromURL(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestFromURL(t *testing.T) {
 		t.Fatalf("FromURL(%s) = %v on %v with TTL %d", u, tr.Address(), tr.ifi, tr.ttl)
 	}
 	u, _ = url.Parse("udp://239.1.2.3:9999")
-	if tr, err := FromURL(u); err != nil || tr.ifi != nil || tr.ttl != DefaultTTL {
+	if tr, err := FromURL(context.Background(), u); err != nil || tr.ifi != nil || tr.ttl != DefaultTTL {
 		t.Fatalf("FromURL(%s) = %+v, %v", u, tr, err)
 	}
 	for _, bad := range []struct{ url, want string }{
@@ -186,7 +187,7 @@ func TestFromURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := FromURL(u); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("FromURL(%s) = %v, want an error about %q", bad.url, err, bad.want)
 		}
 	}

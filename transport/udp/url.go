@@ -1,35 +1,47 @@
 package udp
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/bellwether-go/bellwether/transport"
 )
+
+func init() {
+	transport.Register("udp", "udp://239.1.2.3:9999?iface=eth0", transport.Opener(FromURL))
+}
 
 // FromURL returns a Transport on the bus that u names:
 // udp://GROUP:PORT?iface=NAME&ttl=N, as udp://239.1.2.3:9999?iface=eth0.
 // iface and ttl are optional (see [Config]).
-func FromURL(u *url.URL) (*Transport, error) {
+// The bus has no server to reach, so ctx is only checked; the options
+// are accepted for transport.Open and unused.
+func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
+	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999"); err != nil {
+		return nil, err
+	}
 	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
 	if u.Scheme != "udp" {
-		return nil, fmt.Errorf("udp: URL %q has scheme %q; want %s", u.Redacted(), u.Scheme, form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has scheme %q; want %s", u.Redacted(), u.Scheme, form)
 	}
 	if u.Opaque != "" || u.Host == "" {
-		return nil, fmt.Errorf("udp: URL %q names no multicast group; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q names no multicast group; write %s", u.Redacted(), form)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("udp: URL %q has a user; multicast has no login: write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has a user; multicast has no login: write %s", u.Redacted(), form)
 	}
 	if u.Path != "" && u.Path != "/" || u.Fragment != "" {
-		return nil, fmt.Errorf("udp: URL %q has a path or fragment; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has a path or fragment; write %s", u.Redacted(), form)
 	}
 	if u.Port() == "" {
-		return nil, fmt.Errorf("udp: URL %q has no port; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has no port; write %s", u.Redacted(), form)
 	}
 	cfg := Config{Address: u.Host}
 	for key, vals := range u.Query() {
 		if len(vals) != 1 {
-			return nil, fmt.Errorf("udp: URL %q gives %s %d times; give it once", u.Redacted(), key, len(vals))
+			return nil, fmt.Errorf("bellwether/udp: URL %q gives %s %d times; give it once", u.Redacted(), key, len(vals))
 		}
 		switch v := vals[0]; key {
 		case "iface":
@@ -37,11 +49,11 @@ func FromURL(u *url.URL) (*Transport, error) {
 		case "ttl":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 255 {
-				return nil, fmt.Errorf("udp: URL %q: ttl=%q is not a number from 1 to 255", u.Redacted(), v)
+				return nil, fmt.Errorf("bellwether/udp: URL %q: ttl=%q is not a number from 1 to 255", u.Redacted(), v)
 			}
 			cfg.TTL = n
 		default:
-			return nil, fmt.Errorf("udp: URL %q has unknown parameter %q; the parameters are iface and ttl, as in %s", u.Redacted(), key, form)
+			return nil, fmt.Errorf("bellwether/udp: URL %q has unknown parameter %q; the parameters are iface and ttl, as in %s", u.Redacted(), key, form)
 		}
 	}
 	return New(cfg)

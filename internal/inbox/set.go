@@ -1,0 +1,67 @@
+package inbox
+
+import (
+	"sync"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+// Set is the set of open Conns of a Transport whose Conns each have a
+// socket of their own (local, udp), which Close closes together. The
+// zero Set is empty and open.
+type Set[C interface {
+	comparable
+	Close() error
+}] struct {
+	mu     sync.Mutex
+	closed bool
+	m      map[C]struct{}
+}
+
+// Add adds c, or returns bellwether.ErrClosed after Close (and then the
+// caller closes c).
+func (s *Set[C]) Add(c C) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return bellwether.ErrClosed
+	}
+	if s.m == nil {
+		s.m = map[C]struct{}{}
+	}
+	s.m[c] = struct{}{}
+	return nil
+}
+
+// Remove removes c; a Conn's Close calls it.
+func (s *Set[C]) Remove(c C) {
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+// IsClosed reports whether Close has been called.
+func (s *Set[C]) IsClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close closes every Conn in the set; Adds fail from then on. Later
+// calls do nothing.
+func (s *Set[C]) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	conns := make([]C, 0, len(s.m))
+	for c := range s.m {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
