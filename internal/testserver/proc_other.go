@@ -4,11 +4,13 @@ package testserver
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
-// Signals are Unix's; elsewhere Start runs the server but the other
+// Signals are Unix's; elsewhere Start and Kill work, and the other
 // controls fail the test.
 const (
 	sigKill = syscall.Signal(9)
@@ -18,17 +20,22 @@ const (
 	sigCont = syscall.Signal(18)
 )
 
-func ownGroup(*exec.Cmd) {}
+var errNoSignals = errors.New("testserver: signals other than kill need a Unix system")
 
-func signalGroup(cmd *exec.Cmd, sig syscall.Signal) error {
-	if sig == sigKill {
-		return cmd.Process.Kill()
+func ownGroup(*exec.Cmd)                      {}
+func runAs(*exec.Cmd, uint32, uint32)         {}
+func procs(cmd *exec.Cmd) []int               { return []int{cmd.Process.Pid} }
+func freeze(*exec.Cmd) error                  { return errNoSignals }
+func thaw(*exec.Cmd) error                    { return errNoSignals }
+func awaitState([]int, string, time.Duration) {}
+
+func signalAll(pids []int, sig syscall.Signal) error {
+	if sig != sigKill {
+		return errNoSignals
 	}
-	return errors.New("testserver: signals other than kill need a Unix system")
+	p, err := os.FindProcess(pids[0])
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }
-
-func runAs(*exec.Cmd, uint32, uint32) {}
-
-func awaitStopped(*exec.Cmd) {}
-
-func awaitGone(*exec.Cmd) {}

@@ -4,10 +4,9 @@
 // freeze (SIGSTOP), thaw (SIGCONT) and start again on the same port. The
 // shared servers on the usual ports are never touched.
 //
-// Each server runs as a process group of its own, so that a signal reaches
-// all its processes (PostgreSQL's backends too). When the test ends the
-// server is thawed, killed and waited for, and its files are removed; its
-// log is printed if the test failed. A missing server program stops the
+// A signal reaches every process of the server: PostgreSQL's backends too. When the test ends the
+// server is killed and waited for, and its files are removed; the end of
+// its log is printed if the test failed. A missing server program stops the
 // test with [testenv.Unavailable] (a skip, or a failure under CI=true).
 //
 // A *Server satisfies bellwethertest.Server.
@@ -86,7 +85,11 @@ func newServer(t testing.TB, s *Server) *Server {
 		s.halt(sigKill)
 		if t.Failed() {
 			if b, err := os.ReadFile(s.logFile()); err == nil && len(b) > 0 {
-				t.Logf("%s log:\n%s", s.name, b)
+				const tail = 4 << 10
+				if len(b) > tail {
+					b = append([]byte("…"), b[len(b)-tail:]...)
+				}
+				t.Logf("%s log (its end):\n%s", s.name, b)
 			}
 		}
 	})
@@ -114,7 +117,7 @@ func (s *Server) Start() {
 	}
 	cmd := s.command()
 	cmd.Stdout, cmd.Stderr = log, log
-	ownGroup(cmd)
+	ownGroup(cmd) // not to get the signals of the test's terminal
 	err = cmd.Start()
 	log.Close()
 	if err != nil {
@@ -180,10 +183,9 @@ func (s *Server) Freeze() {
 		s.t.Fatalf("testserver: Freeze of %s, which is not running", s.name)
 		return
 	}
-	if err := signalGroup(s.cmd, sigStop); err != nil {
+	if err := freeze(s.cmd); err != nil {
 		s.t.Fatalf("testserver: freezing %s: %v", s.name, err)
 	}
-	awaitStopped(s.cmd)
 	s.frozen = true
 }
 
@@ -196,35 +198,42 @@ func (s *Server) Thaw() {
 		s.t.Fatalf("testserver: Thaw of %s, which is not running", s.name)
 		return
 	}
-	if err := signalGroup(s.cmd, sigCont); err != nil {
+	if err := thaw(s.cmd); err != nil {
 		s.t.Fatalf("testserver: thawing %s: %v", s.name, err)
 	}
 	s.frozen = false
 }
 
-// halt ends the server with sig and waits for it; it does nothing if the
-// server is not running.
+// halt ends the server with sig and waits until every process of it has
+// exited; it does nothing if the server is not running.
 func (s *Server) halt(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return
 	}
+	pids := procs(s.cmd)
 	if sig != sigKill && s.frozen {
 		// A frozen process acts on no signal but SIGKILL.
-		_ = signalGroup(s.cmd, sigCont)
+		_ = signalAll(pids, sigCont)
 	}
-	_ = signalGroup(s.cmd, sig)
+	if sig == sigKill {
+		_ = signalAll(pids, sig)
+	} else {
+		_ = signalAll(pids[:1], sig) // the server ends its own children
+	}
 	select {
 	case <-s.exited:
 	case <-time.After(30 * time.Second):
-		_ = signalGroup(s.cmd, sigKill)
+		_ = signalAll(pids, sigKill)
 		<-s.exited
 	}
-	// The server's children (PostgreSQL's backends) may outlive it
-	// briefly; none may hold the port or the files at the next Start.
-	_ = signalGroup(s.cmd, sigKill)
-	awaitGone(s.cmd)
+	// Children (PostgreSQL's backends) may outlive the server a moment,
+	// holding its port, files and shared memory; none may be left at the
+	// next Start.
+	pids = append(pids, procs(s.cmd)[1:]...)
+	_ = signalAll(pids[1:], sigKill)
+	awaitState(pids[1:], "ZX", 10*time.Second)
 	s.cmd, s.exited, s.frozen = nil, nil, false
 }
 
@@ -233,7 +242,7 @@ func (s *Server) stopped() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		_ = signalGroup(s.cmd, sigKill)
+		_ = signalAll(procs(s.cmd), sigKill)
 	}
 	s.cmd, s.exited, s.frozen = nil, nil, false
 }
