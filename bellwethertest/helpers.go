@@ -1,7 +1,8 @@
-// Package bellwethertest is the conformance suite of bellwether's
+// Package bellwethertest is the conformance kit of bellwether's
 // transports, and a few helpers for transport tests.
 //
-// Every transport package runs [TestTransport] from its own tests:
+// Every transport package runs [TestTransport] from its own tests,
+// declaring with options what its bus promises beyond the Conn contract:
 //
 //	func TestConformance(t *testing.T) {
 //		bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport {
@@ -11,13 +12,17 @@
 //			}
 //			t.Cleanup(func() { tr.Close() })
 //			return tr
-//		})
+//		}, bellwethertest.RecvBuffer(mytransport.RecvBuffer))
 //	}
 //
-// The suite talks to real buses, so it waits in real time, with generous
-// bounds that a healthy bus meets at once. It never waits for quiet: to
-// show that a message did not arrive, it sends a later one and checks
-// which comes first.
+// A bus with a server of its own ([WithServer]) is also taken down and
+// brought back, and [TestOutage] measures what an outage of it costs a
+// group of Electors; [TestWire] checks the bytes on the bus against a
+// client that knows nothing of bellwether.
+//
+// The kit talks to real buses, so it waits in real time, with generous
+// bounds that a healthy bus meets at once. To show that a message did not
+// arrive, it mostly sends a later one and checks which comes first.
 package bellwethertest
 
 import (
