@@ -41,7 +41,7 @@ const (
 // (the promise: one job at a time), and that a job runs again within 5s
 // of the server's return.
 //
-// It runs in real time, about 20s per subtest; the Electors use
+// It runs in real time, about 15s per subtest; the Electors use
 // ElectionTimeout 200ms, HeartbeatInterval 150ms and HeartbeatTimeout
 // 600ms, so the outage lasts ten heartbeat timeouts.
 func TestOutage(t *testing.T, newTransport func(t *testing.T) bellwether.Transport, opts ...Option) {
