@@ -26,9 +26,6 @@ const (
 	// frozenSendTimeout is the ctx of a Send while the server is frozen,
 	// short since the Send must wait it out.
 	frozenSendTimeout = 2 * time.Second
-	// silentFor is how long ExpectSilence listens for a message that
-	// must not come.
-	silentFor = 300 * time.Millisecond
 )
 
 // outageTests are the subtests of [WithServer].
@@ -231,35 +228,6 @@ func recvSkipping(t *testing.T, c bellwether.Conn, want []byte, skip ...string) 
 		if !skipped {
 			t.Fatalf("Recv = %s, want %s", Show(got), Show(want))
 		}
-	}
-}
-
-// ExpectSilence fails the test unless none of conns receives anything
-// for 300ms: what a test uses when no later message can show that an
-// earlier one never came.
-func ExpectSilence(t testing.TB, conns ...bellwether.Conn) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), silentFor)
-	defer cancel()
-	errs := make([]string, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Go(func() {
-			if msg, err := c.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
-				errs[i] = fmt.Sprintf("member %d: Recv = %s, %v; want nothing (context.DeadlineExceeded)", i, Show(msg), err)
-			}
-		})
-	}
-	wg.Wait()
-	failed := false
-	for _, e := range errs {
-		if e != "" {
-			t.Error(e)
-			failed = true
-		}
-	}
-	if failed {
-		t.FailNow()
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+var _ bellwethertest.Server = (*Server)(nil)
 
 func TestMain(m *testing.M) {
 	ServeNATSIfAsked()
