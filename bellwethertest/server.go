@@ -24,8 +24,10 @@ const (
 	// frozen: Send must fail (or not return nil) within it.
 	downSendTimeout = 10 * time.Second
 	// frozenSendTimeout is the ctx of a Send while the server is frozen,
-	// short since the Send must wait it out.
-	frozenSendTimeout = 2 * time.Second
+	// short since the Send must wait it out; frozenSendReturn bounds how
+	// long after it the Send may return.
+	frozenSendTimeout = 500 * time.Millisecond
+	frozenSendReturn  = 2 * time.Second
 )
 
 // outageTests are the subtests of [WithServer].
@@ -104,8 +106,8 @@ func (s *suite) serverRestart(t *testing.T, kill bool) {
 }
 
 // sendWhileFrozen: Send returns nil only for a message the server
-// confirmed, so a frozen server, which confirms nothing, makes it fail
-// (or run out its ctx); after Thaw sends succeed again.
+// confirmed, so a frozen server, which confirms nothing, makes every Send
+// fail, when its ctx ends at the latest; after Thaw sends succeed again.
 func (s *suite) sendWhileFrozen(t *testing.T) {
 	t1, t2 := s.transport(t), s.transport(t)
 	g := UniqueGroup(t, "frozen")
@@ -120,15 +122,21 @@ func (s *suite) sendWhileFrozen(t *testing.T) {
 			s.server.Thaw()
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), frozenSendTimeout)
-	start := time.Now()
-	err := a.Send(ctx, []byte("during"))
-	cancel()
-	if err == nil {
-		t.Errorf("Send returned nil after %v while the server was frozen; it can have confirmed nothing (a write into a client buffer is no acknowledgement)",
-			time.Since(start).Round(time.Millisecond))
-	} else {
-		t.Logf("Send while frozen: %v after %v", err, time.Since(start).Round(time.Millisecond))
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), frozenSendTimeout)
+		start := time.Now()
+		err := a.Send(ctx, []byte("during"))
+		took := time.Since(start)
+		cancel()
+		switch {
+		case err == nil:
+			t.Errorf("Send %d returned nil after %v while the server was frozen; it can have confirmed nothing (a write into a client buffer is no acknowledgement)",
+				i, took.Round(time.Millisecond))
+		case took > frozenSendReturn:
+			t.Errorf("Send %d with a ctx of %v returned after %v: %v", i, frozenSendTimeout, took.Round(time.Millisecond), err)
+		default:
+			t.Logf("Send %d while frozen: %v after %v", i, err, took.Round(time.Millisecond))
+		}
 	}
 	s.server.Thaw()
 	thawed = true
