@@ -1,7 +1,8 @@
-// Package bellwethertest is the conformance suite of bellwether's
+// Package bellwethertest is the conformance kit of bellwether's
 // transports, and a few helpers for transport tests.
 //
-// Every transport package runs [TestTransport] from its own tests:
+// Every transport package runs [TestTransport] from its own tests,
+// declaring with options what its bus promises beyond the Conn contract:
 //
 //	func TestConformance(t *testing.T) {
 //		bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport {
@@ -11,13 +12,17 @@
 //			}
 //			t.Cleanup(func() { tr.Close() })
 //			return tr
-//		})
+//		}, bellwethertest.RecvBuffer(mytransport.RecvBuffer))
 //	}
 //
-// The suite talks to real buses, so it waits in real time, with generous
-// bounds that a healthy bus meets at once. It never waits for quiet: to
-// show that a message did not arrive, it sends a later one and checks
-// which comes first.
+// A bus with a server of its own ([WithServer]) is also taken down and
+// brought back, and [TestOutage] measures what an outage of it costs a
+// group of Electors; [TestWire] checks the bytes on the bus against a
+// client that knows nothing of bellwether.
+//
+// The kit talks to real buses, so it waits in real time, with generous
+// bounds that a healthy bus meets at once. To show that a message did not
+// arrive, it mostly sends a later one and checks which comes first.
 package bellwethertest
 
 import (
@@ -26,8 +31,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +45,10 @@ import (
 // at once on a healthy bus: a message to arrive, a Join or a Send to
 // return.
 const Timeout = 5 * time.Second
+
+// silentFor is how long ExpectSilence listens for a message that must not
+// come.
+const silentFor = 300 * time.Millisecond
 
 // UniqueGroup returns a valid group name made of prefix and a random
 // suffix, so that tests sharing a real bus (or running concurrently on it)
@@ -117,6 +128,35 @@ func ExpectRecv(t testing.TB, c bellwether.Conn, want []byte) {
 	t.Helper()
 	if got := Recv(t, c); !bytes.Equal(got, want) {
 		t.Fatalf("Recv = %s, want %s", Show(got), Show(want))
+	}
+}
+
+// ExpectSilence fails the test unless none of conns receives anything
+// for 300ms: what a test uses when no later message can show that an
+// earlier one never came.
+func ExpectSilence(t testing.TB, conns ...bellwether.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), silentFor)
+	defer cancel()
+	errs := make([]string, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			if msg, err := c.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				errs[i] = fmt.Sprintf("member %d: Recv = %s, %v; want nothing (context.DeadlineExceeded)", i, Show(msg), err)
+			}
+		})
+	}
+	wg.Wait()
+	failed := false
+	for _, e := range errs {
+		if e != "" {
+			t.Error(e)
+			failed = true
+		}
+	}
+	if failed {
+		t.FailNow()
 	}
 }
 

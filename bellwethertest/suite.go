@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,28 +29,46 @@ import (
 //
 // The suite checks that a message reaches every other member of its group
 // byte for byte and never its sender, on one Transport or several; that
-// groups are isolated; that a member that stops reading or crashes blocks
-// no one; that Send and Recv are safe from many goroutines; the size
-// limit; Recv's handling of its context and of Close; and that Close
-// releases every goroutine and file descriptor. It assumes a healthy bus
-// that loses nothing when at most a few dozen messages are in flight.
-func TestTransport(t *testing.T, newTransport func(t *testing.T) bellwether.Transport) {
-	s := &suite{newTransport: newTransport}
+// one sender's messages arrive in order; that groups are isolated and a
+// group can be joined again after its last member left; that a member
+// that stops reading or crashes blocks no one; that Send and Recv are safe
+// from many goroutines; the size limit; Recv's handling of its context
+// and of Close; and that Close releases every goroutine and file
+// descriptor. It assumes a healthy bus that loses nothing when at most a
+// few dozen messages are in flight.
+//
+// Options declare what the bus promises beyond that: [RecvBuffer] its
+// receive buffer, [TextOnly] that it carries only text, [WithServer] a
+// real server the suite may take down.
+func TestTransport(t *testing.T, newTransport func(t *testing.T) bellwether.Transport, opts ...Option) {
+	s := &suite{newTransport: newTransport, config: newConfig(opts)}
 	t.Run("Broadcast", s.broadcast)
+	t.Run("Order", s.order)
 	t.Run("Ownership", s.ownership)
 	t.Run("GroupsIsolated", s.groupsIsolated)
 	t.Run("GroupNames", s.groupNames)
+	t.Run("Rejoin", s.rejoin)
 	t.Run("MessageSize", s.messageSize)
+	if s.textOnly {
+		t.Run("TextOnly", s.refusesNonText)
+	}
+	if s.recvBuffer > 0 {
+		t.Run("BufferDropsOldest", s.bufferDropsOldest)
+	}
 	t.Run("StuckAndCrashedMembers", s.stuckMembers)
 	t.Run("Concurrent", s.concurrent)
 	t.Run("RecvContext", s.recvContext)
 	t.Run("CloseConn", s.closeConn)
 	t.Run("CloseTransport", s.closeTransport)
 	t.Run("NoLeaks", s.noLeaks)
+	if s.server != nil {
+		s.outageTests(t)
+	}
 }
 
 type suite struct {
 	newTransport func(t *testing.T) bellwether.Transport
+	config
 }
 
 func (s *suite) transport(t *testing.T) bellwether.Transport {
@@ -97,9 +116,7 @@ func (s *suite) broadcast(t *testing.T) {
 		msgs := make([][]byte, len(members))
 		for i, c := range members {
 			msg := fmt.Appendf(nil, "bellwethertest %s round %d from %s\n", id, round, names[i])
-			for b := 0; b < 256; b++ {
-				msg = append(msg, byte(b))
-			}
+			msg = append(msg, s.everyByte()...)
 			msgs[i] = msg
 			sent[string(msg)] = origin{round, i}
 			Send(t, c, msg)
@@ -130,6 +147,46 @@ func (s *suite) broadcast(t *testing.T) {
 				got[j][string(msg)] = true
 				delete(missing, string(msg))
 			}
+		}
+	}
+	// Nothing more comes, round 2's own messages included.
+	ExpectSilence(t, members...)
+}
+
+// everyByte is what the bus must carry unchanged: every byte value, or
+// for a text-only bus every ASCII character but NUL and runes of two, three
+// and four bytes.
+func (s *suite) everyByte() []byte {
+	var b []byte
+	if s.textOnly {
+		for c := 1; c < 128; c++ {
+			b = append(b, byte(c))
+		}
+		return append(b, "é€☃𝄞\u00a0\ufeff"...)
+	}
+	for c := range 256 {
+		b = append(b, byte(c))
+	}
+	return b
+}
+
+// order: one sender's messages arrive in the order sent, bytes intact.
+func (s *suite) order(t *testing.T) {
+	t1, t2 := s.transport(t), s.transport(t)
+	g := UniqueGroup(t, "order")
+	a, same, other := Join(t, t1, g), Join(t, t1, g), Join(t, t2, g)
+	// A prefix that a careless transport might mangle.
+	odd := "\x00\xff"
+	if s.textOnly {
+		odd = "é☃\t\"'\\"
+	}
+	const n = 50
+	for i := range n {
+		Send(t, a, fmt.Appendf(nil, "%s%d", odd, i))
+	}
+	for _, c := range []bellwether.Conn{same, other} {
+		for i := range n {
+			ExpectRecv(t, c, fmt.Appendf(nil, "%s%d", odd, i))
 		}
 	}
 }
@@ -172,7 +229,10 @@ func (s *suite) ownership(t *testing.T) {
 func (s *suite) groupsIsolated(t *testing.T) {
 	t1, t2 := s.transport(t), s.transport(t)
 	base := UniqueGroup(t, "iso")
-	groups := []string{base, base + ".x", base + "-x", base + "x"}
+	// Names that would clash under a careless mapping to the bus's own
+	// names, and two of the longest length.
+	long := base + "." + strings.Repeat("L", bellwether.MaxGroupLength-len(base)-1)
+	groups := []string{base, base + ".x", base + "-x", base + "_x", base + "x", base + ".x.y", long, long[:len(long)-1] + "M"}
 	senders := make([]bellwether.Conn, len(groups))
 	receivers := make([]bellwether.Conn, len(groups))
 	for i, g := range groups {
@@ -197,6 +257,7 @@ func (s *suite) groupsIsolated(t *testing.T) {
 			t.Fatalf("member of group %q received %s, want %s", g, Show(got), Show(reply))
 		}
 	}
+	ExpectSilence(t, append(senders, receivers...)...)
 }
 
 // groupNames: invalid names are refused; the longest valid name works.
@@ -204,7 +265,7 @@ func (s *suite) groupNames(t *testing.T) {
 	ta, tb := s.transport(t), s.transport(t)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	for _, g := range []string{"", "a/b", "a b", "../up", "é", strings.Repeat("a", bellwether.MaxGroupLength+1)} {
+	for _, g := range []string{"", "a/b", "a b", "../up", "é", "a*", "a>", "a\"b", strings.Repeat("a", bellwether.MaxGroupLength+1)} {
 		c, err := ta.Join(ctx, g)
 		if err == nil {
 			c.Close()
@@ -232,18 +293,25 @@ func (s *suite) messageSize(t *testing.T) {
 	g := UniqueGroup(t, "size")
 	a, b := Join(t, ta, g), Join(t, tb, g)
 	limit := a.MaxMessageSize()
-	if limit < 256 {
-		t.Fatalf("MaxMessageSize() = %d; a leader event needs at least 256 bytes", limit)
+	if limit < 1024 {
+		t.Fatalf("MaxMessageSize() = %d; want at least 1 KiB, room for a leader event with a long id", limit)
 	}
-	n := min(limit, 64<<10)
+	// A message of the largest size, unless that is too large to allocate.
+	n := limit
+	if limit > maxAlloc {
+		n = 64 << 10
+	}
 	big := make([]byte, n)
 	for i := range big {
 		big[i] = byte(i*7 + i/251)
+		if s.textOnly {
+			big[i] = 'a' + byte(i%26)
+		}
 	}
 	Send(t, a, big)
 	ExpectRecv(t, b, big)
 
-	if limit > 64<<20 {
+	if limit > maxAlloc {
 		t.Logf("MaxMessageSize() = %d; not allocating a larger message", limit)
 		return
 	}
@@ -259,6 +327,81 @@ func (s *suite) messageSize(t *testing.T) {
 	Send(t, a, marker)
 	if got := recvFor(t, b, "the message after the one too large"); !bytes.Equal(got, marker) {
 		t.Fatalf("received %s, want %s: a message over the limit must not be delivered", Show(got), Show(marker))
+	}
+}
+
+// maxAlloc is the largest message the suite allocates.
+const maxAlloc = 64 << 20
+
+// refusesNonText: a bus that carries only text refuses what is not
+// (a NUL, invalid UTF-8, a rune cut short) with an error, and sends
+// nothing of it, rather than mangling it on the way.
+func (s *suite) refusesNonText(t *testing.T) {
+	ta, tb := s.transport(t), s.transport(t)
+	g := UniqueGroup(t, "text")
+	a, b := Join(t, ta, g), Join(t, tb, g)
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	for _, msg := range []string{"a\x00b", "ok\xffno", "\xe2\x98", "\xed\xa0\x80 a surrogate"} {
+		if err := a.Send(ctx, []byte(msg)); err == nil {
+			t.Errorf("Send(%q) = nil on a text-only bus; want an error", msg)
+		} else if errors.Is(err, bellwether.ErrClosed) || errors.Is(err, bellwether.ErrMessageTooLarge) {
+			t.Errorf("Send(%q) = %v; want an error saying it is not text", msg, err)
+		}
+	}
+	// Nothing went out: the next message is the first b gets.
+	text := []byte("ünïcödé ☃ text")
+	Send(t, a, text)
+	ExpectRecv(t, b, text)
+}
+
+// rejoin: a group whose last member left can be joined again, on the
+// same Transport, and works.
+func (s *suite) rejoin(t *testing.T) {
+	tr, other := s.transport(t), s.transport(t)
+	g := UniqueGroup(t, "rejoin")
+	for round := range 3 {
+		a, b := Join(t, tr, g), Join(t, tr, g)
+		c := Join(t, other, g)
+		msg := fmt.Appendf(nil, "rejoin round %d", round)
+		Send(t, c, msg)
+		ExpectRecv(t, a, msg)
+		ExpectRecv(t, b, msg)
+		for _, m := range []bellwether.Conn{a, b, c} {
+			if err := m.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}
+	}
+}
+
+// bufferDropsOldest: a member that does not read keeps the newest
+// RecvBuffer messages, counting the older ones it dropped.
+func (s *suite) bufferDropsOldest(t *testing.T) {
+	g := UniqueGroup(t, "buffer")
+	a, b := Join(t, s.transport(t), g), Join(t, s.transport(t), g)
+	counter, ok := b.(interface{ Dropped() uint64 })
+	if !ok {
+		t.Fatalf("%T has no Dropped() uint64 method, which RecvBuffer says it has", b)
+	}
+	const extra = 10
+	n := s.recvBuffer + extra
+	for i := range n {
+		Send(t, a, []byte(strconv.Itoa(i)))
+	}
+	deadline := time.Now().Add(2 * Timeout)
+	for counter.Dropped() < extra {
+		if time.Now().After(deadline) {
+			t.Fatalf("Dropped() = %d %v after %d messages to a buffer of %d; want %d", counter.Dropped(), 2*Timeout, n, s.recvBuffer, extra)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := extra; i < n; i++ {
+		ExpectRecv(t, b, []byte(strconv.Itoa(i)))
+	}
+	ExpectSilence(t, b)
+	if d := counter.Dropped(); d != extra {
+		t.Fatalf("Dropped() = %d; want %d", d, extra)
 	}
 }
 

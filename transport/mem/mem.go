@@ -1,7 +1,8 @@
 // Package mem is an in-process bus for tests: a [Hub] stands for the
 // network, each [Transport] on it for one process, and the hub injects
 // faults (loss, delay, jitter, duplication, reordering, partitions and
-// paused members) from a seeded random source, changeable at run time.
+// paused members) from a seeded random source, changeable at run time,
+// and makes chosen members' sends fail ([Conn.FailSends]).
 //
 // Who can join: any code of the process holding the Hub (or, through
 // [Named] and [FromURL], its name). Nothing leaves the process.
@@ -93,6 +94,7 @@ type Stats struct {
 	Reordered   uint64 // copies held back by Faults.Reorder
 	Partitioned uint64 // copies dropped because sender and receiver were in different partitions
 	Overflowed  uint64 // buffered copies (or queued sends of a paused member) dropped, oldest first, to make room
+	Failed      uint64 // sends refused because of FailSends; not in Sent
 }
 
 // Option configures a Hub.
@@ -383,10 +385,11 @@ var _ bellwether.Transport = (*Transport)(nil)
 // Transport is one process on a Hub. Pause and Resume freeze and thaw
 // all its members at once.
 type Transport struct {
-	h      *Hub
-	conns  []*Conn // open members, under h.mu
-	closed bool
-	paused bool
+	h       *Hub
+	conns   []*Conn // open members, under h.mu
+	closed  bool
+	paused  bool
+	sendErr error // set by FailSends
 }
 
 // Hub returns the hub the transport is on.
@@ -446,6 +449,15 @@ func (t *Transport) Pause() {
 	t.paused = true
 }
 
+// FailSends makes every Send of the transport's members, present and
+// future, fail with err until FailSends(nil); see [Conn.FailSends]. A
+// member's own FailSends error, if set, comes first.
+func (t *Transport) FailSends(err error) {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	t.sendErr = err
+}
+
 // Resume ends Pause: each member not paused on its own sends the messages
 // it queued, in order, and its Recv calls go on.
 func (t *Transport) Resume() {
@@ -457,7 +469,10 @@ func (t *Transport) Resume() {
 	}
 }
 
-var _ bellwether.Conn = (*Conn)(nil)
+var (
+	_ bellwether.Conn          = (*Conn)(nil)
+	_ bellwether.HealthChecker = (*Conn)(nil)
+)
 
 // Conn is one member of a group on a Hub.
 type Conn struct {
@@ -467,6 +482,7 @@ type Conn struct {
 	outbox  [][]byte // sent while paused
 	paused  bool
 	closed  bool
+	sendErr error // set by FailSends
 	dropped uint64
 	notify  chan struct{} // a token when inbox may have become readable
 	done    chan struct{} // closed by Close
@@ -480,7 +496,8 @@ func (c *Conn) MaxMessageSize() int { return c.t.h.maxSize }
 
 // Send broadcasts a copy of msg to the other members of the group,
 // through the hub's faults; while the member is paused it queues it
-// instead. It returns ctx.Err() if ctx is already done.
+// instead. It returns ctx.Err() if ctx is already done, and an error
+// wrapping the FailSends error, sending nothing, while one is set.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	h := c.t.h
 	if len(msg) > h.maxSize {
@@ -494,6 +511,10 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	defer h.mu.Unlock()
 	if c.closed {
 		return fmt.Errorf("mem: send: %w", bellwether.ErrClosed)
+	}
+	if err := c.sendErrLocked(); err != nil {
+		h.stats.Failed++
+		return fmt.Errorf("mem: send: %w", err)
 	}
 	h.stats.Sent++
 	if c.pausedLocked() {
@@ -572,6 +593,36 @@ func (c *Conn) Dropped() uint64 {
 	c.t.h.mu.Lock()
 	defer c.t.h.mu.Unlock()
 	return c.dropped
+}
+
+// FailSends makes every Send of this member fail with an error wrapping
+// err, sending nothing (counted in [Stats].Failed), until FailSends(nil);
+// [Conn.Health] reports err meanwhile. The member still hears the others,
+// as a member whose own link to the bus is down for sending does.
+func (c *Conn) FailSends(err error) {
+	c.t.h.mu.Lock()
+	defer c.t.h.mu.Unlock()
+	c.sendErr = err
+}
+
+// Health returns ErrClosed after Close, the error set by FailSends (the
+// member's own, else its Transport's) while one is set, and nil
+// otherwise, so that an Elector on the hub reports a failing member as it
+// would one on a real bus.
+func (c *Conn) Health() error {
+	c.t.h.mu.Lock()
+	defer c.t.h.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("mem: %w", bellwether.ErrClosed)
+	}
+	return c.sendErrLocked()
+}
+
+func (c *Conn) sendErrLocked() error {
+	if c.sendErr != nil {
+		return c.sendErr
+	}
+	return c.t.sendErr
 }
 
 func (c *Conn) pausedLocked() bool { return c.paused || c.t.paused }

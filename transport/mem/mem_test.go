@@ -22,7 +22,7 @@ func TestConformance(t *testing.T) {
 		tr := hub.NewTransport()
 		t.Cleanup(func() { tr.Close() })
 		return tr
-	})
+	}, bellwethertest.RecvBuffer(mem.DefaultBuffer))
 }
 
 func TestConformanceWithDelay(t *testing.T) {
@@ -33,7 +33,7 @@ func TestConformanceWithDelay(t *testing.T) {
 		tr := hub.NewTransport()
 		t.Cleanup(func() { tr.Close() })
 		return tr
-	})
+	}, bellwethertest.RecvBuffer(mem.DefaultBuffer))
 }
 
 // join joins group on tr, in a synctest bubble or not.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 )
 
@@ -46,7 +47,7 @@ func benchManyGroups(b *testing.B, transports int) {
 	for g := range conns {
 		name := fmt.Sprintf("%s-%d", prefix, g)
 		for m := range conns[g] {
-			conns[g][m] = testenv.Join(b, trs[m%transports], name)
+			conns[g][m] = bellwethertest.Join(b, trs[m%transports], name)
 		}
 	}
 

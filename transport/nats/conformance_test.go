@@ -5,9 +5,25 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/testserver"
+	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 )
 
+// TestConformance runs the kit on a NATS server of the test's own, which
+// it also restarts, kills and freezes.
 func TestConformance(t *testing.T) {
-	u := serverURL(t, startServer(t, 0))
-	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) })
+	s := testserver.NATS(t)
+	u := s.URL()
+	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) },
+		bellwethertest.RecvBuffer(bwnats.RecvBuffer),
+		bellwethertest.WithServer(s),
+		bellwethertest.HealthDown("not connected to nats"))
+}
+
+// TestOutage: three Electors through a frozen and a killed NATS server;
+// see bellwethertest.TestOutage.
+func TestOutage(t *testing.T) {
+	s := testserver.NATS(t)
+	u := s.URL()
+	bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) }, bellwethertest.WithServer(s))
 }

@@ -2,15 +2,15 @@ package nats_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
@@ -18,11 +18,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	testserver.ServeNATSIfAsked()
 	goleak.VerifyTestMain(m)
 }
 
 // startServer runs a NATS server in the test process on 127.0.0.1:port
-// (a random port for 0) until the test ends.
+// (a random port for 0) until the test ends, for tests that look inside
+// it. Tests that take the server down use testserver.NATS.
 func startServer(t testing.TB, port int) *server.Server {
 	t.Helper()
 	if port == 0 {
@@ -65,14 +67,9 @@ func newTransport(t testing.TB, u *url.URL) *bwnats.Transport {
 	return tr
 }
 
-func TestBasic(t *testing.T) {
-	u := serverURL(t, startServer(t, 0))
-	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, testenv.Caps{RecvBuffer: bwnats.RecvBuffer})
-}
-
 func TestMaxMessageSize(t *testing.T) {
 	u := serverURL(t, startServer(t, 0))
-	a := testenv.Join(t, newTransport(t, u), testenv.Group(t))
+	a := bellwethertest.Join(t, newTransport(t, u), testenv.Group(t))
 	if got, want := a.MaxMessageSize(), 1<<20-49; got != want {
 		t.Fatalf("MaxMessageSize = %d; want %d (the default max_payload less the header)", got, want)
 	}
@@ -84,7 +81,7 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 	tr := newTransport(t, u)
 	before := s.NumSubscriptions()
 	g := testenv.Group(t)
-	a, b := testenv.Join(t, tr, g), testenv.Join(t, tr, g)
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, tr, g)
 	if n := s.NumSubscriptions() - before; n != 1 {
 		t.Fatalf("two members of one group hold %d subscriptions; want 1", n)
 	}
@@ -98,11 +95,9 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// The group can be joined again.
-	c, d := testenv.Join(t, tr, g), testenv.Join(t, newTransport(t, u), g)
-	testenv.Send(t, c, "again")
-	if got := testenv.Recv(t, d); got != "again" {
-		t.Fatalf("got %q", got)
-	}
+	c, d := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
+	bellwethertest.Send(t, c, []byte("again"))
+	bellwethertest.ExpectRecv(t, d, []byte("again"))
 }
 
 func TestFromURLErrors(t *testing.T) {
@@ -149,64 +144,14 @@ func TestNewKeepsCallersConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := testenv.Group(t)
-	a, b := testenv.Join(t, tr, g), testenv.Join(t, newTransport(t, u), g)
-	testenv.Send(t, a, "hi")
-	if got := testenv.Recv(t, b); got != "hi" {
-		t.Fatalf("got %q", got)
-	}
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
+	bellwethertest.Send(t, a, []byte("hi"))
+	bellwethertest.ExpectRecv(t, b, []byte("hi"))
 	tr.Close()
 	if nc.IsClosed() {
 		t.Fatal("Transport.Close closed the caller's connection")
 	}
 	if _, err := bwnats.New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
-	}
-}
-
-// TestServerRestart: a broker restart does not end the member: it
-// reconnects, and messages flow again both ways.
-func TestServerRestart(t *testing.T) {
-	port := testenv.FreePort(t)
-	s := startServer(t, port)
-	u := serverURL(t, s)
-	t1, t2 := newTransport(t, u), newTransport(t, u)
-	g := testenv.Group(t)
-	a, b := testenv.Join(t, t1, g), testenv.Join(t, t2, g)
-	testenv.Send(t, a, "before")
-	if got := testenv.Recv(t, b); got != "before" {
-		t.Fatalf("got %q", got)
-	}
-	health := a.(bellwether.HealthChecker).Health
-	if err := health(); err != nil {
-		t.Fatalf("Health() = %v while connected", err)
-	}
-
-	s.Shutdown()
-	s.WaitForShutdown()
-	testenv.Eventually(t, "Health() to report the lost connection", func() error {
-		if err := health(); err == nil || !strings.Contains(err.Error(), "not connected to nats") {
-			return fmt.Errorf("Health() = %v", err)
-		}
-		return nil
-	})
-	// While the server is gone, Send fails rather than buffering.
-	deadline := time.Now().Add(10 * time.Second)
-	for a.Send(context.Background(), []byte("during")) == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("Send kept succeeding 10s after the server stopped")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := t1.Join(context.Background(), g+"-new"); err == nil {
-		t.Fatal("Join succeeded while the server was down")
-	}
-
-	startServer(t, port)
-	testenv.Exchange(t, a, b, "after-a")
-	testenv.Exchange(t, b, a, "after-b")
-	testenv.Eventually(t, "Health() to be nil after reconnecting", health)
-	a.Close()
-	if err := health(); !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("Health() after Close = %v; want ErrClosed", err)
 	}
 }

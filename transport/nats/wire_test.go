@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/bellwether-go/bellwether"
-
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 	natsgo "github.com/nats-io/nats.go"
@@ -19,7 +19,7 @@ func TestWire(t *testing.T) {
 	u := serverURL(t, startServer(t, 0))
 	t1, t2 := newTransport(t, u), newTransport(t, u)
 	g := "wire." + testenv.Group(t) // a '.', which the subject writes as '~'
-	members := []bellwether.Conn{testenv.Join(t, t1, g), testenv.Join(t, t1, g), testenv.Join(t, t2, g)}
+	members := []bellwether.Conn{bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)}
 
 	raw, err := natsgo.Connect(u.String(), natsgo.NoEcho())
 	if err != nil {
@@ -34,17 +34,17 @@ func TestWire(t *testing.T) {
 	if err := raw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Wire(t, members, testenv.Bus{
-		Publish: func(_ context.Context, msg string) error { return raw.Publish(subject, []byte(msg)) },
-		Next: func(ctx context.Context) (string, error) {
+	bellwethertest.TestWire(t, members, bellwethertest.Bus{
+		Publish: func(_ context.Context, msg []byte) error { return raw.Publish(subject, msg) },
+		Next: func(ctx context.Context) ([]byte, error) {
 			m, err := sub.NextMsgWithContext(ctx)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if m.Header.Get(bwnats.SenderHeader) == "" {
 				t.Errorf("a member's message carries no %s header", bwnats.SenderHeader)
 			}
-			return string(m.Data), nil
+			return m.Data, nil
 		},
 	})
 }

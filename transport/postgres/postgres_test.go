@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,14 +32,9 @@ func newTransport(t testing.TB, u *url.URL) *bwpostgres.Transport {
 	return tr
 }
 
-func TestBasic(t *testing.T) {
-	u := testenv.PostgresURL(t)
-	testenv.Basic(t, func(t testing.TB) bellwether.Transport { return newTransport(t, u) }, testenv.Caps{RecvBuffer: bwpostgres.RecvBuffer, TextOnly: true})
-}
-
 func TestMaxMessageSize(t *testing.T) {
 	u := testenv.PostgresURL(t)
-	a := testenv.Join(t, newTransport(t, u), testenv.Group(t))
+	a := bellwethertest.Join(t, newTransport(t, u), testenv.Group(t))
 	if got := a.MaxMessageSize(); got != 7999 {
 		t.Fatalf("MaxMessageSize = %d; want 7999, the longest notification payload", got)
 	}
@@ -82,9 +77,9 @@ func TestTwoConnectionsPerTransport(t *testing.T) {
 	defer tr.Close()
 	g := testenv.Group(t)
 	for i := range 20 {
-		a := testenv.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
-		testenv.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
-		testenv.Send(t, a, "x")
+		a := bellwethertest.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
+		bellwethertest.Join(t, tr, fmt.Sprintf("%s-%d", g, i))
+		bellwethertest.Send(t, a, []byte("x"))
 	}
 	if n := sessions(t, u, app); n != 2 {
 		t.Fatalf("a transport with 20 groups of 2 members holds %d connections; want 2", n)
@@ -150,9 +145,7 @@ func TestNew(t *testing.T) {
 	}
 	defer tr.Close()
 	g := testenv.Group(t)
-	a, b := testenv.Join(t, tr, g), testenv.Join(t, newTransport(t, u), g)
-	testenv.Send(t, a, "hi")
-	if got := testenv.Recv(t, b); got != "hi" {
-		t.Fatalf("got %q", got)
-	}
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
+	bellwethertest.Send(t, a, []byte("hi"))
+	bellwethertest.ExpectRecv(t, b, []byte("hi"))
 }

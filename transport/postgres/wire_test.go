@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,7 +21,7 @@ func TestWire(t *testing.T) {
 	u := testenv.PostgresURL(t)
 	t1, t2 := newTransport(t, u), newTransport(t, u)
 	g := testenv.Group(t)
-	members := []bellwether.Conn{testenv.Join(t, t1, g), testenv.Join(t, t1, g), testenv.Join(t, t2, g)}
+	members := []bellwether.Conn{bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -29,8 +30,8 @@ func TestWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heard := make(chan string, 100)
-	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { heard <- n.Payload }
+	heard := make(chan []byte, 100)
+	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { heard <- []byte(n.Payload) }
 	listener, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -45,11 +46,11 @@ func TestWire(t *testing.T) {
 	if _, err := listener.Exec(ctx, `LISTEN "`+channel+`"`).ReadAll(); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Wire(t, members, testenv.Bus{
-		Publish: func(ctx context.Context, msg string) error {
-			return sender.ExecParams(ctx, "SELECT pg_notify($1, $2)", [][]byte{[]byte(channel), []byte(msg)}, nil, nil, nil).Read().Err
+	bellwethertest.TestWire(t, members, bellwethertest.Bus{
+		Publish: func(ctx context.Context, msg []byte) error {
+			return sender.ExecParams(ctx, "SELECT pg_notify($1, $2)", [][]byte{[]byte(channel), msg}, nil, nil, nil).Read().Err
 		},
-		Next: func(ctx context.Context) (string, error) {
+		Next: func(ctx context.Context) ([]byte, error) {
 			for {
 				select {
 				case p := <-heard:
@@ -57,7 +58,7 @@ func TestWire(t *testing.T) {
 				default:
 				}
 				if err := listener.WaitForNotification(ctx); err != nil {
-					return "", err
+					return nil, err
 				}
 			}
 		},
@@ -69,7 +70,7 @@ func TestWire(t *testing.T) {
 func TestForeignSameBytes(t *testing.T) {
 	u := testenv.PostgresURL(t)
 	g := testenv.Group(t)
-	a := testenv.Join(t, newTransport(t, u), g)
+	a := bellwethertest.Join(t, newTransport(t, u), g)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sender, err := pgconn.Connect(ctx, u.String())
@@ -80,20 +81,18 @@ func TestForeignSameBytes(t *testing.T) {
 	const same = `{"type":"leader","action":"current","clientId":"a"}`
 	// a's message and an identical one from another session: a hears the
 	// other session's copy, not its own.
-	testenv.Send(t, a, same)
+	bellwethertest.Send(t, a, []byte(same))
 	if err := sender.ExecParams(ctx, "SELECT pg_notify($1, $2)", [][]byte{[]byte("bellwether_" + g), []byte(same)}, nil, nil, nil).Read().Err; err != nil {
 		t.Fatal(err)
 	}
-	if got := testenv.Recv(t, a); got != same {
-		t.Fatalf("got %q", got)
-	}
-	testenv.Silent(t, a)
+	bellwethertest.ExpectRecv(t, a, []byte(same))
+	bellwethertest.ExpectSilence(t, a)
 }
 
 func TestSendRefusesWhatIsNotText(t *testing.T) {
 	u := testenv.PostgresURL(t)
 	g := testenv.Group(t)
-	a, b := testenv.Join(t, newTransport(t, u), g), testenv.Join(t, newTransport(t, u), g)
+	a, b := bellwethertest.Join(t, newTransport(t, u), g), bellwethertest.Join(t, newTransport(t, u), g)
 	for _, tc := range []struct {
 		msg, want string
 	}{
@@ -107,8 +106,6 @@ func TestSendRefusesWhatIsNotText(t *testing.T) {
 		}
 	}
 	// Nothing went out: the next message is the first b gets.
-	testenv.Send(t, a, "ünïcödé ☃")
-	if got := testenv.Recv(t, b); got != "ünïcödé ☃" {
-		t.Fatalf("got %q", got)
-	}
+	bellwethertest.Send(t, a, []byte("ünïcödé ☃"))
+	bellwethertest.ExpectRecv(t, b, []byte("ünïcödé ☃"))
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwredis "github.com/bellwether-go/bellwether/transport/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -34,7 +35,7 @@ func TestWire(t *testing.T) {
 	u := testenv.RedisURL(t)
 	t1, t2 := newTransport(t, u), newTransport(t, u)
 	g := testenv.Group(t)
-	members := []bellwether.Conn{testenv.Join(t, t1, g), testenv.Join(t, t1, g), testenv.Join(t, t2, g)}
+	members := []bellwether.Conn{bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)}
 
 	raw := rawClient(t, u.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -45,14 +46,14 @@ func TestWire(t *testing.T) {
 	if _, err := sub.ReceiveTimeout(ctx, 10*time.Second); err != nil { // the confirmation
 		t.Fatal(err)
 	}
-	testenv.Wire(t, members, testenv.Bus{
-		Publish: func(ctx context.Context, msg string) error { return raw.Publish(ctx, channel, msg).Err() },
-		Next: func(ctx context.Context) (string, error) {
+	bellwethertest.TestWire(t, members, bellwethertest.Bus{
+		Publish: func(ctx context.Context, msg []byte) error { return raw.Publish(ctx, channel, msg).Err() },
+		Next: func(ctx context.Context) ([]byte, error) {
 			m, err := sub.ReceiveMessage(ctx)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			return m.Payload, nil
+			return []byte(m.Payload), nil
 		},
 	})
 }
@@ -64,30 +65,30 @@ func TestIdenticalMessages(t *testing.T) {
 	u := testenv.RedisURL(t)
 	t1, t2 := newTransport(t, u), newTransport(t, u)
 	g := testenv.Group(t)
-	a, b, c := testenv.Join(t, t1, g), testenv.Join(t, t1, g), testenv.Join(t, t2, g)
-	const same = `{"type":"leader","action":"current","clientId":"twin"}`
-	testenv.Send(t, a, same)
-	testenv.Send(t, a, same)
-	testenv.Send(t, b, same)
+	a, b, c := bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)
+	same := []byte(`{"type":"leader","action":"current","clientId":"twin"}`)
+	bellwethertest.Send(t, a, same)
+	bellwethertest.Send(t, a, same)
+	bellwethertest.Send(t, b, same)
 	for _, tc := range []struct {
 		name string
 		c    bellwether.Conn
 		n    int
 	}{{"a", a, 1}, {"b", b, 2}, {"c", c, 3}} {
 		for i := range tc.n {
-			if got := testenv.Recv(t, tc.c); got != same {
+			if got := bellwethertest.Recv(t, tc.c); string(got) != string(same) {
 				t.Fatalf("%s: message %d = %q", tc.name, i, got)
 			}
 		}
 	}
 	// Had a or b heard one copy too many, it would come before this.
-	testenv.Send(t, c, "marker")
+	bellwethertest.Send(t, c, []byte("marker"))
 	for _, m := range []bellwether.Conn{a, b} {
-		if got := testenv.Recv(t, m); got != "marker" {
+		if got := bellwethertest.Recv(t, m); string(got) != "marker" {
 			t.Fatalf("got %q; want the marker", got)
 		}
 	}
-	testenv.Silent(t, a, b, c)
+	bellwethertest.ExpectSilence(t, a, b, c)
 }
 
 // TestHealth: Health is nil while the subscription works, reports a server
@@ -95,9 +96,9 @@ func TestIdenticalMessages(t *testing.T) {
 // gone, and is nil again once the Transport has reconnected.
 func TestHealth(t *testing.T) {
 	defer bwredis.SetPingInterval(200 * time.Millisecond)()
-	s := startRedis(t)
-	tr := newTransport(t, s.url())
-	a := testenv.Join(t, tr, testenv.Group(t))
+	s := testserver.Redis(t)
+	tr := newTransport(t, s.URL())
+	a := bellwethertest.Join(t, tr, testenv.Group(t))
 	health := a.(bellwether.HealthChecker).Health
 	// Idle for several ping intervals: the PINGs are answered.
 	time.Sleep(time.Second)
@@ -105,28 +106,24 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("Health() = %v on an idle, working connection", err)
 	}
 
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	s.Freeze()
 	testenv.Eventually(t, "Health() to report the unanswered PING", func() error {
 		if err := health(); err == nil || !strings.Contains(err.Error(), "no reply to PING") {
 			return errors.New("Health() = " + errString(err))
 		}
 		return nil
 	})
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	s.Thaw()
 	testenv.Eventually(t, "Health() to be nil once the server answers again", health)
 
-	s.kill()
+	s.Kill()
 	testenv.Eventually(t, "Health() to report the server gone", func() error {
 		if err := health(); err == nil || !strings.Contains(err.Error(), "is not working") {
 			return errors.New("Health() = " + errString(err))
 		}
 		return nil
 	})
-	s.start()
+	s.Start()
 	testenv.Eventually(t, "Health() to be nil after reconnecting", health)
 	a.Close()
 	if err := health(); !errors.Is(err, bellwether.ErrClosed) {

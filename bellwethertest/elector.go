@@ -1,4 +1,4 @@
-package testenv
+package bellwethertest
 
 import (
 	"context"
@@ -12,34 +12,35 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-// QuickSettings are short protocol timings for Electors on real buses.
-var QuickSettings = bellwether.Settings{
+// restartSettings are short protocol timings for Electors across a
+// restart of their server.
+var restartSettings = bellwether.Settings{
 	ElectionTimeout:   200 * time.Millisecond,
 	HeartbeatInterval: 250 * time.Millisecond,
 	HeartbeatTimeout:  time.Second,
 }
 
-// JoinElectors makes one Elector per Transport in group, with ids "a",
-// "b", … and QuickSettings, closed when the test ends (before the
-// Transports, whose cleanups were registered earlier).
-func JoinElectors(t testing.TB, trs []bellwether.Transport, group string) []*bellwether.Elector {
+// joinElectors makes one Elector per Transport in group, with ids "a",
+// "b", … and the given settings and callbacks, closed when the test ends
+// (before the Transports, whose cleanups were registered earlier).
+func joinElectors(t *testing.T, trs []bellwether.Transport, group string, settings bellwether.Settings, callbacks func(id string) bellwether.Callbacks) []*bellwether.Elector {
 	t.Helper()
 	es := make([]*bellwether.Elector, len(trs))
 	for i, tr := range trs {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		e, err := bellwether.Join(ctx, tr, bellwether.Config{
-			ID:       string(rune('a' + i)),
-			Group:    group,
-			Settings: QuickSettings,
-			Logger:   slog.New(slog.DiscardHandler),
-		})
+		id := string(rune('a' + i))
+		cfg := bellwether.Config{ID: id, Group: group, Settings: settings, Logger: slog.New(slog.DiscardHandler)}
+		if callbacks != nil {
+			cfg.Callbacks = callbacks(id)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*Timeout)
+		e, err := bellwether.Join(ctx, tr, cfg)
 		cancel()
 		if err != nil {
-			t.Fatalf("Join of Elector %d: %v", i, err)
+			t.Fatalf("Join of Elector %s: %v", id, err)
 		}
 		es[i] = e
 		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*Timeout)
 			defer cancel()
 			if err := e.Close(ctx); err != nil {
 				t.Errorf("Close of Elector %s: %v", e.ID(), err)
@@ -72,12 +73,11 @@ func agreement(es []*bellwether.Elector) (string, error) {
 	return leaders[0], nil
 }
 
-// AwaitOneLeader waits until exactly one of es leads and all know it, and
-// that has held for a second (four heartbeats of QuickSettings). It fails
-// t if that does not happen within the given time, and returns the leader.
-func AwaitOneLeader(t testing.TB, es []*bellwether.Elector, within time.Duration) string {
+// awaitOneLeader waits until exactly one of es leads and all know it, and
+// that has held for stable. It fails t if that does not happen within the
+// given time, and returns the leader.
+func awaitOneLeader(t *testing.T, es []*bellwether.Elector, stable, within time.Duration) string {
 	t.Helper()
-	const stable = time.Second
 	deadline := time.Now().Add(within)
 	var since time.Time
 	last := ""
@@ -101,38 +101,39 @@ func AwaitOneLeader(t testing.TB, es []*bellwether.Elector, within time.Duration
 	}
 }
 
-// ElectorsAcrossRestart runs three Electors, each on a Transport of its
-// own, through a real restart of their bus: they elect a leader; stop
-// takes the bus down for at least HeartbeatTimeout, long enough for every
-// member to notice (each Elector's Health reports it); start brings it
-// back, and the group must agree on one leader again within a generous
-// bound, every Elector still running.
-func ElectorsAcrossRestart(t *testing.T, newTransport func(t testing.TB) bellwether.Transport, stop, start func()) {
+// electorsAcrossRestart runs three Electors, each on a Transport of its
+// own, through a restart of their server: they elect a leader; the server
+// goes down for at least HeartbeatTimeout, long enough for every member to
+// notice (each Elector's Health reports it); once it is back the group
+// must agree on one leader again within a generous bound, every Elector
+// still running.
+func (s *suite) electorsAcrossRestart(t *testing.T, kill bool) {
 	trs := make([]bellwether.Transport, 3)
 	for i := range trs {
-		trs[i] = newTransport(t)
+		trs[i] = s.transport(t)
 	}
-	es := JoinElectors(t, trs, Group(t))
-	first := AwaitOneLeader(t, es, recoverTimeout)
+	es := joinElectors(t, trs, UniqueGroup(t, "electors"), restartSettings, nil)
+	// A second of stability is four heartbeats.
+	first := awaitOneLeader(t, es, time.Second, recoverTimeout)
 	t.Logf("leader before the restart: %s", first)
 
 	down := time.Now()
-	stop()
+	s.down(kill)
 	for _, e := range es {
-		Eventually(t, "Elector "+e.ID()+" to notice the bus is down", func() error {
+		eventually(t, "Elector "+e.ID()+" to notice the server is down", func() error {
 			if e.Health() == nil {
 				return errors.New("Health() = nil")
 			}
 			return nil
 		})
 	}
-	if d := QuickSettings.HeartbeatTimeout - time.Since(down); d > 0 {
+	if d := restartSettings.HeartbeatTimeout - time.Since(down); d > 0 {
 		time.Sleep(d)
 	}
-	start()
+	s.server.Start()
 	up := time.Now()
-	leader := AwaitOneLeader(t, es, 60*time.Second)
-	t.Logf("leader after the restart: %s, agreed %v after the bus came back (including a second of stability)", leader, time.Since(up).Round(time.Millisecond))
+	leader := awaitOneLeader(t, es, time.Second, 60*time.Second)
+	t.Logf("leader after the restart: %s, agreed %v after the server came back (including a second of stability)", leader, time.Since(up).Round(time.Millisecond))
 	for _, e := range es {
 		// Health may still hold a broadcast error from the outage: a
 		// follower has nothing to send that would clear it.
@@ -142,7 +143,7 @@ func ElectorsAcrossRestart(t *testing.T, newTransport func(t testing.TB) bellwet
 			t.Logf("Elector %s: Health() = %v", e.ID(), err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*Timeout)
 	defer cancel()
 	for _, e := range es {
 		if e.ID() == leader {
