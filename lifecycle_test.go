@@ -536,7 +536,9 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 	t.Run("requests to a leader on a slow bus", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c := &floodConn{n: 300_000, start: make(chan struct{}), slow: time.Second, closed: make(chan struct{}),
-				msgs: func(i int) []byte { return []byte(fmt.Sprintf(`{"type":"leader","action":"request","clientId":"r%d"}`, i)) }}
+				msgs: func(i int) []byte {
+					return []byte(fmt.Sprintf(`{"type":"leader","action":"request","clientId":"r%d"}`, i))
+				}}
 			e, err := bellwether.Join(context.Background(), floodBus{c}, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger,
 				Settings: bellwether.Settings{HeartbeatTimeout: 20 * time.Second}})
 			if err != nil {

@@ -39,6 +39,7 @@ func (s *suite) outageTests(t *testing.T) {
 		}
 		t.Run("ServerRestart/"+name, func(t *testing.T) { s.serverRestart(t, kill) })
 	}
+	t.Run("JoinOutlivesFirstJoiner", s.joinOutlivesFirstJoiner)
 	t.Run("AcknowledgedSends/Frozen", s.sendWhileFrozen)
 	t.Run("AcknowledgedSends/Killed", s.sendWhileKilled)
 	for _, kill := range []bool{false, true} {
@@ -278,5 +279,47 @@ func exchange(t *testing.T, from, to bellwether.Conn, prefix string) {
 		case <-ctx.Done():
 			t.Fatalf("no message %q… arrived within %v; last Send error: %v", prefix, recoverTimeout, lastErr)
 		}
+	}
+}
+
+// joinOutlivesFirstJoiner: of two members joining one group at once while
+// the server is frozen, the second, whose ctx stays healthy, joins once the
+// server thaws, though the first one's ctx was cancelled meanwhile: it must
+// not get the first one's context.Canceled.
+func (s *suite) joinOutlivesFirstJoiner(t *testing.T) {
+	tr := s.transport(t)
+	g := UniqueGroup(t, "joiners")
+	s.server.Freeze()
+	thawed := false
+	defer func() {
+		if !thawed {
+			s.server.Thaw()
+		}
+	}()
+	join := func(ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			c, err := tr.Join(ctx, g)
+			if err == nil {
+				c.Close()
+			}
+			errc <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // until it waits for the server
+		return errc
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	err1 := join(ctx1)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel2()
+	err2 := join(ctx2)
+	cancel1()
+	if err := <-err1; !errors.Is(err, context.Canceled) {
+		t.Errorf("first Join: %v; want context.Canceled", err)
+	}
+	s.server.Thaw()
+	thawed = true
+	if err := <-err2; err != nil {
+		t.Fatalf("second Join, with a healthy ctx: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/bellwether-go/bellwether/internal/freeze"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 )
 
 // TestE2EMQTT runs the scenario on a Mosquitto broker of its own, with
@@ -14,6 +14,6 @@ import (
 func TestE2EMQTT(t *testing.T) {
 	t.Parallel()
 	binary(t)
-	b := freeze.Mosquitto(t)
-	scenario(t, "mqtt://127.0.0.1:"+strconv.Itoa(b.Port))
+	s := testserver.Mosquitto(t)
+	scenario(t, "mqtt://127.0.0.1:"+strconv.Itoa(s.Port()))
 }

@@ -6,7 +6,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bellwether-go/bellwether/internal/freeze"
+	"github.com/bellwether-go/bellwether/bellwethertest"
 )
 
 // TestDeafMember: a member whose socket reader failed (here its socket is
@@ -22,7 +22,7 @@ func TestDeafMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := conn.(*Conn)
-	freeze.Deaf(t, c, func() {
+	bellwethertest.TestDeaf(t, c, func() {
 		c.sock.Close()
 		<-c.readerDone
 	})

@@ -12,7 +12,8 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwmqtt "github.com/bellwether-go/bellwether/transport/mqtt"
 )
 
@@ -55,10 +56,10 @@ func rawClient(t *testing.T, u *url.URL, topic string, got chan<- *paho.Publish)
 // reaches every member; a duplicate of a member's own message (as QoS 1
 // may deliver) never reaches that member, though the others hear it.
 func TestWire(t *testing.T) {
-	u := brokerURL(startBroker(t))
+	u := testserver.Mosquitto(t).URL()
 	t1, t2 := newTransport(t, u), newTransport(t, u)
-	g := testenv.Group(t)
-	a, b, c := testenv.Join(t, t1, g), testenv.Join(t, t1, g), testenv.Join(t, t2, g)
+	g := bellwethertest.UniqueGroup(t, "wire")
+	a, b, c := bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)
 	got := make(chan *paho.Publish, 16)
 	raw := rawClient(t, u, bwmqtt.TopicPrefix+g, got)
 	publish := func(payload string, props *paho.PublishProperties) {
@@ -72,13 +73,13 @@ func TestWire(t *testing.T) {
 	expect := func(want string, conns ...bellwether.Conn) {
 		t.Helper()
 		for _, cn := range conns {
-			if msg := testenv.Recv(t, cn); msg != want {
+			if msg := string(bellwethertest.Recv(t, cn)); msg != want {
 				t.Fatalf("got %q; want %q", msg, want)
 			}
 		}
 	}
 
-	testenv.Send(t, a, `{"type":"leader","action":"current","clientId":"a"}`)
+	bellwethertest.Send(t, a, []byte(`{"type":"leader","action":"current","clientId":"a"}`))
 	expect(`{"type":"leader","action":"current","clientId":"a"}`, b, c)
 	var seen *paho.Publish
 	select {

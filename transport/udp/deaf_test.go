@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
-	"github.com/bellwether-go/bellwether/internal/freeze"
 )
 
 // TestDeafMember: a member whose socket reader failed (here its socket is
@@ -13,7 +12,7 @@ func TestDeafMember(t *testing.T) {
 	requireNetns(t)
 	tr := newTransport(t, Config{Address: "239.77.1.1:29995", Interface: "lo"})
 	c := bellwethertest.Join(t, tr, bellwethertest.UniqueGroup(t, "deaf")).(*Conn)
-	freeze.Deaf(t, c, func() {
+	bellwethertest.TestDeaf(t, c, func() {
 		c.p.Close()
 		<-c.readerDone
 	})

@@ -1,4 +1,4 @@
-package freeze
+package bellwethertest
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-// Deaf checks what a member whose socket reader fails reports: its
+// TestDeaf checks what a member whose socket reader fails reports: its
 // Health is nil until breakReader makes the reader fail (and returns once
 // it did), then the failure; Recv returns the failure, neither ErrClosed
 // nor ctx's error, every time; after Close, Health wraps ErrClosed.
-func Deaf(t *testing.T, c bellwether.Conn, breakReader func()) {
+func TestDeaf(t *testing.T, c bellwether.Conn, breakReader func()) {
 	t.Helper()
 	h, ok := c.(bellwether.HealthChecker)
 	if !ok {
