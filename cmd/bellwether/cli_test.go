@@ -19,6 +19,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// run's in-process tests start their guards from this test binary
+	// (os.Executable): be the guard then.
+	if len(os.Args) > 1 && os.Args[1] == guardName {
+		main()
+	}
 	code := m.Run()
 	cleanupBinary()
 	if code == 0 {
@@ -58,7 +63,7 @@ type testCLI struct {
 
 func newCLI(env ...string) *testCLI {
 	t := &testCLI{stdout: &syncBuffer{}, stderr: &syncBuffer{}, signals: make(chan os.Signal, 4)}
-	t.c = &cli{stdout: t.stdout, stderr: t.stderr, environ: env, signals: t.signals}
+	t.c = &cli{stdout: t.stdout, stderr: t.stderr, environ: env, signals: t.signals, inProcess: true}
 	return t
 }
 
@@ -227,13 +232,18 @@ func TestRunExitStatus(t *testing.T) {
 		{`exit 0`, 0},
 		{`exit 7`, 7},
 		{`kill -9 $$`, 128 + 9},
-		{`test "$BELLWETHER_ID" = me && test "$BELLWETHER_GROUP" = jobs && test "$KEEP" = yes`, 0},
+		{`test "$BELLWETHER_MEMBER_ID" = me && test "$BELLWETHER_GROUP" = jobs && test "$KEEP" = yes`, 0},
+		{`test -z "$BELLWETHER_ID" && test -z "$BELLWETHER_HTTP" && test "$BELLWETHER_BUS" = "$0" && test "$BELLWETHER_HEARTBEAT_INTERVAL" = 100ms`, 0},
 		{`echo to-stdout; echo to-stderr >&2`, 0},
 	} {
 		t.Run(tt.script, func(t *testing.T) {
-			tc := newCLI("KEEP=yes")
-			args := append([]string{"run", "--bus", memBus(), "--group", "jobs", "--id", "me"}, fastFlags...)
-			args = append(args, "--", "sh", "-c", tt.script)
+			// The member's id also comes from the environment, which the
+			// job must not inherit (a bellwether command run by the job
+			// would take it for its own).
+			tc := newCLI("KEEP=yes", "BELLWETHER_ID=from-env")
+			bus := memBus()
+			args := append([]string{"run", "--bus", bus, "--group", "jobs", "--id", "me"}, fastFlags...)
+			args = append(args, "--", "sh", "-c", tt.script, bus)
 			if code := tc.run(args...); code != tt.want {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.want, tc.stderr)
 			}
