@@ -193,4 +193,3 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	d.section("Stopping the other members")
 	return exitOK, nil
 }
-

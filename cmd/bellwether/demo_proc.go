@@ -47,7 +47,7 @@ type demoMember struct {
 type demoEvent struct {
 	at     time.Time
 	m      *demoMember // nil for the observer
-	event  string // the "event" attribute of a member's JSON log record
+	event  string      // the "event" attribute of a member's JSON log record
 	msg    string
 	level  string
 	pid    int
@@ -238,4 +238,3 @@ func (d *demo) stopAll() {
 		}
 	}
 }
-
