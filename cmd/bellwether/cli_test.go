@@ -292,6 +292,53 @@ func TestRunStopsOnSignal(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, tc.stderr)
 		}
 	}
+	if strings.Contains(tc.stderr.String(), "leadership lost") {
+		t.Errorf("a clean stop logged a loss of leadership:\n%s", tc.stderr)
+	}
+}
+
+// TestMemBusRefused: the command refuses a bus that processes cannot
+// share, since every process would lead on a bus of its own.
+func TestMemBusRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--bus", "mem://x", "--", "true"},
+		{"run", "--bus", "MEM://x", "--", "true"},
+		{"watch", "--bus", "mem://x"},
+		{"status", "--bus", "mem://x"},
+	} {
+		tc := newCLI()
+		tc.c.inProcess = false
+		if code := tc.run(args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+		if got := tc.stderr.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "a mem:// bus lives inside one process") {
+			t.Errorf("%v: stderr %q, want one line saying why", args, got)
+		}
+	}
+}
+
+// TestLogVoice: --log-format takes any case; JSON logs give durations in
+// seconds, text logs as Go durations; the member's id has the key "id".
+func TestLogVoice(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		want   []string
+	}{
+		{"JSON", []string{`"election_timeout":0.05,`, `"heartbeat_timeout":0.5,`, `"id":"me"`}},
+		{"Text", []string{"election_timeout=50ms", "heartbeat_timeout=500ms", " id=me "}},
+	} {
+		tc := newCLI()
+		args := append([]string{"run", "--bus", memBus(), "--id", "me"}, fastFlags...)
+		args = append(args, "--log-format", tt.format, "--", "true")
+		if code := tc.run(args...); code != 0 {
+			t.Fatalf("--log-format %s: exit %d; stderr:\n%s", tt.format, code, tc.stderr)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(tc.stderr.String(), want) {
+				t.Errorf("--log-format %s: log lacks %q:\n%s", tt.format, want, tc.stderr)
+			}
+		}
+	}
 }
 
 // TestRunGrace: a command that ignores SIGTERM gets SIGKILL after

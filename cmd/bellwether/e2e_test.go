@@ -454,6 +454,8 @@ func TestE2EErrors(t *testing.T) {
 		{[]string{"run", "--heartbeat-timeout", "1s", "--", "true"}, 2, "--heartbeat-timeout 1s must be greater than --heartbeat-interval 2s"},
 		{[]string{"run", "--key-file", "k", "--", "true"}, 2, "authentication is not available yet"},
 		{[]string{"watch", "--bogus"}, 2, "flag provided but not defined: --bogus"},
+		{[]string{"run", "--bus", "mem://x", "--", "true"}, 2, "a mem:// bus lives inside one process"},
+		{[]string{"status", "--bus", "mem://x"}, 2, "a mem:// bus lives inside one process"},
 	} {
 		code, stdout, stderr := runBin(t, tt.args...)
 		if code != tt.code || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {

@@ -1,0 +1,258 @@
+//go:build linux
+
+package main
+
+// Tests of the guard: the job's whole process tree goes when the member is
+// killed, when the guard is killed, and when the lease runs out. They find
+// the job's processes by a marker in their command lines, in /proc, so
+// they run on Linux only. The bounds are real time: killBound for a tree
+// to go after kill -9 (SIGKILL and a pipe's end are immediate; the rest
+// is scheduling on a loaded machine).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether/internal/testenv"
+)
+
+const killBound = 2 * time.Second
+
+// marker returns a sleep duration no other process uses, to find the
+// processes that sleep it.
+func marker() string {
+	return fmt.Sprintf("%d.%06d", 3000+rand.IntN(1000), rand.IntN(1000000))
+}
+
+// pidsWith returns the live processes whose command line holds each of
+// words, as separate arguments.
+func pidsWith(words ...string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		ok := true
+		for _, w := range words {
+			ok = ok && slices.Contains(args, w)
+		}
+		if ok && processExists(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// awaitPids waits up to bound until each marker is slept by a process.
+func awaitPids(t *testing.T, bound time.Duration, markers ...string) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		missing := ""
+		for _, m := range markers {
+			if len(pidsWith("sleep", m)) == 0 {
+				missing = m
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no process sleeps %s within %v", missing, bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// awaitGone waits up to bound until no process sleeps any of markers, and
+// returns how long it took; it fails t (and kills them) if some remain.
+func awaitGone(t *testing.T, bound time.Duration, markers ...string) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	for {
+		var left []int
+		for _, m := range markers {
+			left = append(left, pidsWith("sleep", m)...)
+		}
+		if len(left) == 0 {
+			return time.Since(t0)
+		}
+		if time.Since(t0) > bound {
+			for _, pid := range left {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Fatalf("processes %v of the job still run %v later", left, bound)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// treeJob returns a job whose tree holds a wrapper script's foreground
+// child and both sleeps of sh -c 'a & b', and the markers they sleep.
+func treeJob(t *testing.T) (argv []string, markers []string) {
+	m1, m2, m3 := marker(), marker(), marker()
+	wrapper := filepath.Join(t.TempDir(), "wrapper.sh")
+	// The echo keeps the shell from replacing itself with the sleep.
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nsleep "+m1+"\necho done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`%s & sh -c 'sleep %s & sleep %s'; wait`, wrapper, m2, m3)
+	t.Cleanup(func() {
+		for _, m := range []string{m1, m2, m3} {
+			for _, pid := range pidsWith("sleep", m) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	return []string{"sh", "-c", script}, []string{m1, m2, m3}
+}
+
+// TestE2EKillMemberKillsJobTree: kill -9 of a member takes its job's whole
+// tree down at once, grandchildren included.
+func TestE2EKillMemberKillsJobTree(t *testing.T) {
+	t.Parallel()
+	argv, markers := treeJob(t)
+	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "tree"}, e2eTimings...)
+	m := start(t, "member", append(append(args, "--"), argv...)...)
+	awaitPids(t, 10*time.Second, markers...)
+	syscall.Kill(m.pid, syscall.SIGKILL)
+	took := awaitGone(t, killBound, markers...)
+	t.Logf("the job's tree was gone %v after kill -9 of the member (bound %v)", took, killBound)
+}
+
+// TestE2EKillGuardKillsJobTree: kill -9 of the guard does the same, and
+// the member, which lost its job, withdraws and exits 1.
+func TestE2EKillGuardKillsJobTree(t *testing.T) {
+	t.Parallel()
+	argv, markers := treeJob(t)
+	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "tree"}, e2eTimings...)
+	m := start(t, "member", append(append(args, "--"), argv...)...)
+	awaitPids(t, 10*time.Second, markers...)
+	guards := pidsWith(guardName, argv[2])
+	if len(guards) != 1 {
+		t.Fatalf("found guards %v, want one", guards)
+	}
+	syscall.Kill(guards[0], syscall.SIGKILL)
+	took := awaitGone(t, killBound, markers...)
+	t.Logf("the job's tree was gone %v after kill -9 of the guard (bound %v)", took, killBound)
+	if code := m.wait(t, 10*time.Second); code != exitFailure {
+		t.Errorf("the member exited %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(m.stderr.String(), "the guard process died") {
+		t.Errorf("the member's log does not say the guard died:\n%s", m.stderr)
+	}
+}
+
+// TestE2EStatusInsideJob: a bellwether status run by the job reports the
+// leader, with no flags: the job's environment names the member's bus and
+// group but not its id or its --http address.
+func TestE2EStatusInsideJob(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	out := filepath.Join(t.TempDir(), "out")
+	port := testenv.FreePort(t)
+	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "nested", "--id", "lead-1",
+		"--http", fmt.Sprintf("127.0.0.1:%d", port)}, e2eTimings...)
+	args = append(args, "--", "sh", "-c", `"$0" status > "$1.tmp" 2>&1; echo "exit $?" >> "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 1000`, bin, out)
+	m := start(t, "member", args...)
+	var got []byte
+	waitFor(t, "the job's status to finish", func() bool {
+		var err error
+		got, err = os.ReadFile(out)
+		return err == nil
+	})
+	if string(got) != "lead-1\nexit 0\n" {
+		t.Errorf("bellwether status inside the job printed %q, want %q; member's log:\n%s", got, "lead-1\nexit 0\n", m.stderr)
+	}
+}
+
+// TestGuardLeaseExpiry: a guard given a 300ms lease and no renewal kills
+// the job's whole group when it ends, not before; and a grace period
+// longer than the lease ends with the lease.
+func TestGuardLeaseExpiry(t *testing.T) {
+	const lease = 300 * time.Millisecond
+	for _, tt := range []struct {
+		name  string
+		term  bool // send term with a grace of one hour first
+		trap  string
+		early time.Duration // the job still runs this long after the lease was given
+	}{
+		{name: "no renewal", early: lease - 100*time.Millisecond},
+		{name: "grace past the lease", term: true, trap: `trap "" TERM; `, early: lease - 100*time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if testing.Short() {
+				t.Skip("starts processes; skipped with -short")
+			}
+			m1, m2 := marker(), marker()
+			argv := []string{"sh", "-c", fmt.Sprintf(`%ssleep %s & sleep %s; wait`, tt.trap, m1, m2)}
+			g, err := startGuard("/bin/sh", argv, os.Environ(), nil, io.Discard, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.close()
+			// Started without a lease, the job runs until told otherwise;
+			// the lease is given once its tree is there.
+			g.send(guardStart, time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			r, err := g.awaitReport(ctx)
+			if err != nil || r.kind != guardStarted {
+				t.Fatalf("first report %+v, %v; want started", r, err)
+			}
+			awaitPids(t, 10*time.Second, m1, m2)
+			t0 := time.Now()
+			g.send(guardLease, lease)
+			if tt.term {
+				g.send(guardTerm, time.Hour)
+			}
+			time.Sleep(time.Until(t0.Add(tt.early)))
+			if len(pidsWith("sleep", m1)) == 0 || len(pidsWith("sleep", m2)) == 0 {
+				t.Fatalf("the job was killed before its lease ended (%v after it was given)", time.Since(t0))
+			}
+			awaitGone(t, lease+killBound, m1, m2)
+			took := time.Since(t0)
+			t.Logf("the job's group was gone %v after a %v lease was given (bound %v)", took, lease, lease+killBound)
+			if took < lease {
+				t.Errorf("the job was killed %v after its %v lease was given", took, lease)
+			}
+			var kinds []string
+			for {
+				r, err := g.awaitReport(ctx)
+				if err != nil {
+					t.Fatalf("after %v: %v", kinds, err)
+				}
+				kinds = append(kinds, r.kind)
+				if r.kind == guardExited {
+					if r.n != 128+int(syscall.SIGKILL) {
+						t.Errorf("exit status %d, want %d", r.n, 128+int(syscall.SIGKILL))
+					}
+					break
+				}
+			}
+			want := []string{guardExpired, guardKilling, guardExited}
+			if tt.term {
+				want = []string{guardKilling, guardExited}
+			}
+			if !slices.Equal(kinds, want) {
+				t.Errorf("reports %v, want %v", kinds, want)
+			}
+		})
+	}
+}
