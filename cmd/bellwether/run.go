@@ -64,6 +64,10 @@ COMMAND not found) print one line and exit 2.`,
 // only its pipes (TODO(lease): bellwether.LeaseExpiry).
 var leaseExpiry = func(context.Context) (time.Time, bool) { return time.Time{}, false }
 
+// leaseWired reports whether leaseExpiry is the root package's lease;
+// the frozen-leader test waits for it.
+const leaseWired = false
+
 func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
 	fs := newFlagSet(cmd.name)
 	var co common
