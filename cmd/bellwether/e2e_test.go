@@ -147,7 +147,7 @@ type jobRecord struct {
 
 // jobScript is the job the members run: it appends its member's id and
 // its pid to the file $0 and waits.
-const jobScript = `echo "$BELLWETHER_ID $$" >> "$0"; exec sleep 1000`
+const jobScript = `echo "$BELLWETHER_MEMBER_ID $$" >> "$0"; exec sleep 1000`
 
 func readJobs(t *testing.T, file string) []jobRecord {
 	t.Helper()

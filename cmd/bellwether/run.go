@@ -251,11 +251,16 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 	defer tick.Stop()
 	pid := 0
 	stop, hurry := ctx.Done(), j.hurry
-	stopping, expired := false, false
+	stopping, expired, lapsed := false, false, false
 	for {
 		select {
 		case <-tick.C:
-			renew()
+			if !renew() && pid > 0 && !lapsed {
+				// The guard should have killed the group by now; should it
+				// be stopped or wedged itself, the member does.
+				lapsed = true
+				signalGroup(pid, syscall.SIGKILL)
+			}
 			continue
 		case <-stop:
 			stop, stopping = nil, true
