@@ -103,8 +103,15 @@ func TestHelp(t *testing.T) {
 	if code := tc.run("--help"); code != 0 || !strings.Contains(tc.stdout.String(), "Subcommands:") {
 		t.Errorf("--help: exit %d, stdout %q", code, tc.stdout)
 	}
-	if strings.Contains(tc.stdout.String(), demoJobName) {
-		t.Errorf("--help shows the hidden subcommand:\n%s", tc.stdout)
+	for _, hidden := range []string{demoJobName, guardName} {
+		if strings.Contains(tc.stdout.String(), hidden) {
+			t.Errorf("--help shows the hidden subcommand %s:\n%s", hidden, tc.stdout)
+		}
+	}
+	for _, c := range commands {
+		if !c.hidden && !strings.Contains(tc.stdout.String(), "  "+c.name+" ") {
+			t.Errorf("--help does not list %s:\n%s", c.name, tc.stdout)
+		}
 	}
 	tc = newCLI()
 	if code := tc.run("help", "status"); code != 0 || !strings.Contains(tc.stdout.String(), "bellwether status") {

@@ -144,7 +144,7 @@ func (c *cli) cmdSim(cmd *command, ctx context.Context, args []string) int {
 	}
 	add("name", "name "+name)
 	add("members", "members "+strconv.Itoa(members))
-	add("modes", "modes "+modes)
+	add("modes", "modes "+strings.ToLower(modes)) // a flag's keywords in any case
 	if set["election-timeout"] || set["heartbeat-interval"] || set["heartbeat-timeout"] {
 		var kv []string
 		for _, s := range []struct {
@@ -164,7 +164,7 @@ func (c *cli) cmdSim(cmd *command, ctx context.Context, args []string) int {
 	add("duration", "duration "+duration.String())
 	add("seed", "seed "+strconv.FormatUint(seed, 10))
 	add("repetitions", "repetitions "+strconv.Itoa(repetitions))
-	add("check", "check "+check)
+	add("check", "check "+strings.ToLower(check))
 	lines = append(lines, faults...)
 
 	s, err := sim.ParseScenario(strings.NewReader(strings.Join(lines, "\n")))
