@@ -20,20 +20,25 @@ package main
 // answers on its descriptor 4:
 //
 //	member → guard                     guard → member
-//	lease NANOS    renew the lease     started PID    the job runs, in group PID
-//	start GRACE    start the job       failed MSG     the job could not start
-//	term GRACE     SIGTERM the group   expired        the lease ran out: SIGKILL sent
-//	kill           SIGKILL the group   killing WHY    SIGKILL sent, and why
-//	                                   exited STATUS  the job and its group are gone
+//	until MONO     renew the lease     started PID    the job runs, in group PID
+//	lease NANOS    renew the lease     failed MSG     the job could not start
+//	start GRACE    start the job       expired        the lease ran out: SIGKILL sent
+//	term GRACE     SIGTERM the group   killing WHY    SIGKILL sent, and why
+//	kill           SIGKILL the group   exited STATUS  the job and its group are gone
 //
-// NANOS is the time left on the lease when the member wrote it: each
-// process measures time on its own monotonic clock, so the guard's
-// deadline is the instant it read the line plus NANOS, later than the
-// member's by the time the line spent in the pipe. GRACE, in nanoseconds,
-// is how long the group has between SIGTERM and SIGKILL (never past the
-// lease): after term, and when the job's first process exits on its own
-// while others of its group still run. The guard exits after "exited", or
-// at once when its pipe closes before a job was started.
+// MONO is the lease's end on the host's CLOCK_MONOTONIC (Linux), which
+// both processes read, so the guard's deadline is the member's however
+// long the line took to be written and read: a member descheduled or
+// frozen just before it writes cannot extend the lease. Where that clock
+// cannot be read, NANOS is the time left on the lease when the member
+// wrote it, each process measuring time on its own monotonic clock: the
+// guard's deadline is then the instant it read the line plus NANOS, later
+// than the member's by the time between the member's reading of its clock
+// and the guard's reading of the line. GRACE, in nanoseconds, is how long
+// the group has between SIGTERM and SIGKILL (never past the lease): after
+// term, and when the job's first process exits on its own while others of
+// its group still run. The guard exits after "exited", or at once when its
+// pipe closes before a job was started.
 
 import (
 	"bufio"
@@ -61,6 +66,7 @@ var guardCmd = &command{
 
 // Messages between a member and its guard.
 const (
+	guardUntil   = "until"
 	guardLease   = "lease"
 	guardStart   = "start"
 	guardTerm    = "term"
@@ -187,6 +193,24 @@ func (g *guardClient) send(kind string, d time.Duration) error {
 		line += " " + strconv.FormatInt(int64(d), 10)
 	}
 	_, err := io.WriteString(g.ctl, line+"\n")
+	return err
+}
+
+// leaseLine is the line that gives the guard a lease ending at exp.
+func leaseLine(exp time.Time) string {
+	// The shared clock first: a pause before time.Until makes the
+	// deadline earlier, never later.
+	mono, ok := monotonicNow()
+	left := time.Until(exp)
+	if ok {
+		return guardUntil + " " + strconv.FormatInt(int64(mono+left), 10)
+	}
+	return guardLease + " " + strconv.FormatInt(int64(left), 10)
+}
+
+// lease gives the guard a lease ending at exp.
+func (g *guardClient) lease(exp time.Time) error {
+	_, err := io.WriteString(g.ctl, leaseLine(exp)+"\n")
 	return err
 }
 

@@ -184,18 +184,25 @@ func TestE2EStatusInsideJob(t *testing.T) {
 }
 
 // TestGuardLeaseExpiry: a guard given a 300ms lease and no renewal kills
-// the job's whole group when it ends, not before; and a grace period
-// longer than the lease ends with the lease.
+// the job's whole group when it ends, not before; a grace period longer
+// than the lease ends with the lease; and a lease line written late (the
+// member was descheduled between reading its clock and writing) does not
+// extend the lease (on Linux, where the line holds the shared clock's
+// instant).
 func TestGuardLeaseExpiry(t *testing.T) {
 	const lease = 300 * time.Millisecond
 	for _, tt := range []struct {
 		name  string
-		term  bool // send term with a grace of one hour first
-		trap  string
-		early time.Duration // the job still runs this long after the lease was given
+		term  bool          // send term with a grace of one hour
+		trap  string        // the job ignores SIGTERM
+		delay time.Duration // the lease line is written this long after it was made
+		early time.Duration // the job still runs this long after the lease was made
+		late  time.Duration // and is gone this long after, at most
 	}{
-		{name: "no renewal", early: lease - 100*time.Millisecond},
-		{name: "grace past the lease", term: true, trap: `trap "" TERM; `, early: lease - 100*time.Millisecond},
+		{name: "no renewal", early: lease - 100*time.Millisecond, late: lease + killBound},
+		{name: "grace past the lease", term: true, trap: `trap "" TERM; `, early: lease - 100*time.Millisecond, late: lease + killBound},
+		// Relative to the guard's reading, the lease would end at 700ms.
+		{name: "line written late", delay: 400 * time.Millisecond, late: 400*time.Millisecond + 250*time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if testing.Short() {
@@ -219,19 +226,23 @@ func TestGuardLeaseExpiry(t *testing.T) {
 			}
 			awaitPids(t, 10*time.Second, m1, m2)
 			t0 := time.Now()
-			g.send(guardLease, lease)
+			line := leaseLine(t0.Add(lease))
+			time.Sleep(tt.delay)
+			io.WriteString(g.ctl, line+"\n")
 			if tt.term {
 				g.send(guardTerm, time.Hour)
 			}
-			time.Sleep(time.Until(t0.Add(tt.early)))
-			if len(pidsWith("sleep", m1)) == 0 || len(pidsWith("sleep", m2)) == 0 {
-				t.Fatalf("the job was killed before its lease ended (%v after it was given)", time.Since(t0))
+			if tt.early > 0 {
+				time.Sleep(time.Until(t0.Add(tt.early)))
+				if len(pidsWith("sleep", m1)) == 0 || len(pidsWith("sleep", m2)) == 0 {
+					t.Fatalf("the job was killed before its lease ended (%v after it was given)", time.Since(t0))
+				}
 			}
-			awaitGone(t, lease+killBound, m1, m2)
+			awaitGone(t, time.Until(t0.Add(tt.late)), m1, m2)
 			took := time.Since(t0)
-			t.Logf("the job's group was gone %v after a %v lease was given (bound %v)", took, lease, lease+killBound)
+			t.Logf("the job's group was gone %v after a %v lease was made (bound %v)", took, lease, tt.late)
 			if took < lease {
-				t.Errorf("the job was killed %v after its %v lease was given", took, lease)
+				t.Errorf("the job was killed %v after its %v lease was made", took, lease)
 			}
 			var kinds []string
 			for {

@@ -180,6 +180,18 @@ func (g *guardProc) handle(line string) {
 		if !g.expired {
 			g.lease = time.Now().Add(d)
 		}
+	case guardUntil:
+		// time.Now first: a pause before monotonicNow makes the deadline
+		// earlier, never later.
+		now := time.Now()
+		mono, ok := monotonicNow()
+		if !ok {
+			g.report("%s cannot read CLOCK_MONOTONIC", guardFailed)
+			mono = d // the lease ends now
+		}
+		if !g.expired {
+			g.lease = now.Add(d - mono)
+		}
 	case guardStart:
 		g.grace = max(d, 0)
 		switch {

@@ -238,9 +238,8 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 			return !ok || time.Now().Before(exp)
 		}
 		last = exp
-		left := time.Until(exp)
-		g.send(guardLease, left)
-		return left > 0
+		g.lease(exp)
+		return time.Now().Before(exp)
 	}
 	if !renew() {
 		j.log.Info("lease over before COMMAND could start")
