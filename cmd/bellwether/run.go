@@ -251,6 +251,7 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 	pid := 0
 	stop, hurry := ctx.Done(), j.hurry
 	stopping, expired, lapsed := false, false, false
+wait:
 	for {
 		select {
 		case <-tick.C:
@@ -260,7 +261,6 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 				lapsed = true
 				signalGroup(pid, syscall.SIGKILL)
 			}
-			continue
 		case <-stop:
 			stop, stopping = nil, true
 			if j.stopping.Load() {
@@ -269,11 +269,9 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 				j.log.Info("leadership lost: stopping COMMAND", "pid", pid, "grace", j.grace)
 			}
 			g.send(guardTerm, j.grace) // the guard kills at the lease's end if sooner
-			continue
 		case <-hurry:
 			hurry = nil
 			g.send(guardKill, 0)
-			continue
 		case r, ok := <-g.reports:
 			if !ok {
 				return j.guardGone(pid, stopping)
@@ -282,29 +280,26 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 			case guardStarted:
 				pid = r.n
 				j.log.Info(msgStarted, "event", eventStarted, "pid", pid)
-				continue
 			case guardFailed:
 				if pid == 0 {
 					j.log.Error("cannot start COMMAND", "err", r.msg)
 					return 126, true
 				}
 				j.log.Warn("guard", "err", r.msg)
-				continue
 			case guardKilling:
 				j.log.Warn("killing COMMAND: "+r.msg, "pid", pid)
-				continue
 			case guardExpired:
 				expired = true
-				j.log.Warn("lease over before this member could renew it (was it frozen?): killing COMMAND", "event", eventKilled, "pid", pid)
 				if pid == 0 {
-					break // the job never started
+					j.log.Warn("lease over before COMMAND could start")
+					break wait
 				}
-				continue
+				j.log.Warn("lease over before this member could renew it (was it frozen?): killing COMMAND", "event", eventKilled, "pid", pid)
 			case guardExited:
 				code = r.n
+				break wait
 			}
 		}
-		break
 	}
 	switch {
 	case stopping:
