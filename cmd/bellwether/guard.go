@@ -136,6 +136,12 @@ func startGuard(path string, argv, env []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return nil, fmt.Errorf("cannot find this program to start the guard: %v", err)
 	}
+	// The guard must speak this program's protocol: on Linux, run this
+	// very binary even if an upgrade has replaced the file since.
+	prog := exe
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		prog = "/proc/self/exe"
+	}
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -147,7 +153,7 @@ func startGuard(path string, argv, env []string, stdin io.Reader, stdout, stderr
 		return nil, err
 	}
 	cmd := &exec.Cmd{
-		Path:       exe,
+		Path:       prog,
 		Args:       append([]string{exe, guardName, path}, argv...),
 		Env:        env,
 		Stdin:      stdin,
@@ -218,6 +224,8 @@ func (g *guardClient) lease(exp time.Time) error {
 // job, and waits for it to exit.
 func (g *guardClient) close() {
 	g.ctl.Close()
+	for range g.reports {
+	}
 	<-g.done
 }
 
