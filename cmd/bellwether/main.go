@@ -100,11 +100,12 @@ Examples:
   # See it work: five members, a crash and a clean handover, in seconds.
   bellwether demo
 
-  # Run a job on one of the hosts or processes that run this line.
-  bellwether run --group nightly-report -- ./report.sh
+  # Run a long-lived worker on one of the hosts or processes that run this
+  # line; the others stand by and take over if it fails.
+  bellwether run --group consumer -- ./consume --queue jobs
 
-  # Who leads the group "nightly-report"?
-  bellwether status --group nightly-report
+  # Who leads the group "consumer"?
+  bellwether status --group consumer
 
 Exit status: 0 on success, 2 for a usage or configuration error (one line on
 stderr says what to fix), 3 when status hears no leader; run exits with its

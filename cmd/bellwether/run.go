@@ -31,7 +31,8 @@ COMMAND runs under a guard, a small process of its own that kills
 COMMAND's whole process group with SIGKILL when this member's lease runs
 out (the member was frozen or is too slow to renew it), when run dies
 (kill -9 included), or when run tells it to. Killing the guard kills the
-group too.
+group too. A process that leaves the group (setsid, a shell's job control)
+escapes; docs/cli.md says what is covered.
 
 When leadership is lost, COMMAND's process group gets SIGTERM, then SIGKILL
 after --grace or when the lease ends, whichever comes first; the member
