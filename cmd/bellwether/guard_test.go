@@ -161,8 +161,8 @@ func TestE2EKillGuardKillsJobTree(t *testing.T) {
 }
 
 // TestE2EStatusInsideJob: a bellwether status run by the job reports the
-// leader, with no flags: the job's environment names the member's bus and
-// group but not its id or its --http address.
+// leader with no flags but a generous --wait: the job's environment names
+// the member's bus and group but not its id or its --http address.
 func TestE2EStatusInsideJob(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
@@ -170,7 +170,7 @@ func TestE2EStatusInsideJob(t *testing.T) {
 	port := testenv.FreePort(t)
 	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "nested", "--id", "lead-1",
 		"--http", fmt.Sprintf("127.0.0.1:%d", port)}, e2eTimings...)
-	args = append(args, "--", "sh", "-c", `"$0" status > "$1.tmp" 2>&1; echo "exit $?" >> "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 1000`, bin, out)
+	args = append(args, "--", "sh", "-c", `"$0" status --wait 5s > "$1.tmp" 2>&1; echo "exit $?" >> "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 1000`, bin, out)
 	m := start(t, "member", args...)
 	var got []byte
 	waitFor(t, "the job's status to finish", func() bool {
