@@ -104,8 +104,18 @@ func awaitGone(t *testing.T, bound time.Duration, markers ...string) time.Durati
 	}
 }
 
-// treeJob returns a job whose tree holds a wrapper script's foreground
-// child and both sleeps of sh -c 'a & b', and the markers they sleep.
+// startTreeMember starts a member alone in its group, whose job's tree
+// holds a wrapper script's foreground child and both sleeps of
+// sh -c 'a & b', and waits for that tree. It returns the member, the job's
+// command line and the markers its processes sleep.
+func startTreeMember(t *testing.T) (m *proc, argv []string, markers []string) {
+	argv, markers = treeJob(t)
+	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "tree"}, e2eTimings...)
+	m = start(t, "member", append(append(args, "--"), argv...)...)
+	awaitPids(t, 10*time.Second, markers...)
+	return m, argv, markers
+}
+
 func treeJob(t *testing.T) (argv []string, markers []string) {
 	m1, m2, m3 := marker(), marker(), marker()
 	wrapper := filepath.Join(t.TempDir(), "wrapper.sh")
@@ -128,10 +138,7 @@ func treeJob(t *testing.T) (argv []string, markers []string) {
 // tree down at once, grandchildren included.
 func TestE2EKillMemberKillsJobTree(t *testing.T) {
 	t.Parallel()
-	argv, markers := treeJob(t)
-	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "tree"}, e2eTimings...)
-	m := start(t, "member", append(append(args, "--"), argv...)...)
-	awaitPids(t, 10*time.Second, markers...)
+	m, _, markers := startTreeMember(t)
 	syscall.Kill(m.pid, syscall.SIGKILL)
 	took := awaitGone(t, killBound, markers...)
 	t.Logf("the job's tree was gone %v after kill -9 of the member (bound %v)", took, killBound)
@@ -141,10 +148,7 @@ func TestE2EKillMemberKillsJobTree(t *testing.T) {
 // the member, which lost its job, withdraws and exits 1.
 func TestE2EKillGuardKillsJobTree(t *testing.T) {
 	t.Parallel()
-	argv, markers := treeJob(t)
-	args := append([]string{"run", "--bus", "local://" + t.TempDir(), "--group", "tree"}, e2eTimings...)
-	m := start(t, "member", append(append(args, "--"), argv...)...)
-	awaitPids(t, 10*time.Second, markers...)
+	m, argv, markers := startTreeMember(t)
 	guards := pidsWith(guardName, argv[2])
 	if len(guards) != 1 {
 		t.Fatalf("found guards %v, want one", guards)
