@@ -59,16 +59,6 @@ COMMAND not found) print one line and exit 2.`,
       --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync`,
 }
 
-// leaseExpiry reports the end of the lease of the leadership ctx, as
-// bellwether.LeaseExpiry will; ok is false when there is none to enforce.
-// Until the root package has the lease, the guard enforces no deadline,
-// only its pipes (TODO(lease): bellwether.LeaseExpiry).
-var leaseExpiry = func(context.Context) (time.Time, bool) { return time.Time{}, false }
-
-// leaseWired reports whether leaseExpiry is the root package's lease;
-// the frozen-leader test waits for it.
-const leaseWired = false
-
 func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
 	fs := newFlagSet(cmd.name)
 	var co common
@@ -234,7 +224,7 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 	// renew passes the lease on to the guard when it moved; false when it
 	// is over.
 	renew := func() bool {
-		exp, ok := leaseExpiry(ctx)
+		exp, ok := bellwether.LeaseExpiry(ctx)
 		if !ok || exp.Equal(last) {
 			return !ok || time.Now().Before(exp)
 		}
