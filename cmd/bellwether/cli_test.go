@@ -19,6 +19,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// run's in-process tests start their guards from this test binary
+	// (os.Executable): be the guard then.
+	if len(os.Args) > 1 && os.Args[1] == guardName {
+		main()
+	}
 	code := m.Run()
 	cleanupBinary()
 	if code == 0 {
@@ -58,7 +63,7 @@ type testCLI struct {
 
 func newCLI(env ...string) *testCLI {
 	t := &testCLI{stdout: &syncBuffer{}, stderr: &syncBuffer{}, signals: make(chan os.Signal, 4)}
-	t.c = &cli{stdout: t.stdout, stderr: t.stderr, environ: env, signals: t.signals}
+	t.c = &cli{stdout: t.stdout, stderr: t.stderr, environ: env, signals: t.signals, inProcess: true}
 	return t
 }
 
@@ -98,8 +103,15 @@ func TestHelp(t *testing.T) {
 	if code := tc.run("--help"); code != 0 || !strings.Contains(tc.stdout.String(), "Subcommands:") {
 		t.Errorf("--help: exit %d, stdout %q", code, tc.stdout)
 	}
-	if strings.Contains(tc.stdout.String(), demoJobName) {
-		t.Errorf("--help shows the hidden subcommand:\n%s", tc.stdout)
+	for _, hidden := range []string{demoJobName, guardName} {
+		if strings.Contains(tc.stdout.String(), hidden) {
+			t.Errorf("--help shows the hidden subcommand %s:\n%s", hidden, tc.stdout)
+		}
+	}
+	for _, c := range commands {
+		if !c.hidden && !strings.Contains(tc.stdout.String(), "  "+c.name+" ") {
+			t.Errorf("--help does not list %s:\n%s", c.name, tc.stdout)
+		}
 	}
 	tc = newCLI()
 	if code := tc.run("help", "status"); code != 0 || !strings.Contains(tc.stdout.String(), "bellwether status") {
@@ -227,13 +239,18 @@ func TestRunExitStatus(t *testing.T) {
 		{`exit 0`, 0},
 		{`exit 7`, 7},
 		{`kill -9 $$`, 128 + 9},
-		{`test "$BELLWETHER_ID" = me && test "$BELLWETHER_GROUP" = jobs && test "$KEEP" = yes`, 0},
+		{`test "$BELLWETHER_MEMBER_ID" = me && test "$BELLWETHER_GROUP" = jobs && test "$KEEP" = yes`, 0},
+		{`test -z "$BELLWETHER_ID" && test -z "$BELLWETHER_HTTP" && test "$BELLWETHER_BUS" = "$0" && test "$BELLWETHER_HEARTBEAT_INTERVAL" = 100ms`, 0},
 		{`echo to-stdout; echo to-stderr >&2`, 0},
 	} {
 		t.Run(tt.script, func(t *testing.T) {
-			tc := newCLI("KEEP=yes")
-			args := append([]string{"run", "--bus", memBus(), "--group", "jobs", "--id", "me"}, fastFlags...)
-			args = append(args, "--", "sh", "-c", tt.script)
+			// The member's id also comes from the environment, which the
+			// job must not inherit (a bellwether command run by the job
+			// would take it for its own).
+			tc := newCLI("KEEP=yes", "BELLWETHER_ID=from-env")
+			bus := memBus()
+			args := append([]string{"run", "--bus", bus, "--group", "jobs", "--id", "me"}, fastFlags...)
+			args = append(args, "--", "sh", "-c", tt.script, bus)
 			if code := tc.run(args...); code != tt.want {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.want, tc.stderr)
 			}
@@ -280,6 +297,53 @@ func TestRunStopsOnSignal(t *testing.T) {
 	for _, want := range []string{"stopping", msgStarted, msgStopped} {
 		if !strings.Contains(tc.stderr.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, tc.stderr)
+		}
+	}
+	if strings.Contains(tc.stderr.String(), "leadership lost") {
+		t.Errorf("a clean stop logged a loss of leadership:\n%s", tc.stderr)
+	}
+}
+
+// TestMemBusRefused: the command refuses a bus that processes cannot
+// share, since every process would lead on a bus of its own.
+func TestMemBusRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--bus", "mem://x", "--", "true"},
+		{"run", "--bus", "MEM://x", "--", "true"},
+		{"watch", "--bus", "mem://x"},
+		{"status", "--bus", "mem://x"},
+	} {
+		tc := newCLI()
+		tc.c.inProcess = false
+		if code := tc.run(args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+		if got := tc.stderr.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "a mem:// bus lives inside one process") {
+			t.Errorf("%v: stderr %q, want one line saying why", args, got)
+		}
+	}
+}
+
+// TestLogVoice: --log-format takes any case; JSON logs give durations in
+// seconds, text logs as Go durations; the member's id has the key "id".
+func TestLogVoice(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		want   []string
+	}{
+		{"JSON", []string{`"election_timeout":0.05,`, `"heartbeat_timeout":0.5,`, `"id":"me"`}},
+		{"Text", []string{"election_timeout=50ms", "heartbeat_timeout=500ms", " id=me "}},
+	} {
+		tc := newCLI()
+		args := append([]string{"run", "--bus", memBus(), "--id", "me"}, fastFlags...)
+		args = append(args, "--log-format", tt.format, "--", "true")
+		if code := tc.run(args...); code != 0 {
+			t.Fatalf("--log-format %s: exit %d; stderr:\n%s", tt.format, code, tc.stderr)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(tc.stderr.String(), want) {
+				t.Errorf("--log-format %s: log lacks %q:\n%s", tt.format, want, tc.stderr)
+			}
 		}
 	}
 }

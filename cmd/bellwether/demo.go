@@ -1,27 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/transport"
 )
 
-var demoCmd = command{
+var demoCmd = &command{
 	name:     "demo",
+	short:    "start five members on this host and show an election, a failover and a handover",
+	run:      (*cli).cmdDemo,
 	synopsis: "",
 	about: `
 Shows bellwether at work on this host, with no set-up and no server. It
@@ -56,40 +51,8 @@ const (
 	demoStep    = 10 * time.Second // the longest any step may take
 )
 
-// cmdDemoJob is the demo's job: it waits to be stopped.
-func (c *cli) cmdDemoJob(ctx context.Context, args []string) int {
-	select {
-	case <-c.signals:
-	case <-ctx.Done():
-	}
-	return exitOK
-}
-
-type demoMember struct {
-	n       int // 1-based
-	id      string
-	cmd     *exec.Cmd
-	pid     int
-	jobPid  int       // the running job's pid, or 0
-	state   byte      // '.' follower, 'L' leads (its job runs), 'x' killed, '-' stopped
-	ending  bool      // the demo killed or stopped it
-	lastErr string    // its last error or unexpected output
-	done    chan bool // receives once the process was reaped
-}
-
-// demoEvent is something a member logged, a member's exit, or a change of
-// the leader the demo's observer knows.
-type demoEvent struct {
-	at     time.Time
-	m      *demoMember // nil for the observer
-	msg    string
-	level  string
-	pid    int
-	exit   bool // the member's process ended
-	status string
-	leader *string // observer: the new leader, nil for none
-}
-
+// demo is one showing: the script in this file, the members' supervision
+// in demo_proc.go, the rendering in demo_render.go.
 type demo struct {
 	c       *cli
 	out     io.Writer
@@ -100,21 +63,21 @@ type demo struct {
 	events  chan demoEvent
 }
 
-func (c *cli) cmdDemo(ctx context.Context, args []string) int {
-	fs := newFlagSet(demoCmd.name)
-	if code, done := c.parse(demoCmd, fs, args); done {
+func (c *cli) cmdDemo(cmd *command, ctx context.Context, args []string) int {
+	fs := newFlagSet(cmd.name)
+	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return c.fail(demoCmd.name, exitUsage, fmt.Errorf("unexpected argument %q; demo takes no arguments", fs.Arg(0)))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; demo takes no arguments", fs.Arg(0)))
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return c.fail(demoCmd.name, exitFailure, fmt.Errorf("cannot find this program to start members: %v", err))
+		return c.fail(cmd.name, exitFailure, fmt.Errorf("cannot find this program to start members: %v", err))
 	}
 	dir, err := os.MkdirTemp("", "bellwether-demo-")
 	if err != nil {
-		return c.fail(demoCmd.name, exitFailure, fmt.Errorf("cannot make the bus directory: %v", err))
+		return c.fail(cmd.name, exitFailure, fmt.Errorf("cannot make the bus directory: %v", err))
 	}
 	defer os.RemoveAll(dir)
 	// Members die with the thread that started them (see prepare).
@@ -130,7 +93,7 @@ func (c *cli) cmdDemo(ctx context.Context, args []string) int {
 			fmt.Fprintf(d.out, "Interrupted: stopped every member and removed %s.\n", dir)
 			return 128 + int(syscall.SIGINT)
 		}
-		return c.fail(demoCmd.name, code, err)
+		return c.fail(cmd.name, code, err)
 	}
 	fmt.Fprintf(d.out, "\nAll %d members and their jobs have exited; removed %s.\n", demoMembers, dir)
 	return exitOK
@@ -149,42 +112,11 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	d.printf("L leads and runs its job, . follows, x killed, - stopped.\n")
 
 	// An observer, in this process, tells when the group knows a leader.
-	tr, err := transport.Open(ctx, bus)
+	stop, err := d.observe(ctx, bus)
 	if err != nil {
-		return exitFailure, fmt.Errorf("cannot open the bus: %v", err)
+		return exitFailure, err
 	}
-	defer tr.Close()
-	obs, err := bellwether.Join(ctx, tr, bellwether.Config{
-		ID: "demo-observer", Group: demoGroup, Settings: s, Observer: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		return exitFailure, fmt.Errorf("cannot join the bus: %v", err)
-	}
-	defer obs.Close(context.Background())
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		last := ""
-		for st := range obs.Watch(wctx) {
-			if st.Leader == last {
-				continue
-			}
-			last = st.Leader
-			ev := demoEvent{at: time.Now()}
-			if st.Leader != "" {
-				ev.leader = &st.Leader
-			} else {
-				ev.leader = nil
-				ev.msg = "none"
-			}
-			select {
-			case d.events <- ev:
-			case <-wctx.Done():
-				return
-			}
-		}
-	}()
+	defer stop()
 
 	// 1. Election.
 	d.section("1. Election")
@@ -195,7 +127,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 		}
 	}
 	d.line(time.Now(), "started member-1 to member-%d (pids %s)", demoMembers, d.memberPids())
-	first, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.msg == msgStarted })
+	first, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.event == eventStarted })
 	if err != nil {
 		return exitFailure, err
 	}
@@ -213,7 +145,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	leader.ending, leader.state = true, 'x'
 	signalProcess(leader.pid, syscall.SIGKILL)
 	d.line(t0, "sent SIGKILL to %s (pid %d)", leader.id, leader.pid)
-	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.msg == msgStarted })
+	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
 	if err != nil {
 		return exitFailure, err
 	}
@@ -239,7 +171,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	leader.ending = true
 	signalProcess(leader.pid, syscall.SIGTERM)
 	d.line(t1, "sent SIGTERM to %s (pid %d)", leader.id, leader.pid)
-	third, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.msg == msgStarted })
+	third, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
 	if err != nil {
 		return exitFailure, err
 	}
@@ -260,251 +192,4 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 
 	d.section("Stopping the other members")
 	return exitOK, nil
-}
-
-// spawn starts member n.
-func (d *demo) spawn(exe, bus string, n int) error {
-	s := demoSettings
-	m := &demoMember{n: n, id: fmt.Sprintf("member-%d", n), state: '.', done: make(chan bool, 1)}
-	m.cmd = exec.Command(exe, "run",
-		"--bus", bus, "--group", demoGroup, "--id", m.id,
-		"--election-timeout", s.ElectionTimeout.String(),
-		"--heartbeat-interval", s.HeartbeatInterval.String(),
-		"--heartbeat-timeout", s.HeartbeatTimeout.String(),
-		"--grace", "2s", "--log-format", "json", "--log-level", "info",
-		"--", exe, demoJobName)
-	// The members must not pick up the user's settings.
-	for _, kv := range d.c.environ {
-		if !strings.HasPrefix(kv, "BELLWETHER_") {
-			m.cmd.Env = append(m.cmd.Env, kv)
-		}
-	}
-	prepare(m.cmd)
-	stderr, err := m.cmd.StderrPipe()
-	if err != nil {
-		return err
-	}
-	if err := m.cmd.Start(); err != nil {
-		return fmt.Errorf("cannot start a member: %v", err)
-	}
-	m.pid = m.cmd.Process.Pid
-	d.members = append(d.members, m)
-	go d.read(m, stderr)
-	return nil
-}
-
-// read turns member m's log into events, then reaps it.
-func (d *demo) read(m *demoMember, stderr io.Reader) {
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		var rec struct {
-			Msg   string `json:"msg"`
-			Level string `json:"level"`
-			PID   int    `json:"pid"`
-		}
-		ev := demoEvent{at: time.Now(), m: m}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			ev.msg, ev.level = sc.Text(), "TEXT"
-		} else {
-			ev.msg, ev.level, ev.pid = rec.Msg, rec.Level, rec.PID
-		}
-		d.events <- ev
-	}
-	err := m.cmd.Wait()
-	status := "exit status 0"
-	if err != nil {
-		status = err.Error()
-	}
-	m.done <- true
-	d.events <- demoEvent{at: time.Now(), m: m, exit: true, status: status}
-}
-
-// waitFor shows events until one satisfies ok, and returns it.
-func (d *demo) waitFor(ok func(demoEvent) bool) (demoEvent, error) {
-	ev, found, err := d.watch(demoStep, ok)
-	if err == nil && !found {
-		err = fmt.Errorf("nothing happened for %v; is this host very busy?", demoStep)
-	}
-	return ev, err
-}
-
-// settle shows events for dt.
-func (d *demo) settle(dt time.Duration) error {
-	_, _, err := d.watch(dt, func(demoEvent) bool { return false })
-	return err
-}
-
-// watch shows events for up to dt, until one satisfies ok.
-func (d *demo) watch(dt time.Duration, ok func(demoEvent) bool) (demoEvent, bool, error) {
-	timeout := time.NewTimer(dt)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev := <-d.events:
-			d.show1(ev)
-			if ev.exit && !ev.m.ending {
-				why := ev.status
-				if ev.m.lastErr != "" {
-					why += ": " + ev.m.lastErr
-				}
-				return ev, false, fmt.Errorf("%s exited unexpectedly (%s)", ev.m.id, why)
-			}
-			if ok(ev) {
-				return ev, true, nil
-			}
-		case <-timeout.C:
-			return demoEvent{}, false, nil
-		case <-d.c.signals:
-			return demoEvent{}, false, errInterrupted
-		}
-	}
-}
-
-// show1 prints one event and updates the members' states.
-func (d *demo) show1(ev demoEvent) {
-	m := ev.m
-	switch {
-	case m == nil && ev.leader != nil:
-		d.faint(ev.at, "observer: the group knows %s as its leader", *ev.leader)
-	case m == nil:
-		d.faint(ev.at, "observer: no leader known")
-	case ev.exit:
-		if m.state != 'x' {
-			m.state = '-'
-		}
-		d.line(ev.at, "%s exited (%s)", m.id, ev.status)
-	case ev.msg == msgStarted:
-		m.state, m.jobPid = 'L', ev.pid
-		d.line(ev.at, "%s leads: its job started (pid %d)", m.id, ev.pid)
-	case ev.msg == msgStopped || ev.msg == msgExited:
-		m.state, m.jobPid = '.', 0
-		d.line(ev.at, "%s: its job stopped", m.id)
-	case ev.msg == "stopping" && m.state == 'L':
-		d.line(ev.at, "%s: stopping its job, then withdrawing", m.id)
-	case ev.msg == "stopping":
-		d.line(ev.at, "%s: withdrawing", m.id)
-	case ev.level == "WARN" || ev.level == "ERROR" || ev.level == "TEXT":
-		m.lastErr = ev.msg
-		d.faint(ev.at, "%s: %s", m.id, ev.msg)
-	}
-}
-
-// stopAll stops every member still running: SIGTERM, then SIGKILL, and
-// reaps them all.
-func (d *demo) stopAll() {
-	for _, m := range d.members {
-		if m.state != 'x' && m.state != '-' {
-			m.ending = true
-			signalGroup(m.pid, syscall.SIGTERM)
-		}
-	}
-	deadline := time.After(5 * time.Second)
-	for _, m := range d.members {
-		for waiting := true; waiting; {
-			select {
-			case <-m.done:
-				waiting = false
-			case ev := <-d.events:
-				d.show1(ev)
-			case <-deadline:
-				for _, m := range d.members {
-					signalGroup(m.pid, syscall.SIGKILL)
-					if m.jobPid != 0 {
-						signalProcess(m.jobPid, syscall.SIGKILL)
-					}
-				}
-				deadline = nil
-			}
-		}
-	}
-	// Show what is left to show.
-	for {
-		select {
-		case ev := <-d.events:
-			d.show1(ev)
-		default:
-			return
-		}
-	}
-}
-
-func (d *demo) memberPids() string {
-	var b []string
-	for _, m := range d.members {
-		b = append(b, strconv.Itoa(m.pid))
-	}
-	return strings.Join(b, ", ")
-}
-
-func (d *demo) states() string {
-	b := make([]byte, 0, 2*len(d.members))
-	for i, m := range d.members {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, m.state)
-	}
-	return "[" + string(b) + "]"
-}
-
-func (d *demo) elapsed(at time.Time) string {
-	if d.start.IsZero() {
-		return "      "
-	}
-	return fmt.Sprintf("%6.3fs", at.Sub(d.start).Seconds())
-}
-
-func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
-
-func (d *demo) title(s string) {
-	if d.color {
-		s = "\x1b[1m" + s + "\x1b[0m"
-	}
-	d.printf("%s\n", s)
-}
-
-func (d *demo) section(s string) {
-	if d.color {
-		s = "\x1b[1;36m" + s + "\x1b[0m"
-	}
-	d.printf("\n%s\n", s)
-}
-
-// line prints a timeline entry with the members' states.
-func (d *demo) line(at time.Time, format string, args ...any) {
-	text := fmt.Sprintf(format, args...)
-	d.printf("  %s  %-58s %s\n", d.elapsed(at), text, d.states())
-}
-
-// faint prints a timeline entry of lesser interest.
-func (d *demo) faint(at time.Time, format string, args ...any) {
-	text := fmt.Sprintf(format, args...)
-	if d.color {
-		d.printf("  %s  \x1b[2m%-58s\x1b[0m %s\n", d.elapsed(at), text, d.states())
-		return
-	}
-	d.printf("  %s  %-58s %s\n", d.elapsed(at), text, d.states())
-}
-
-// note prints a measurement.
-func (d *demo) note(format string, args ...any) {
-	text := fmt.Sprintf(format, args...)
-	if d.color {
-		text = "\x1b[1;32m" + text + "\x1b[0m"
-	}
-	d.printf("           => %s\n", text)
-}
-
-func fmtDur(dt time.Duration) string {
-	return fmt.Sprintf("%.3fs", dt.Seconds())
-}
-
-// isTerminal reports whether w is a terminal that takes colours.
-func (c *cli) isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || c.getenv("NO_COLOR") != "" || c.getenv("TERM") == "dumb" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -147,7 +147,7 @@ type jobRecord struct {
 
 // jobScript is the job the members run: it appends its member's id and
 // its pid to the file $0 and waits.
-const jobScript = `echo "$BELLWETHER_ID $$" >> "$0"; exec sleep 1000`
+const jobScript = `echo "$BELLWETHER_MEMBER_ID $$" >> "$0"; exec sleep 1000`
 
 func readJobs(t *testing.T, file string) []jobRecord {
 	t.Helper()
@@ -454,6 +454,8 @@ func TestE2EErrors(t *testing.T) {
 		{[]string{"run", "--heartbeat-timeout", "1s", "--", "true"}, 2, "--heartbeat-timeout 1s must be greater than --heartbeat-interval 2s"},
 		{[]string{"run", "--key-file", "k", "--", "true"}, 2, "authentication is not available yet"},
 		{[]string{"watch", "--bogus"}, 2, "flag provided but not defined: --bogus"},
+		{[]string{"run", "--bus", "mem://x", "--", "true"}, 2, "a mem:// bus lives inside one process"},
+		{[]string{"status", "--bus", "mem://x"}, 2, "a mem:// bus lives inside one process"},
 	} {
 		code, stdout, stderr := runBin(t, tt.args...)
 		if code != tt.code || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tt.want) {

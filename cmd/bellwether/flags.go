@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -106,6 +107,7 @@ func (co *common) validate() error {
 		}
 		return err
 	}
+	co.logFormat = strings.ToLower(co.logFormat)
 	switch co.logFormat {
 	case "text", "json":
 	default:
@@ -125,14 +127,37 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// logger returns the logger the flags ask for, writing to w.
+// logger returns the logger the flags ask for, writing to w. Durations
+// are Go durations in text ("1.5s") and seconds in JSON (1.5), as people
+// and log pipelines read them best.
 func (co *common) logger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(co.logLevel)
 	opts := &slog.HandlerOptions{Level: level}
 	if co.logFormat == "json" {
+		opts.ReplaceAttr = secondsAttr
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// secondsAttr writes a duration as a number of seconds.
+func secondsAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.Float64Value(a.Value.Duration().Seconds())
+	}
+	return a
+}
+
+// validate checks co once parsed, as co.validate does, and refuses a bus
+// that processes cannot share.
+func (c *cli) validate(co *common) error {
+	if err := co.validate(); err != nil {
+		return err
+	}
+	if u, err := url.Parse(co.bus); err == nil && strings.EqualFold(u.Scheme, "mem") && !c.inProcess {
+		return fmt.Errorf("--bus %q: a mem:// bus lives inside one process, so every bellwether process would be alone on a bus of its own and lead; use local:// for processes on this host, or a server bus (nats://, redis://, postgres://) across hosts", co.bus)
+	}
+	return nil
 }
 
 // busName names the bus for messages.
@@ -141,14 +166,6 @@ func (co *common) busName() string {
 		return "local://"
 	}
 	return co.bus
-}
-
-// command describes a subcommand's usage text.
-type command struct {
-	name     string
-	synopsis string // after "bellwether NAME"
-	about    string // paragraphs
-	examples string
 }
 
 // newFlagSet returns a flag set that reports errors to the caller only.
@@ -162,7 +179,7 @@ func newFlagSet(name string) *flag.FlagSet {
 // parse sets fs's flags from the environment, then from args. It returns
 // done when the caller should return code at once: after --help (0) or an
 // error (2, one line on stderr).
-func (c *cli) parse(cmd command, fs *flag.FlagSet, args []string) (code int, done bool) {
+func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string) (code int, done bool) {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		key := envName(f.Name)
@@ -199,7 +216,7 @@ func flagError(err error) string {
 
 // usage prints cmd's help: synopsis, description, flags with their
 // environment variables, and examples.
-func (c *cli) usage(cmd command, fs *flag.FlagSet, w io.Writer) {
+func (c *cli) usage(cmd *command, fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, "Usage:\n  bellwether %s %s\n\n%s\n", cmd.name, cmd.synopsis, strings.TrimSpace(cmd.about))
 	var b strings.Builder
 	n := 0

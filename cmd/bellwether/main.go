@@ -5,6 +5,7 @@
 //	bellwether run [flags] -- COMMAND ... # run COMMAND while this member leads
 //	bellwether watch [flags]              # print the leader as it changes
 //	bellwether status [flags]             # print the leader and exit
+//	bellwether sim [flags]                # simulate a group in virtual time
 //
 // Run "bellwether SUBCOMMAND --help" for each subcommand's flags and
 // examples; docs/cli.md describes them all.
@@ -53,6 +54,9 @@ type cli struct {
 	stderr  io.Writer
 	environ []string         // KEY=VALUE, as os.Environ
 	signals <-chan os.Signal // SIGINT, SIGTERM and SIGHUP, or a test's channel
+	// inProcess lets tests run several members in one process, where a
+	// mem:// bus is shared; the command refuses mem:// otherwise.
+	inProcess bool
 }
 
 // getenv returns the value of the environment variable key, or "".
@@ -65,22 +69,22 @@ func (c *cli) getenv(key string) string {
 	return ""
 }
 
-// subcommand is one of bellwether's subcommands.
-type subcommand struct {
-	name   string
-	short  string // one line for the overview
-	run    func(c *cli, ctx context.Context, args []string) int
-	hidden bool
+// command is one of bellwether's subcommands: what the overview and its
+// --help say about it, and the function that runs it. commands lists them
+// all; each is declared in its own file.
+type command struct {
+	name     string
+	short    string // one line for the overview
+	synopsis string // after "bellwether NAME"
+	about    string // paragraphs
+	examples string
+	// run runs the subcommand with the arguments after its name; cmd is
+	// the command itself, for its usage text and error prefix.
+	run    func(c *cli, cmd *command, ctx context.Context, args []string) int
+	hidden bool // not in the overview: the demo's job and the guard
 }
 
-var subcommands = []subcommand{
-	{name: "demo", short: "start five members on this host and show an election, a failover and a handover", run: (*cli).cmdDemo},
-	{name: "run", short: "run a command on exactly one member of a group", run: (*cli).cmdRun},
-	{name: "watch", short: "print the group's leader, one JSON line per change", run: (*cli).cmdWatch},
-	{name: "status", short: "print the group's leader and exit (exit 3 when there is none)", run: (*cli).cmdStatus},
-	{name: "sim", short: "simulate a group in virtual time: election, failover and cost under faults", run: (*cli).cmdSim},
-	{name: demoJobName, short: "the demo's job: wait for SIGTERM", run: (*cli).cmdDemoJob, hidden: true},
-}
+var commands = []*command{demoCmd, runCmd, watchCmd, statusCmd, simCmd, demoJobCmd, guardCmd}
 
 const overview = `bellwether elects one leader among processes that share a bus, and runs a
 command on the leader only.
@@ -96,11 +100,12 @@ Examples:
   # See it work: five members, a crash and a clean handover, in seconds.
   bellwether demo
 
-  # Run a job on one of the hosts or processes that run this line.
-  bellwether run --group nightly-report -- ./report.sh
+  # Run a long-lived worker on one of the hosts or processes that run this
+  # line; the others stand by and take over if it fails.
+  bellwether run --group consumer -- ./consume --queue jobs
 
-  # Who leads the group "nightly-report"?
-  bellwether status --group nightly-report
+  # Who leads the group "consumer"?
+  bellwether status --group consumer
 
 Exit status: 0 on success, 2 for a usage or configuration error (one line on
 stderr says what to fix), 3 when status hears no leader; run exits with its
@@ -121,19 +126,19 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		c.printOverview(c.stdout)
 		return exitOK
 	}
-	i := slices.IndexFunc(subcommands, func(s subcommand) bool { return s.name == name })
+	i := slices.IndexFunc(commands, func(s *command) bool { return s.name == name })
 	if i < 0 {
 		if strings.HasPrefix(name, "-") {
 			return c.fail("", exitUsage, fmt.Errorf("flag %s comes before the subcommand; write bellwether SUBCOMMAND %s ... (subcommands: %s)", name, name, visibleNames()))
 		}
 		return c.fail("", exitUsage, fmt.Errorf("unknown subcommand %q; use one of %s (bellwether --help explains them)", name, visibleNames()))
 	}
-	return subcommands[i].run(c, ctx, args[1:])
+	return commands[i].run(c, commands[i], ctx, args[1:])
 }
 
 func visibleNames() string {
 	var names []string
-	for _, s := range subcommands {
+	for _, s := range commands {
 		if !s.hidden {
 			names = append(names, s.name)
 		}
@@ -143,7 +148,7 @@ func visibleNames() string {
 
 func (c *cli) printOverview(w io.Writer) {
 	var b strings.Builder
-	for _, s := range subcommands {
+	for _, s := range commands {
 		if !s.hidden {
 			fmt.Fprintf(&b, "  %-8s %s\n", s.name, s.short)
 		}

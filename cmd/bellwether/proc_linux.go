@@ -5,7 +5,21 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
+	"unsafe"
 )
+
+// monotonicNow reads CLOCK_MONOTONIC, which all the processes of a host
+// (of one time namespace) share, unlike the monotonic readings of Go's
+// time.Time, which are private to a process.
+func monotonicNow() (time.Duration, bool) {
+	const clockMonotonic = 1
+	var ts syscall.Timespec
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockMonotonic, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}
 
 // setParentDeathSignal has the kernel kill the child when the thread that
 // started it exits, which the caller keeps alive (runtime.LockOSThread)

@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
-	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,28 +15,41 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var runCmd = command{
+var runCmd = &command{
 	name:     "run",
+	short:    "run a command on exactly one member of a group",
+	run:      (*cli).cmdRun,
 	synopsis: "[flags] -- COMMAND [ARGS...]",
 	about: `
 Joins the group and, while this member leads, runs COMMAND with stdin,
-stdout and stderr passed through and BELLWETHER_GROUP and BELLWETHER_ID
-added to its environment.
+stdout and stderr passed through. COMMAND's environment names the member
+(BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus and timings,
+so that "bellwether status" or "watch" run by COMMAND look at the same
+group; BELLWETHER_ID and BELLWETHER_HTTP are removed from it.
+
+COMMAND runs under a guard, a small process of its own that kills
+COMMAND's whole process group with SIGKILL when this member's lease runs
+out (the member was frozen or is too slow to renew it), when run dies
+(kill -9 included), or when run tells it to. Killing the guard kills the
+group too. A process that leaves the group (setsid, a shell's job control)
+escapes; docs/cli.md says what is covered.
 
 When leadership is lost, COMMAND's process group gets SIGTERM, then SIGKILL
-after --grace; the member stays in the group and runs COMMAND again if it
-leads again. When COMMAND exits on its own, the member withdraws (so another
-is elected at once) and run exits with COMMAND's status (128+N if signal N
-killed it); COMMAND is not run again. On SIGINT, SIGTERM or SIGHUP, run stops
-COMMAND the same way, withdraws and exits 0; a second signal kills COMMAND
-at once. One member never runs two COMMANDs at a time. On Linux, COMMAND is
-killed if run itself is killed.
+after --grace or when the lease ends, whichever comes first; the member
+stays in the group and runs COMMAND again if it leads again. When COMMAND
+exits on its own, what it left in its process group is stopped the same
+way, the member withdraws (so another is elected at once) and run exits
+with COMMAND's status (128+N if signal N killed it); COMMAND is not run
+again. On SIGINT, SIGTERM or SIGHUP, run stops COMMAND the same way,
+withdraws and exits 0; a second signal kills COMMAND at once. One member
+never runs two COMMANDs at a time.
 
 COMMAND runs in a process group of its own, so it cannot read from the
 terminal. Start-up errors (bad flag, URL or settings, unreachable bus,
 COMMAND not found) print one line and exit 2.`,
-	examples: `  # Run a report on one of the hosts where this line runs (from cron, say):
-  bellwether run --bus nats://nats.internal:4222 --group nightly-report -- ./report.sh
+	examples: `  # Run a long-lived service on one of the hosts where this line runs
+  # (from systemd or your init system on every host; not from cron):
+  bellwether run --bus nats://nats.internal:4222 --group report-sync -- ./report-sync
 
   # Three local workers; one consumes the queue at a time:
   for i in 1 2 3; do bellwether run --group consumer -- ./consume --queue jobs & done
@@ -46,36 +59,37 @@ COMMAND not found) print one line and exit 2.`,
       --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync`,
 }
 
-func (c *cli) cmdRun(ctx context.Context, args []string) int {
-	fs := newFlagSet(runCmd.name)
+func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
+	fs := newFlagSet(cmd.name)
 	var co common
 	co.register(fs)
 	var grace time.Duration
-	durationVar(fs, &grace, "grace", 10*time.Second, "how long COMMAND has to exit after SIGTERM before it gets SIGKILL")
-	if code, done := c.parse(runCmd, fs, args); done {
+	durationVar(fs, &grace, "grace", 10*time.Second, "how long COMMAND has to exit after SIGTERM before it gets SIGKILL\n(never past the end of this member's lease)")
+	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
-		return c.fail(runCmd.name, exitUsage, fmt.Errorf("missing COMMAND; write bellwether run [flags] -- COMMAND [ARGS...]"))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("missing COMMAND; write bellwether run [flags] -- COMMAND [ARGS...]"))
 	}
-	if err := co.validate(); err != nil {
-		return c.fail(runCmd.name, exitUsage, err)
+	if err := c.validate(&co); err != nil {
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	if grace < 0 {
-		return c.fail(runCmd.name, exitUsage, fmt.Errorf("--grace %v: must not be negative", grace))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("--grace %v: must not be negative", grace))
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		return c.fail(runCmd.name, exitUsage, fmt.Errorf("cannot run COMMAND: %v", unwrapExec(err)))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("cannot run COMMAND: %v", unwrapExec(err)))
 	}
 	base := co.logger(c.stderr)
 	j := &job{
 		log:    memberLog(base, &co),
 		path:   path,
 		argv:   argv,
-		env:    append(append([]string(nil), c.environ...), "BELLWETHER_GROUP="+co.group, "BELLWETHER_ID="+co.id),
+		env:    jobEnv(c.environ, &co),
 		grace:  grace,
+		renew:  renewEvery(co.settings.HeartbeatInterval),
 		stdin:  c.stdin,
 		stdout: c.stdout,
 		stderr: c.stderr,
@@ -93,7 +107,7 @@ func (c *cli) cmdRun(ctx context.Context, args []string) int {
 		},
 	})
 	if err != nil {
-		return c.fail(runCmd.name, exitUsage, err)
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	select {
 	case code := <-j.exited:
@@ -101,9 +115,11 @@ func (c *cli) cmdRun(ctx context.Context, args []string) int {
 		m.close()
 		return code
 	case s := <-c.signals:
-		j.log.Info("stopping", "signal", s.String())
+		j.stopping.Store(true)
+		j.log.Info("stopping", "event", eventStopping, "signal", s.String())
 	case <-ctx.Done():
-		j.log.Info("stopping", "reason", ctx.Err())
+		j.stopping.Store(true)
+		j.log.Info("stopping", "event", eventStopping, "reason", ctx.Err())
 	}
 	closed := make(chan struct{})
 	go func() {
@@ -133,18 +149,48 @@ func unwrapExec(err error) error {
 	return err
 }
 
-// job runs COMMAND while the member leads.
+// jobEnv is COMMAND's environment: environ without the variables that
+// name this one member's flags (a bellwether command run by the job would
+// take them for its own: the leader's id, the leader's --http address),
+// with the member's group, bus and timings, so that such a command looks
+// at the same group, and BELLWETHER_MEMBER_ID, which no flag reads.
+func jobEnv(environ []string, co *common) []string {
+	set := []string{
+		"BELLWETHER_MEMBER_ID=" + co.id,
+		"BELLWETHER_GROUP=" + co.group,
+		"BELLWETHER_BUS=" + co.busName(),
+		envName("election-timeout") + "=" + co.settings.ElectionTimeout.String(),
+		envName("heartbeat-interval") + "=" + co.settings.HeartbeatInterval.String(),
+		envName("heartbeat-timeout") + "=" + co.settings.HeartbeatTimeout.String(),
+	}
+	drop := map[string]bool{envName("id"): true, envName("http"): true}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	var env []string
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, set...)
+}
+
+// job runs COMMAND, under a guard, while the member leads.
 type job struct {
 	log            *slog.Logger
 	path           string
 	argv           []string
 	env            []string
 	grace          time.Duration
+	renew          time.Duration // how often the guard's lease is renewed
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	hurry          chan struct{} // closed to skip the grace period
 	exited         chan int      // COMMAND's status, when it exited on its own
 	finished       atomic.Bool   // COMMAND exited on its own: never start it again
+	stopping       atomic.Bool   // run is stopping on a signal, not losing leadership
 }
 
 // lead is OnStartedLeading: it runs COMMAND until it exits or ctx, the
@@ -161,79 +207,135 @@ func (j *job) lead(ctx context.Context) {
 	}
 }
 
-// runOnce runs COMMAND once. own reports that COMMAND exited by itself
-// (or could not start), with status code; otherwise it was stopped because
-// ctx ended.
+// runOnce runs COMMAND once, under a guard. own reports that COMMAND
+// exited by itself (or could not start, or its guard died), with status
+// code; otherwise it was stopped because ctx ended or the lease ran out.
 func (j *job) runOnce(ctx context.Context) (code int, own bool) {
-	// The parent-death signal fires when the thread that started the
-	// child exits: keep this goroutine on its thread while the child runs.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
-	cmd := &exec.Cmd{Path: j.path, Args: j.argv, Env: j.env, Stdout: j.stdout, Stderr: j.stderr, WaitDelay: time.Second}
-	if j.stdin != nil {
-		cmd.Stdin = j.stdin
-	}
-	prepare(cmd)
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		return 0, false // leadership lost before the job could start
 	}
-	if err := cmd.Start(); err != nil {
+	g, err := startGuard(j.path, j.argv, j.env, j.stdin, j.stdout, j.stderr)
+	if err != nil {
 		j.log.Error("cannot start COMMAND", "err", err)
 		return 126, true
 	}
-	pid := cmd.Process.Pid
-	j.log.Info(msgStarted, "pid", pid)
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		cmd.Wait()
-	}()
-	select {
-	case <-waited:
-		code := exitStatus(cmd.ProcessState)
-		j.log.Info(msgExited, "pid", pid, "status", code)
-		return code, true
-	case <-ctx.Done():
-	}
-	j.log.Info("leadership lost: stopping COMMAND", "pid", pid, "grace", j.grace)
-	deadline := time.NewTimer(j.grace)
-	defer deadline.Stop()
-	signalGroup(pid, syscall.SIGTERM)
-	killed := false
-	kill := func(why string) {
-		if !killed {
-			j.log.Warn("killing COMMAND: "+why, "pid", pid)
-			signalGroup(pid, syscall.SIGKILL)
-			killed = true
+	defer g.close()
+	var last time.Time
+	// renew passes the lease on to the guard when it moved; false when it
+	// is over.
+	renew := func() bool {
+		exp, ok := bellwether.LeaseExpiry(ctx)
+		if !ok || exp.Equal(last) {
+			return !ok || time.Now().Before(exp)
 		}
+		last = exp
+		g.lease(exp)
+		return time.Now().Before(exp)
 	}
-	select {
-	case <-waited:
-	case <-deadline.C:
-		kill("it did not exit within the grace period")
-		<-waited
-	case <-j.hurry:
-		kill("asked to hurry")
-		<-waited
+	if !renew() {
+		j.log.Info("lease over before COMMAND could start")
+		return 0, false
 	}
-	// What COMMAND started in its process group goes with it.
-	for groupExists(pid) && !killed {
+	g.send(guardStart, j.grace)
+	tick := time.NewTicker(j.renew)
+	defer tick.Stop()
+	pid := 0
+	stop, hurry := ctx.Done(), j.hurry
+	stopping, expired, lapsed := false, false, false
+wait:
+	for {
 		select {
-		case <-deadline.C:
-			kill("processes it started did not exit within the grace period")
-		case <-j.hurry:
-			kill("asked to hurry")
-		case <-time.After(20 * time.Millisecond):
+		case <-tick.C:
+			if !renew() && pid > 0 && !lapsed {
+				// The guard should have killed the group by now; should it
+				// be stopped or wedged itself, the member does.
+				lapsed = true
+				signalGroup(pid, syscall.SIGKILL)
+			}
+		case <-stop:
+			stop, stopping = nil, true
+			if j.stopping.Load() {
+				j.log.Info("stopping COMMAND", "pid", pid, "grace", j.grace)
+			} else {
+				j.log.Info("leadership lost: stopping COMMAND", "pid", pid, "grace", j.grace)
+			}
+			g.send(guardTerm, j.grace) // the guard kills at the lease's end if sooner
+		case <-hurry:
+			hurry = nil
+			g.send(guardKill, 0)
+		case r, ok := <-g.reports:
+			if !ok {
+				return j.guardGone(pid, stopping)
+			}
+			switch r.kind {
+			case guardStarted:
+				pid = r.n
+				j.log.Info(msgStarted, "event", eventStarted, "pid", pid)
+			case guardFailed:
+				if pid == 0 {
+					j.log.Error("cannot start COMMAND", "err", r.msg)
+					return 126, true
+				}
+				j.log.Warn("guard", "err", r.msg)
+			case guardKilling:
+				j.log.Warn("killing COMMAND: "+r.msg, "pid", pid)
+			case guardExpired:
+				expired = true
+				if pid == 0 {
+					j.log.Warn("lease over before COMMAND could start")
+					break wait
+				}
+				j.log.Warn("lease over before this member could renew it (was it frozen?): killing COMMAND", "event", eventKilled, "pid", pid)
+			case guardExited:
+				code = r.n
+				break wait
+			}
 		}
 	}
-	j.log.Info(msgStopped, "pid", pid, "status", exitStatus(cmd.ProcessState))
-	return 0, false
+	switch {
+	case stopping:
+		j.log.Info(msgStopped, "event", eventStopped, "pid", pid, "status", code)
+		return 0, false
+	case expired:
+		// The member will lead again only by the rules; until its
+		// leadership ends it runs no job.
+		j.log.Info(msgStopped, "event", eventStopped, "pid", pid, "status", code)
+		<-ctx.Done()
+		return 0, false
+	}
+	j.log.Info(msgExited, "event", eventExited, "pid", pid, "status", code)
+	return code, true
 }
 
-// Log messages the demo reads from its members.
+// guardGone handles the guard's death before it reported the job's end:
+// the job's group is killed here (the guard's children die with it on
+// Linux, the rest of the group does not). Unless run was stopping anyway,
+// it counts as COMMAND failing: run withdraws and exits 1.
+func (j *job) guardGone(pid int, stopping bool) (int, bool) {
+	if pid > 0 {
+		deadline := time.Now().Add(5 * time.Second)
+		for groupExists(pid) && time.Now().Before(deadline) {
+			signalGroup(pid, syscall.SIGKILL)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	j.log.Error("the guard process died: killed COMMAND's process group", "event", eventKilled, "pid", pid)
+	if stopping {
+		return 0, false
+	}
+	return exitFailure, true
+}
+
+// Log messages, and the events the demo reads from its members' JSON logs
+// (the "event" attribute).
 const (
 	msgStarted = "COMMAND started"
 	msgExited  = "COMMAND exited"
 	msgStopped = "COMMAND stopped"
+
+	eventStarted  = "job_started" // with its pid
+	eventExited   = "job_exited"  // it exited on its own, with its status
+	eventStopped  = "job_stopped" // it was stopped, with its status
+	eventKilled   = "job_killed"  // the guard killed it: the lease ran out or the guard died
+	eventStopping = "stopping"    // run was told to stop
 )

@@ -15,8 +15,10 @@ import (
 	"github.com/bellwether-go/bellwether/sim"
 )
 
-var simCmd = command{
+var simCmd = &command{
 	name:     "sim",
+	short:    "simulate a group in virtual time: election, failover and cost under faults",
+	run:      (*cli).cmdSim,
 	synopsis: "[--scenario FILE] [flags]",
 	about: `
 Simulates a group in virtual time with the real election state machine:
@@ -80,8 +82,8 @@ func (r *repeated) Set(s string) error {
 	return nil
 }
 
-func (c *cli) cmdSim(ctx context.Context, args []string) int {
-	fs := newFlagSet(simCmd.name)
+func (c *cli) cmdSim(cmd *command, ctx context.Context, args []string) int {
+	fs := newFlagSet(cmd.name)
 	var (
 		file, svg, trace, modes, latency, check, name string
 		members, repetitions                          int
@@ -110,11 +112,11 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&svg, "svg", "", "also write an SVG timeline (leader over time, members as rows, faults marked) to `FILE`")
 	fs.StringVar(&trace, "trace", "", "also write the first repetition's trace, one event a line, to `FILE`")
-	if code, done := c.parse(simCmd, fs, args); done {
+	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return c.fail(simCmd.name, exitUsage, fmt.Errorf("unexpected argument %q; sim takes flags only", fs.Arg(0)))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; sim takes flags only", fs.Arg(0)))
 	}
 
 	// The scenario is directive lines: the file's or the default's, then
@@ -124,7 +126,7 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 	if file != "" {
 		text, err := c.readScenario(file)
 		if err != nil {
-			return c.fail(simCmd.name, exitUsage, err)
+			return c.fail(cmd.name, exitUsage, err)
 		}
 		lines = append(lines, text)
 	} else {
@@ -142,7 +144,7 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 	}
 	add("name", "name "+name)
 	add("members", "members "+strconv.Itoa(members))
-	add("modes", "modes "+modes)
+	add("modes", "modes "+strings.ToLower(modes)) // a flag's keywords in any case
 	if set["election-timeout"] || set["heartbeat-interval"] || set["heartbeat-timeout"] {
 		var kv []string
 		for _, s := range []struct {
@@ -162,17 +164,17 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 	add("duration", "duration "+duration.String())
 	add("seed", "seed "+strconv.FormatUint(seed, 10))
 	add("repetitions", "repetitions "+strconv.Itoa(repetitions))
-	add("check", "check "+check)
+	add("check", "check "+strings.ToLower(check))
 	lines = append(lines, faults...)
 
 	s, err := sim.ParseScenario(strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
-		return c.fail(simCmd.name, exitUsage, fmt.Errorf("%v; see docs/simulator.md or bellwether sim --help", err))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("%v; see docs/simulator.md or bellwether sim --help", err))
 	}
 	var traceFile *os.File
 	if trace != "" {
 		if traceFile, err = os.Create(trace); err != nil {
-			return c.fail(simCmd.name, exitUsage, fmt.Errorf("--trace: %v", err))
+			return c.fail(cmd.name, exitUsage, fmt.Errorf("--trace: %v", err))
 		}
 		defer traceFile.Close()
 		s.Trace = traceFile
@@ -181,7 +183,7 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 	report, runErr := sim.Run(s)
 	var violation *sim.Violation
 	if runErr != nil && !errors.As(runErr, &violation) {
-		return c.fail(simCmd.name, exitUsage, runErr)
+		return c.fail(cmd.name, exitUsage, runErr)
 	}
 	if asJSON {
 		err = report.WriteJSON(c.stdout)
@@ -189,20 +191,20 @@ func (c *cli) cmdSim(ctx context.Context, args []string) int {
 		err = report.WriteText(c.stdout)
 	}
 	if err != nil {
-		return c.fail(simCmd.name, exitFailure, err)
+		return c.fail(cmd.name, exitFailure, err)
 	}
 	if svg != "" {
 		var b bytes.Buffer
 		if err := report.WriteSVG(&b); err != nil {
-			return c.fail(simCmd.name, exitFailure, err)
+			return c.fail(cmd.name, exitFailure, err)
 		}
 		if err := os.WriteFile(svg, b.Bytes(), 0o644); err != nil {
-			return c.fail(simCmd.name, exitFailure, fmt.Errorf("--svg: %v", err))
+			return c.fail(cmd.name, exitFailure, fmt.Errorf("--svg: %v", err))
 		}
 	}
 	if traceFile != nil {
 		if err := traceFile.Close(); err != nil {
-			return c.fail(simCmd.name, exitFailure, fmt.Errorf("--trace: %v", err))
+			return c.fail(cmd.name, exitFailure, fmt.Errorf("--trace: %v", err))
 		}
 	}
 	if violation != nil {

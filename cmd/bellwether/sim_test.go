@@ -122,3 +122,18 @@ func TestSimViolationExitsOne(t *testing.T) {
 		t.Errorf("stderr %q lacks the seed", tc.stderr)
 	}
 }
+
+// TestSimFlagCase: the keywords of --modes and --check take any case.
+func TestSimFlagCase(t *testing.T) {
+	lower, upper := newCLI(), newCLI()
+	common := []string{"sim", "--members", "3", "--repetitions", "1", "--duration", "3m", "--json"}
+	if code := lower.run(append(common, "--modes", "quiet reference", "--check", "on")...); code != exitOK {
+		t.Fatalf("exit %d; stderr %q", code, lower.stderr)
+	}
+	if code := upper.run(append(common, "--modes", "Quiet REFERENCE", "--check", "ON")...); code != exitOK {
+		t.Fatalf("--modes \"Quiet REFERENCE\" --check ON: exit %d; stderr %q", code, upper.stderr)
+	}
+	if lower.stdout.String() != upper.stdout.String() {
+		t.Error("the same flags in another case gave another report")
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var statusCmd = command{
+var statusCmd = &command{
 	name:     "status",
+	short:    "print the group's leader and exit (exit 3 when there is none)",
+	run:      (*cli).cmdStatus,
 	synopsis: "[flags]",
 	about: `
 Joins the group as an observer for up to --wait, prints the leader's id and
@@ -30,30 +32,30 @@ election timeout) hears a leader that exists.`,
 
 var nilCallbacks bellwether.Callbacks
 
-func (c *cli) cmdStatus(ctx context.Context, args []string) int {
-	fs := newFlagSet(statusCmd.name)
+func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
+	fs := newFlagSet(cmd.name)
 	var co common
 	co.register(fs)
 	var wait time.Duration
 	durationVar(fs, &wait, "wait", 0, "how long to listen for the leader (default: heartbeat interval plus election timeout)")
-	if code, done := c.parse(statusCmd, fs, args); done {
+	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return c.fail(statusCmd.name, exitUsage, fmt.Errorf("unexpected argument %q; status takes flags only", fs.Arg(0)))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; status takes flags only", fs.Arg(0)))
 	}
-	if err := co.validate(); err != nil {
-		return c.fail(statusCmd.name, exitUsage, err)
+	if err := c.validate(&co); err != nil {
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	if wait < 0 {
-		return c.fail(statusCmd.name, exitUsage, fmt.Errorf("--wait %v: must not be negative", wait))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("--wait %v: must not be negative", wait))
 	}
 	if wait == 0 {
 		wait = co.settings.HeartbeatInterval + co.settings.ElectionTimeout
 	}
 	m, err := c.join(ctx, &co, co.logger(c.stderr), true, nilCallbacks)
 	if err != nil {
-		return c.fail(statusCmd.name, exitUsage, err)
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	defer m.close()
 	wctx, cancel := context.WithTimeout(ctx, wait)
@@ -63,14 +65,14 @@ func (c *cli) cmdStatus(ctx context.Context, args []string) int {
 		select {
 		case st, ok := <-updates:
 			if !ok { // --wait is over
-				return c.fail(statusCmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v", co.group, co.busName(), wait))
+				return c.fail(cmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v", co.group, co.busName(), wait))
 			}
 			if st.Leader != "" {
 				fmt.Fprintln(c.stdout, st.Leader)
 				return exitOK
 			}
 		case s := <-c.signals:
-			return c.fail(statusCmd.name, exitNoLeader, fmt.Errorf("interrupted by %v before a leader was heard", s))
+			return c.fail(cmd.name, exitNoLeader, fmt.Errorf("interrupted by %v before a leader was heard", s))
 		}
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-var watchCmd = command{
+var watchCmd = &command{
 	name:     "watch",
+	short:    "print the group's leader, one JSON line per change",
+	run:      (*cli).cmdWatch,
 	synopsis: "[flags]",
 	about: `
 Joins the group as an observer, which never becomes leader and sends
@@ -35,22 +37,22 @@ type watchLine struct {
 	Leader *string `json:"leader"`
 }
 
-func (c *cli) cmdWatch(ctx context.Context, args []string) int {
-	fs := newFlagSet(watchCmd.name)
+func (c *cli) cmdWatch(cmd *command, ctx context.Context, args []string) int {
+	fs := newFlagSet(cmd.name)
 	var co common
 	co.register(fs)
-	if code, done := c.parse(watchCmd, fs, args); done {
+	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return c.fail(watchCmd.name, exitUsage, fmt.Errorf("unexpected argument %q; watch takes flags only", fs.Arg(0)))
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; watch takes flags only", fs.Arg(0)))
 	}
-	if err := co.validate(); err != nil {
-		return c.fail(watchCmd.name, exitUsage, err)
+	if err := c.validate(&co); err != nil {
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	m, err := c.join(ctx, &co, co.logger(c.stderr), true, nilCallbacks)
 	if err != nil {
-		return c.fail(watchCmd.name, exitUsage, err)
+		return c.fail(cmd.name, exitUsage, err)
 	}
 	defer m.close()
 	wctx, cancel := context.WithCancel(ctx)
