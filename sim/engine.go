@@ -57,6 +57,7 @@ type engine struct {
 	faults []faultAt
 	groups [][]int32 // partition epochs: group of each member, nil when connected
 	epoch  int32
+	loss   float64 // probability that a delivery is lost
 	lateQ  []int32 // late members in join order
 	downQ  []int32 // crashed or withdrawn members, most recent last
 
@@ -96,6 +97,12 @@ type engine struct {
 
 	tl *timeline
 	tr tracer
+
+	// Probes: the times still to take, those taken, and the leadership
+	// effects so far and at the last probe.
+	probes                 []time.Duration
+	probed                 []Probe
+	effects, probedEffects int64
 }
 
 var epoch0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -116,7 +123,9 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 		freshCnt:  make([]int32, n),
 		curFlight: make([]int32, n),
 		groups:    [][]int32{nil},
+		loss:      sc.Loss,
 		resetAt:   -1,
+		probes:    slices.Sorted(slices.Values(sc.Probes)),
 	}
 	if testHooks != nil {
 		e.hooks = *testHooks
@@ -148,6 +157,9 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 	for i := range e.mem {
 		m := &e.mem[i]
 		m.id = fmt.Sprintf("m%0*d", width, i)
+		if sc.IDs != nil {
+			m.id = sc.IDs[i]
+		}
 		m.observer = obs[i]
 		if len(sc.Modes) > 0 {
 			m.mode = sc.Modes[i%len(sc.Modes)]
@@ -199,6 +211,7 @@ func (e *engine) run() {
 		if top.at > e.end {
 			break
 		}
+		e.probeBefore(top.at)
 		e.now = top.at
 		switch top.kind {
 		case evBcast:
@@ -224,6 +237,7 @@ func (e *engine) run() {
 	}
 	if e.violation == nil {
 		e.now = e.end
+		e.probeBefore(e.end + 1)
 	}
 	e.accrue()
 	e.notePeriod()
@@ -355,8 +369,10 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 			a := actCode(ef.Event.Action)
 			e.send(i, a, tick && was && a == actCurrent)
 		case bellwether.EffectLeading:
+			e.effects++
 			e.setLeading(i, ef.Leading)
 		case bellwether.EffectLeader:
+			e.effects++
 			e.setKnown(i, ef.Leader)
 		case bellwether.EffectWarning:
 			e.warnings++

@@ -110,6 +110,9 @@ func (e *engine) fault(fi int32) {
 			e.epoch = int32(len(e.groups) - 1)
 		}
 		e.rec(rec{t: e.now, kind: trHeal, a: -1, b: -1})
+	case Loss:
+		e.loss = f.Loss
+		e.rec(rec{t: e.now, kind: trLoss, a: -1, b: -1, f: fi})
 	}
 	e.disturb()
 	e.openWindow(label)

@@ -68,7 +68,7 @@ func (e *engine) after() {
 		e.violate("a", "a member that is not alive is counted as leading")
 		return
 	}
-	if !e.checkBC || !e.force && !e.connected() {
+	if !e.checkBC || !e.force && (!e.connected() || e.loss > 0) {
 		return
 	}
 	if e.latched {

@@ -133,7 +133,7 @@ func (e *engine) deliver(k, to int32) {
 		e.rec(rec{t: e.now, kind: trCut, a: to, b: b.sender, x: b.act})
 		return
 	}
-	if e.sc.Loss > 0 && e.rng.Float64() < e.sc.Loss {
+	if e.loss > 0 && e.rng.Float64() < e.loss {
 		e.lost++
 		e.rec(rec{t: e.now, kind: trLost, a: to, b: b.sender, x: b.act})
 		return

@@ -117,6 +117,9 @@ type Report struct {
 	MultiLeader time.Duration `json:"multi_leader"`
 	NoLeader    time.Duration `json:"no_leader"`
 	Warnings    int64         `json:"warnings"`
+	// Probes are the snapshots Scenario.Probes asked for, by repetition
+	// and time.
+	Probes []Probe `json:"probes,omitempty"`
 
 	timeline *timeline
 	windows  []window
@@ -201,6 +204,7 @@ func (r *Report) add(e *engine) {
 	r.MultiLeader += time.Duration(e.multi)
 	r.NoLeader += time.Duration(e.none)
 	r.Warnings += e.warnings
+	r.Probes = append(r.Probes, e.probed...)
 }
 
 func (r *Report) summarise() {

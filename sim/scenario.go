@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,13 @@ type Scenario struct {
 	Name string
 	// Members is the number of member slots, N >= 1. Member i has the id
 	// "m" followed by i in decimal, zero-padded to the width of N-1, so ids
-	// order as indices do and member 0 has the smallest id.
+	// order as indices do and member 0 has the smallest id, unless IDs
+	// says otherwise.
 	Members int
+	// IDs, when set, are the members' ids, one for each member slot: valid
+	// ([bellwether.ValidateID]) and distinct. They need not order as the
+	// indices do.
+	IDs []string
 	// Late lists members that are not started at the beginning; a Join
 	// fault starts them. Every other member starts at a time drawn
 	// uniformly from [0, StartSpread].
@@ -35,7 +41,8 @@ type Scenario struct {
 	Settings bellwether.Settings
 	// Latency is the per-delivery latency distribution.
 	Latency Latency
-	// Loss is the probability in [0, 1) that one delivery is lost.
+	// Loss is the probability in [0, 1) that one delivery is lost, until
+	// a [Loss] fault changes it.
 	Loss float64
 	// Dup is the probability in [0, 1) that one delivery is duplicated: the
 	// copy arrives a further latency sample after the original.
@@ -47,6 +54,10 @@ type Scenario struct {
 	Duration time.Duration
 	// Faults happen at given times; see [Fault].
 	Faults []Fault
+	// Probes are times, within Duration, at which each repetition records
+	// the state of the group in [Report.Probes]: after every event at or
+	// before that time, and before any later one.
+	Probes []time.Duration
 	// Seed seeds everything random in the run. Repetition 0 runs with Seed
 	// itself and repetition r > 0 with a seed derived from Seed and r, so
 	// that any repetition can be rerun alone with its own seed.
@@ -71,7 +82,8 @@ type Check uint8
 
 const (
 	// CheckOn checks invariant (a) always, and (b) and (c) whenever they
-	// are guaranteed: no message loss, HeartbeatTimeout greater than
+	// are guaranteed: no message loss (with [Loss] faults: while the loss
+	// probability is zero), HeartbeatTimeout greater than
 	// HeartbeatInterval plus the latency spread (max - min), and a round trip
 	// plus the quiet jitter within an election (2D + ElectionTimeout/4 <
 	// ElectionTimeout, D the largest delivery delay: the latency bound,
@@ -208,9 +220,12 @@ const (
 	Heal
 	// Join starts a member listed in Scenario.Late.
 	Join
+	// Loss sets the probability that one delivery is lost to Fault.Loss,
+	// from then on; deliveries already in flight are subject to it too.
+	Loss
 )
 
-var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition", Heal: "heal", Join: "join"}
+var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition", Heal: "heal", Join: "join", Loss: "loss"}
 
 // String returns the fault's name in the scenario format.
 func (k FaultKind) String() string {
@@ -246,6 +261,8 @@ type Fault struct {
 	// Groups are the sides of a Partition: disjoint sets of member indices.
 	// Members in no set form one more side together.
 	Groups [][]int
+	// Loss is the new loss probability of a Loss fault, in [0, 1).
+	Loss float64
 }
 
 // String returns f as a line of the scenario format ("at 30s crash leader").
@@ -265,6 +282,8 @@ func (f Fault) String() string {
 			b.WriteString(" " + formatSet(g))
 		}
 	case Heal:
+	case Loss:
+		b.WriteString(" " + strconv.FormatFloat(f.Loss, 'g', -1, 64))
 	default:
 		switch f.Member {
 		case TheLeader:
@@ -289,7 +308,8 @@ func (s Scenario) normalized() Scenario {
 // Validate reports the first problem with s, or nil. It requires at least
 // one member, a positive duration, a valid latency distribution, loss and
 // duplication probabilities in [0, 1), valid settings and modes, member
-// indices within range, and faults that make sense.
+// indices within range, faults that make sense, valid and distinct ids if
+// given, and probes within the run.
 func (s Scenario) Validate() error {
 	if s.Members < 1 {
 		return errors.New("sim: scenario needs at least one member")
@@ -375,11 +395,45 @@ func (s Scenario) Validate() error {
 				}
 			}
 		case Heal:
+		case Loss:
+			if !(f.Loss >= 0 && f.Loss < 1) {
+				return fmt.Errorf("sim: fault %q: loss must be in [0, 1)", f)
+			}
 		default:
 			return fmt.Errorf("sim: unknown fault kind %d", f.Kind)
 		}
 	}
+	if s.IDs != nil {
+		if len(s.IDs) != s.Members {
+			return fmt.Errorf("sim: %d ids for %d members", len(s.IDs), s.Members)
+		}
+		seen := make(map[string]bool, len(s.IDs))
+		for _, id := range s.IDs {
+			if err := bellwether.ValidateID(id); err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+			if seen[id] {
+				return fmt.Errorf("sim: id %q given to two members", id)
+			}
+			seen[id] = true
+		}
+	}
+	for _, p := range s.Probes {
+		if p < 0 || p > s.Duration {
+			return fmt.Errorf("sim: probe at %v is outside the run [0, %v]", p, s.Duration)
+		}
+	}
 	return nil
+}
+
+// lossFaults reports whether s changes the loss probability while it runs.
+func (s Scenario) lossFaults() bool {
+	for _, f := range s.Faults {
+		if f.Kind == Loss {
+			return true
+		}
+	}
+	return false
 }
 
 // maxLatency returns the largest delay between a send and any delivery of
@@ -414,7 +468,7 @@ func (s Scenario) guaranteed() (bool, string) {
 	lo, hi := s.Latency.Bounds()
 	d := s.maxLatency()
 	switch {
-	case s.Loss > 0:
+	case s.Loss > 0 && !s.lossFaults():
 		return false, "messages are lost"
 	case st.HeartbeatTimeout <= st.HeartbeatInterval+(hi-lo):
 		return false, "HeartbeatTimeout is not above HeartbeatInterval plus the latency spread"

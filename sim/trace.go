@@ -28,6 +28,7 @@ const (
 	trWarn
 	trArmed  // invariant (b) starts to apply
 	trStable // invariant (c) starts to apply
+	trLoss   // a Loss fault
 )
 
 // Message actions as small codes.
@@ -175,6 +176,9 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		}
 	case trHeal:
 		b = append(b, "heal"...)
+	case trLoss:
+		b = append(b, "loss "...)
+		b = strconv.AppendFloat(b, e.faults[r.f].Loss, 'g', -1, 64)
 	case trNoop:
 		b = append(b, "no-op fault: "...)
 		b = append(b, e.faults[r.f].Fault.String()...)
