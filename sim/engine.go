@@ -31,6 +31,12 @@ type member struct {
 	leading  bool  // from EffectLeading
 	leader   int32 // from EffectLeader; -1 for none
 	electing bool  // Machine.Electing after its last step
+	// isolated: cut off from the bus (Isolate) since isoGen's fault, until
+	// reconnected at reconnectedAt; frozen: stopped (Freeze) since
+	// frozenGen's fault.
+	isolated, frozen  bool
+	isoGen, frozenGen uint32
+	reconnectedAt     int64
 	// fresh is the sender of the last "current" heard that was sent during
 	// the quiet period freshGen, or -1.
 	fresh    int32
@@ -59,7 +65,9 @@ type engine struct {
 	epoch  int32
 	loss   float64 // probability that a delivery is lost
 	lateQ  []int32 // late members in join order
-	downQ  []int32 // crashed or withdrawn members, most recent last
+	// isolated and frozen alive members
+	isolated, frozen int32
+	downQ            []int32 // crashed or withdrawn members, most recent last
 
 	// Counts over alive members.
 	aliveNonObs int32
@@ -232,6 +240,18 @@ func (e *engine) run() {
 				e.armed = true
 				e.rec(rec{t: e.now, kind: trArmed, a: -1, b: -1})
 			}
+		case evReconnect:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.isolated && m.isoGen == top.gen {
+				e.reconnect(top.ref)
+				e.disturb()
+				e.openWindow("reconnect")
+			}
+		case evThaw:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.frozen && m.frozenGen == top.gen {
+				e.thaw(top.ref)
+			}
 		}
 		e.after()
 	}
@@ -298,6 +318,14 @@ func (e *engine) kill(i int32, clean bool) {
 	m.alive = false
 	m.tickGen++
 	m.queued = false
+	if m.isolated {
+		e.reconnect(i)
+	}
+	if m.frozen {
+		m.frozen = false
+		m.frozenGen++
+		e.frozen--
+	}
 	if m.leading {
 		if e.hooks.keepDeadLeader {
 			e.deadLeading++
@@ -331,6 +359,9 @@ func (e *engine) tick(i int32, gen uint32) {
 		return
 	}
 	m.queued = false
+	if m.frozen {
+		return // the thaw ticks it
+	}
 	next := m.m.Next()
 	if next.IsZero() {
 		return

@@ -33,12 +33,15 @@ func (e *engine) fault(fi int32) {
 		label = "noop"
 	}
 	switch f.Kind {
-	case Crash, Withdraw, Resign:
+	case Crash, Withdraw, Resign, Isolate, Freeze:
 		t := int32(f.Member)
 		if f.Member == TheLeader {
 			t = e.currentLeader()
 		}
-		if t < 0 || !e.mem[t].alive {
+		// A frozen member can be killed, but runs no code to withdraw or
+		// resign; isolating or freezing twice does nothing.
+		if t < 0 || !e.mem[t].alive || e.mem[t].frozen && f.Kind != Crash && f.Kind != Isolate ||
+			e.mem[t].isolated && f.Kind == Isolate {
 			noop()
 			break
 		}
@@ -47,14 +50,30 @@ func (e *engine) fault(fi int32) {
 			was = 1
 			label += "-leader"
 		}
-		kind := map[FaultKind]uint8{Crash: trCrash, Withdraw: trWithdraw, Resign: trResign}[f.Kind]
+		kind := map[FaultKind]uint8{Crash: trCrash, Withdraw: trWithdraw, Resign: trResign, Isolate: trIsolate, Freeze: trFreeze}[f.Kind]
 		e.rec(rec{t: e.now, kind: kind, a: t, b: -1, x: was})
-		if f.Kind == Resign {
-			e.apply(t, e.mem[t].m.Resign(e.at(e.now)), false, false)
-			break
+		m := &e.mem[t]
+		switch f.Kind {
+		case Isolate:
+			m.isolated = true
+			m.isoGen++
+			e.isolated++
+			if f.For > 0 {
+				e.seq++
+				e.q.push(entry{at: e.now + int64(f.For), seq: e.seq, ref: t, gen: m.isoGen, kind: evReconnect})
+			}
+		case Freeze:
+			m.frozen = true
+			m.frozenGen++
+			e.frozen++
+			e.seq++
+			e.q.push(entry{at: e.now + int64(f.For), seq: e.seq, ref: t, gen: m.frozenGen, kind: evThaw})
+		case Resign:
+			e.apply(t, m.m.Resign(e.at(e.now)), false, false)
+		default:
+			e.kill(t, f.Kind == Withdraw)
+			e.downQ = append(e.downQ, t)
 		}
-		e.kill(t, f.Kind == Withdraw)
-		e.downQ = append(e.downQ, t)
 	case Restart:
 		t := int32(f.Member)
 		if f.Member == Auto {
@@ -110,6 +129,11 @@ func (e *engine) fault(fi int32) {
 			e.epoch = int32(len(e.groups) - 1)
 		}
 		e.rec(rec{t: e.now, kind: trHeal, a: -1, b: -1})
+		for i := range e.mem {
+			if e.mem[i].isolated {
+				e.reconnect(int32(i))
+			}
+		}
 	case Loss:
 		e.loss = f.Loss
 		e.rec(rec{t: e.now, kind: trLoss, a: -1, b: -1, f: fi})
@@ -119,4 +143,34 @@ func (e *engine) fault(fi int32) {
 	if e.tl != nil {
 		e.tl.mark(e.now, label)
 	}
+}
+
+// reconnect ends member i's isolation: it hears what is sent from now on.
+func (e *engine) reconnect(i int32) {
+	m := &e.mem[i]
+	m.isolated = false
+	m.isoGen++
+	m.reconnectedAt = e.now
+	e.isolated--
+	e.rec(rec{t: e.now, kind: trReconnect, a: i, b: -1})
+}
+
+// thaw ends member i's freeze with a late Tick: the machine finds its
+// timers overdue, as a process resumed after a pause does.
+func (e *engine) thaw(i int32) {
+	m := &e.mem[i]
+	m.frozen = false
+	m.frozenGen++
+	e.frozen--
+	var was uint8
+	if m.leading {
+		was = 1
+	}
+	e.rec(rec{t: e.now, kind: trThaw, a: i, b: -1, x: was})
+	e.disturb()
+	e.openWindow("thaw")
+	if e.tl != nil {
+		e.tl.mark(e.now, "thaw")
+	}
+	e.apply(i, m.m.Tick(e.at(e.now)), true, m.leading)
 }

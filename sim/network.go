@@ -21,7 +21,11 @@ type bcast struct {
 	hb     bool
 }
 
-func (e *engine) connected() bool { return e.groups[e.epoch] == nil }
+// connected reports whether every alive member can reach every other:
+// no partition, no member cut off from the bus or frozen.
+func (e *engine) connected() bool {
+	return e.groups[e.epoch] == nil && e.isolated == 0 && e.frozen == 0
+}
 
 func (e *engine) linked(epoch, a, b int32) bool {
 	g := e.groups[epoch]
@@ -60,9 +64,12 @@ func (e *engine) send(i int32, a uint8, hb bool) {
 	if hb {
 		h = 1
 	}
+	if e.mem[i].isolated {
+		h |= 2 // the bus did not take it
+	}
 	e.rec(rec{t: e.now, kind: trSend, a: i, b: h, x: a})
 	n := int32(len(e.mem) - 1)
-	if n == 0 {
+	if n == 0 || h&2 != 0 {
 		return
 	}
 	k := e.alloc()
@@ -121,12 +128,21 @@ func (e *engine) stepBcast(k int32) {
 }
 
 // deliver hands broadcast k to member to, unless the member is down or
-// started after the send, a partition separates them (at send or now), or
-// the delivery is lost.
+// started after the send, is frozen, was cut off from the bus at any time
+// since the send, a partition separates them (at send or now), or the
+// delivery is lost.
 func (e *engine) deliver(k, to int32) {
 	b := &e.bc[k]
 	r := &e.mem[to]
 	if !r.alive || r.since > b.sentAt {
+		return
+	}
+	if r.frozen {
+		e.rec(rec{t: e.now, kind: trFrozen, a: to, b: b.sender, x: b.act})
+		return
+	}
+	if r.isolated || r.reconnectedAt > b.sentAt {
+		e.rec(rec{t: e.now, kind: trCut, a: to, b: b.sender, x: b.act})
 		return
 	}
 	if !e.linked(b.epoch, b.sender, to) || !e.linked(e.epoch, b.sender, to) {

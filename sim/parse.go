@@ -305,6 +305,12 @@ func parseFault(args []string) (Fault, error) {
 		args = args[2:]
 	}
 	kind, rest := args[0], args[1:]
+	if n := len(rest); n >= 2 && rest[n-2] == "for" {
+		if f.For, err = time.ParseDuration(rest[n-1]); err != nil {
+			return f, fmt.Errorf("for: %w", err)
+		}
+		rest = rest[:n-2]
+	}
 	for k, name := range faultNames {
 		if name == kind && name != "" {
 			f.Kind = FaultKind(k)
@@ -328,7 +334,7 @@ func parseFault(args []string) (Fault, error) {
 		return nil
 	}
 	switch f.Kind {
-	case Crash, Withdraw, Resign:
+	case Crash, Withdraw, Resign, Isolate, Freeze:
 		return f, target("leader", TheLeader)
 	case Restart, Join:
 		return f, target("auto", Auto)
@@ -355,7 +361,7 @@ func parseFault(args []string) (Fault, error) {
 			return f, fmt.Errorf("loss: %w", err)
 		}
 	default:
-		return f, fmt.Errorf("unknown fault %q (crash, withdraw, resign, restart, join, partition, heal, loss)", kind)
+		return f, fmt.Errorf("unknown fault %q (crash, withdraw, resign, restart, join, partition, heal, loss, isolate, freeze)", kind)
 	}
 	return f, nil
 }

@@ -216,16 +216,27 @@ const (
 	Resign
 	// Partition splits the network into Fault.Groups.
 	Partition
-	// Heal reconnects the whole network.
+	// Heal reconnects the whole network, isolated members included.
 	Heal
 	// Join starts a member listed in Scenario.Late.
 	Join
 	// Loss sets the probability that one delivery is lost to Fault.Loss,
 	// from then on; deliveries already in flight are subject to it too.
 	Loss
+	// Isolate cuts a member off from the bus in both directions, for
+	// Fault.For or, when For is 0, until the next Heal: the bus takes
+	// none of its broadcasts, and it receives nothing sent before it is
+	// reconnected. It keeps running.
+	Isolate
+	// Freeze stops a member for Fault.For, as a paused process: no
+	// deliveries (those that arrive meanwhile are dropped), no timers;
+	// then it gets one late Tick, and runs on. A frozen member can crash
+	// but not withdraw or resign.
+	Freeze
 )
 
-var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition", Heal: "heal", Join: "join", Loss: "loss"}
+var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition",
+	Heal: "heal", Join: "join", Loss: "loss", Isolate: "isolate", Freeze: "freeze"}
 
 // String returns the fault's name in the scenario format.
 func (k FaultKind) String() string {
@@ -237,8 +248,8 @@ func (k FaultKind) String() string {
 
 // Special values of Fault.Member.
 const (
-	// TheLeader aims Crash, Withdraw and Resign at the member leading at
-	// that moment (the smallest id if several lead); with no leader the
+	// TheLeader aims Crash, Withdraw, Resign, Isolate and Freeze at the
+	// member leading at that moment (the smallest id if several lead); with no leader the
 	// fault does nothing.
 	TheLeader = -1
 	// Auto aims Restart at the member crashed or withdrawn most recently
@@ -255,14 +266,17 @@ type Fault struct {
 	// that is within the run.
 	Every time.Duration
 	Kind  FaultKind
-	// Member is the target of Crash, Restart, Withdraw, Resign and Join: a
-	// member index, TheLeader or Auto.
+	// Member is the target of Crash, Restart, Withdraw, Resign, Join,
+	// Isolate and Freeze: a member index, TheLeader or Auto.
 	Member int
 	// Groups are the sides of a Partition: disjoint sets of member indices.
 	// Members in no set form one more side together.
 	Groups [][]int
 	// Loss is the new loss probability of a Loss fault, in [0, 1).
 	Loss float64
+	// For is how long an Isolate (0: until the next Heal) or a Freeze
+	// (> 0) lasts.
+	For time.Duration
 }
 
 // String returns f as a line of the scenario format ("at 30s crash leader").
@@ -291,6 +305,9 @@ func (f Fault) String() string {
 		case Auto:
 		default:
 			fmt.Fprintf(&b, " %d", f.Member)
+		}
+		if f.For != 0 {
+			fmt.Fprintf(&b, " for %v", f.For)
 		}
 	}
 	return b.String()
@@ -359,8 +376,11 @@ func (s Scenario) Validate() error {
 		if f.At < 0 || f.Every < 0 {
 			return fmt.Errorf("sim: fault %q: negative time", f)
 		}
+		if f.For != 0 && f.Kind != Isolate && f.Kind != Freeze || f.For < 0 || f.Kind == Freeze && f.For == 0 {
+			return fmt.Errorf("sim: fault %q: a duration (for) must be positive, and only isolate and freeze take one", f)
+		}
 		switch f.Kind {
-		case Crash, Withdraw, Resign:
+		case Crash, Withdraw, Resign, Isolate, Freeze:
 			if f.Member != TheLeader {
 				if err := in(f.Kind.String(), f.Member); err != nil {
 					return err

@@ -434,6 +434,9 @@ at 3m heal
 at 4m join
 at 5m join 11
 at 6m loss 0.25
+at 6m30s isolate leader for 5s
+at 6m40s isolate 4
+at 7m freeze 2 for 2s
 ids a0 b1 c2 d3 e4 f5 g6 h7 i8 j9 é 😀
 probe 7m 1m
 `
@@ -458,6 +461,9 @@ probe 7m 1m
 			{At: 4 * time.Minute, Kind: Join, Member: Auto},
 			{At: 5 * time.Minute, Kind: Join, Member: 11},
 			{At: 6 * time.Minute, Kind: Loss, Loss: 0.25},
+			{At: 6*time.Minute + 30*time.Second, Kind: Isolate, Member: TheLeader, For: 5 * time.Second},
+			{At: 6*time.Minute + 40*time.Second, Kind: Isolate, Member: 4},
+			{At: 7 * time.Minute, Kind: Freeze, Member: 2, For: 2 * time.Second},
 		},
 		IDs:    []string{"a0", "b1", "c2", "d3", "e4", "f5", "g6", "h7", "i8", "j9", "é", "😀"},
 		Probes: []time.Duration{7 * time.Minute, time.Minute},
@@ -501,6 +507,9 @@ func TestParseErrors(t *testing.T) {
 		"members 3\nduration 1m\nids a b":                "2 ids for 3 members",
 		"members 2\nduration 1m\nids a a":                "given to two members",
 		"members 2\nduration 1m\nprobe 2m":               "outside the run",
+		"members 2\nduration 1m\nat 1s freeze 1":         "must be positive",
+		"members 2\nduration 1m\nat 1s crash 1 for 2s":   "only isolate and freeze",
+		"members 2\nduration 1m\nat 1s isolate 1 for x":  "for: time: invalid duration",
 	} {
 		_, err := ParseScenario(strings.NewReader(text))
 		if err == nil || !strings.Contains(err.Error(), want) {

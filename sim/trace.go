@@ -29,6 +29,11 @@ const (
 	trArmed  // invariant (b) starts to apply
 	trStable // invariant (c) starts to apply
 	trLoss   // a Loss fault
+	trIsolate
+	trReconnect
+	trFreeze
+	trThaw
+	trFrozen // a delivery to a frozen member, dropped
 )
 
 // Message actions as small codes.
@@ -82,7 +87,7 @@ type tracer struct {
 	deliv   bool
 }
 
-func isDelivery(kind uint8) bool { return kind >= trRecv && kind <= trDup }
+func isDelivery(kind uint8) bool { return kind >= trRecv && kind <= trDup || kind == trFrozen }
 
 func (e *engine) rec(r rec) {
 	tr := &e.tr
@@ -157,9 +162,10 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 	b = appendTime(b, r.t)
 	b = append(b, ' ')
 	switch r.kind {
-	case trStart, trRestart, trJoin, trCrash, trWithdraw, trResign:
+	case trStart, trRestart, trJoin, trCrash, trWithdraw, trResign, trIsolate, trReconnect, trFreeze, trThaw:
 		b = append(b, [...]string{trStart: "start", trRestart: "restart", trJoin: "join", trCrash: "crash",
-			trWithdraw: "withdraw", trResign: "resign"}[r.kind]...)
+			trWithdraw: "withdraw", trResign: "resign", trIsolate: "isolate", trReconnect: "reconnect",
+			trFreeze: "freeze", trThaw: "thaw"}[r.kind]...)
 		b = append(b, ' ')
 		b = append(b, e.name(r.a)...)
 		if r.x != 0 {
@@ -186,12 +192,15 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		b = append(b, e.name(r.a)...)
 		b = append(b, " send "...)
 		b = append(b, actions[r.x]...)
-		if r.b != 0 {
+		if r.b&1 != 0 {
 			b = append(b, " (heartbeat)"...)
 		}
-	case trRecv, trLost, trCut, trDup:
+		if r.b&2 != 0 {
+			b = append(b, " (cut off from the bus)"...)
+		}
+	case trRecv, trLost, trCut, trDup, trFrozen:
 		b = append(b, e.name(r.a)...)
-		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup "}[r.kind]...)
+		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup ", trFrozen: " frozen, drops "}[r.kind]...)
 		b = append(b, actions[r.x]...)
 		b = append(b, " from "...)
 		b = append(b, e.name(r.b)...)
