@@ -3,7 +3,7 @@ package bellwether
 import (
 	"context"
 	"sync"
-	"sync/atomic"
+	"time"
 )
 
 type noteKind uint8
@@ -16,34 +16,144 @@ const (
 
 type note struct {
 	kind   noteKind
-	ctx    context.Context // noteStarted: the leadership context
-	leader string          // noteLeader
+	lead   *leadership // noteStarted
+	leader string      // noteLeader
+}
+
+// leadershipKey marks a leadership context with its *leadership.
+type leadershipKey struct{}
+
+// leadership is one term of office of an Elector: the context its job runs
+// under and the lease that bounds it.
+type leadership struct {
+	e      *Elector
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	end   time.Time // when the lease ends unless renewed
+	over  bool      // the lease is gone; end no longer moves
+	state jobState
+	done  chan struct{} // closed once the job has returned or will never run
+}
+
+type jobState uint8
+
+const (
+	jobPending jobState = iota // OnStartedLeading not yet called
+	jobRunning
+	jobNever // skipped: the leadership ended before its turn
+	jobReturned
+)
+
+func newLeadership(e *Elector, end time.Time) *leadership {
+	l := &leadership{e: e, end: end, done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.base, leadershipKey{}, l))
+	return l
+}
+
+// renew moves the lease's end later while the lease lasts.
+func (l *leadership) renew(end time.Time) {
+	l.mu.Lock()
+	if !l.over && end.After(l.end) {
+		l.end = end
+	}
+	l.mu.Unlock()
+}
+
+// lose ends the lease at now, or earlier if it had run out.
+func (l *leadership) lose(now time.Time) {
+	l.cancel()
+	l.mu.Lock()
+	if !l.over {
+		l.over = true
+		if now.Before(l.end) {
+			l.end = now
+		}
+	}
+	l.mu.Unlock()
+}
+
+func (l *leadership) expiry() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.end
+}
+
+// begin moves the job from pending to running, unless the leadership has
+// ended, in which case the job will never run. It reports whether to run.
+func (l *leadership) begin() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state != jobPending {
+		return false
+	}
+	if l.ctx.Err() != nil {
+		l.state = jobNever
+		close(l.done)
+		return false
+	}
+	l.state = jobRunning
+	return true
+}
+
+func (l *leadership) returned() {
+	l.mu.Lock()
+	l.state = jobReturned
+	l.mu.Unlock()
+	close(l.done)
+}
+
+// started reports whether the job was started (it may have returned).
+func (l *leadership) started() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state == jobRunning || l.state == jobReturned
+}
+
+// wait waits until the job has returned, if it was started or is about to
+// be. A cancelled leadership whose job was not started never starts one.
+func (l *leadership) wait(ctx context.Context) error {
+	if !l.begunOrLive() {
+		return nil
+	}
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// begunOrLive reports whether there is a job to wait for: one running, or
+// one still pending under a live context.
+func (l *leadership) begunOrLive() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch l.state {
+	case jobRunning:
+		return true
+	case jobPending:
+		return l.ctx.Err() == nil
+	}
+	return false
 }
 
 // dispatcher delivers an Elector's callbacks on a goroutine of its own, in
 // order and one at a time, so that slow user code never delays the
-// protocol (a leader that stops heartbeating loses its office).
+// protocol (a leader that stops heartbeating loses its office). The job,
+// OnStartedLeading, runs on a goroutine of its own.
 type dispatcher struct {
 	cb Callbacks
 
 	mu      sync.Mutex
 	queue   []note
-	closing bool
-	jobDone chan struct{} // closed when the running OnStartedLeading returns
-	led     bool          // OnStartedLeading was called and OnStoppedLeading not yet
+	closing bool        // Close began: start nothing but the last OnStoppedLeading
+	led     *leadership // OnStartedLeading was called and OnStoppedLeading not yet
+	inCall  bool        // OnNewLeader or OnStoppedLeading is running
 
 	wake chan struct{}
 	done chan struct{}
-
-	// Goroutine ids of the dispatcher and of the running job, to recognise
-	// a Close called from a callback.
-	loopID, jobID atomic.Uint64
-}
-
-// inCallback reports whether the caller runs inside one of the callbacks.
-func (d *dispatcher) inCallback() bool {
-	id := goid()
-	return id == d.loopID.Load() || id == d.jobID.Load()
 }
 
 func newDispatcher(cb Callbacks) *dispatcher {
@@ -56,39 +166,42 @@ func (d *dispatcher) push(n note) {
 	d.mu.Lock()
 	d.queue = append(d.queue, n)
 	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *dispatcher) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-// close delivers what is queued, waits for the running OnStartedLeading,
-// and stops the dispatcher.
-func (d *dispatcher) close() {
+// inCallback reports whether OnNewLeader or OnStoppedLeading is running.
+func (d *dispatcher) inCallback() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inCall
+}
+
+// beginClose makes the dispatcher start nothing more, except the
+// OnStoppedLeading owed for a job that was started.
+func (d *dispatcher) beginClose() {
 	d.mu.Lock()
 	d.closing = true
 	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-	<-d.done
-	d.waitJob()
+	d.poke()
 }
 
-// waitJob waits until no OnStartedLeading runs.
-func (d *dispatcher) waitJob() {
-	d.mu.Lock()
-	done := d.jobDone
-	d.mu.Unlock()
-	if done != nil {
-		<-done
-	}
+// close delivers the OnStoppedLeading still owed, after its job has
+// returned, and waits for the dispatcher to stop.
+func (d *dispatcher) close() {
+	d.beginClose()
+	d.push(note{kind: noteStopped})
+	<-d.done
 }
 
 func (d *dispatcher) run() {
 	defer close(d.done)
-	d.loopID.Store(goid())
 	for {
 		d.mu.Lock()
 		batch := d.queue
@@ -102,51 +215,69 @@ func (d *dispatcher) run() {
 			continue
 		}
 		if closing {
-			return
+			d.mu.Lock()
+			empty := len(d.queue) == 0
+			d.mu.Unlock()
+			if empty && d.led == nil {
+				return
+			}
 		}
 		<-d.wake
 	}
 }
 
 func (d *dispatcher) deliver(n note) {
+	d.mu.Lock()
+	closing := d.closing
+	d.mu.Unlock()
 	switch n.kind {
 	case noteStarted:
-		d.mu.Lock()
-		// A leadership lost before its turn came is skipped, and so is
-		// its OnStoppedLeading: no job starts for an office already gone.
-		if n.ctx.Err() != nil {
-			d.mu.Unlock()
+		// A leadership that ended before its turn came is skipped, and so
+		// is its OnStoppedLeading: no job starts for an office already
+		// gone, nor once Close began.
+		if closing {
+			n.lead.cancel()
+		}
+		if !n.lead.begin() {
 			return
 		}
-		d.led = true
+		d.led = n.lead
 		if d.cb.OnStartedLeading == nil {
-			d.mu.Unlock()
+			n.lead.returned()
 			return
 		}
-		done := make(chan struct{})
-		d.jobDone = done
-		d.mu.Unlock()
-		go func() {
-			defer close(done)
-			d.jobID.Store(goid())
-			defer d.jobID.Store(0)
-			d.cb.OnStartedLeading(n.ctx)
-		}()
+		go func(l *leadership) {
+			defer l.returned()
+			d.cb.OnStartedLeading(l.ctx)
+		}(n.lead)
 	case noteStopped:
-		d.mu.Lock()
-		led := d.led
-		d.led = false
-		d.mu.Unlock()
-		if !led {
+		l := d.led
+		if l == nil {
 			return
 		}
-		d.waitJob()
-		if d.cb.OnStoppedLeading != nil {
-			d.cb.OnStoppedLeading()
-		}
+		d.led = nil
+		<-l.done
+		d.call(d.cb.OnStoppedLeading)
 	case noteLeader:
-		if d.cb.OnNewLeader != nil {
-			d.cb.OnNewLeader(n.leader)
+		if closing || d.cb.OnNewLeader == nil {
+			return
 		}
+		d.call(func() { d.cb.OnNewLeader(n.leader) })
 	}
+}
+
+// call runs a callback other than the job, marked as running.
+func (d *dispatcher) call(f func()) {
+	if f == nil {
+		return
+	}
+	d.mu.Lock()
+	d.inCall = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.inCall = false
+		d.mu.Unlock()
+	}()
+	f()
 }

@@ -1,11 +1,7 @@
 package bellwether
 
 import (
-	"bytes"
-	"runtime"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -16,21 +12,18 @@ type driver struct {
 	mu      sync.Mutex
 	m       *Machine
 	queue   []Effect // effects not yet handed to the worker
-	closing bool     // Shutdown has been called
+	closing bool     // shutdown has been called
 	next    time.Time
+	armed   time.Time // the deadline the worker's timer is set for
+	inCall  bool      // the worker is inside handle
+	idle    []chan struct{}
 
 	handle  func(Effect)                    // called on the worker goroutine only
+	settled func()                          // after each batch of effects, on the worker; may be nil
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
-	wake     chan struct{}
-	done     chan struct{}
-	workerID atomic.Uint64
-
-	// Worker-goroutine state, also touched by a Shutdown called from a
-	// callback, which runs on the worker goroutine.
-	batch   []Effect
-	pos     int
-	stopped bool
+	wake chan struct{}
+	done chan struct{}
 }
 
 func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time)) *driver {
@@ -43,9 +36,25 @@ func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time
 	}
 }
 
-// start runs the machine's Start and launches the worker.
+// start runs the machine's Start, hands its effects to the handler on the
+// caller's goroutine, as the reference's constructor broadcasts its first
+// request before it returns, and then launches the worker.
 func (d *driver) start() {
-	d.apply(func(now time.Time) Output { return d.m.Start(now) })
+	d.mu.Lock()
+	now := time.Now()
+	out := d.m.Start(now)
+	first := append([]Effect(nil), out.Effects...)
+	d.next = out.Next
+	if d.observe != nil {
+		d.observe(d.m, now)
+	}
+	d.mu.Unlock()
+	for _, e := range first {
+		d.handle(e)
+	}
+	if d.settled != nil {
+		d.settled()
+	}
 	go d.run()
 }
 
@@ -58,42 +67,76 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 		return false
 	}
 	now := time.Now()
-	out := step(now)
-	d.after(out, now)
+	wake := d.after(step(now), now)
 	d.mu.Unlock()
-	d.poke()
+	if wake {
+		d.poke()
+	}
 	return true
 }
 
-// after queues a step's effects; d.mu is held.
-func (d *driver) after(out Output, now time.Time) {
-	d.queue = append(d.queue, out.Effects...)
+func (d *driver) receive(e Event) {
+	d.apply(func(now time.Time) Output { return d.m.Receive(now, e) })
+}
+
+// after queues a step's effects; d.mu is held. It reports whether the
+// worker must wake: for effects, or for a deadline earlier than the one
+// its timer is set for. A deadline that only moved later (a follower's
+// heartbeat timeout, on every heartbeat) waits for the armed timer, which
+// then re-arms for the new one.
+func (d *driver) after(out Output, now time.Time) bool {
+	for _, e := range out.Effects {
+		d.enqueue(e)
+	}
 	d.next = out.Next
 	if d.observe != nil {
 		d.observe(d.m, now)
 	}
+	if len(out.Effects) > 0 {
+		return true
+	}
+	return !d.next.IsZero() && (d.armed.IsZero() || d.next.Before(d.armed))
+}
+
+// enqueue adds e to the queue, folding it into a pending effect it repeats,
+// so that a flood of input costs CPU and never a growing queue while the
+// worker waits on a slow bus. A broadcast identical to the last one queued
+// is sent once, numbered as the later (the send comes after both); a
+// leader report replaces a pending one; a warning already pending is not
+// repeated. Nothing moves across a change of leadership.
+func (d *driver) enqueue(e Effect) {
+scan:
+	for i := len(d.queue) - 1; i >= 0; i-- {
+		q := &d.queue[i]
+		if q.Kind == EffectLeading {
+			break
+		}
+		if q.Kind != e.Kind {
+			continue
+		}
+		switch e.Kind {
+		case EffectWarning:
+			if q.Warning == e.Warning {
+				return
+			}
+		case EffectLeader:
+			q.Leader = e.Leader
+			return
+		case EffectBroadcast:
+			if q.Event == e.Event {
+				q.Seq = e.Seq
+				return
+			}
+			break scan // broadcasts keep their order
+		}
+	}
+	d.queue = append(d.queue, e)
 }
 
 func (d *driver) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
-	}
-}
-
-func (d *driver) receive(e Event) {
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	out := d.m.Receive(now, e)
-	d.after(out, now)
-	n := len(out.Effects)
-	d.mu.Unlock()
-	if n > 0 || !out.Next.IsZero() {
-		d.poke()
 	}
 }
 
@@ -106,45 +149,49 @@ func (d *driver) read(f func(m *Machine)) {
 
 func (d *driver) run() {
 	defer close(d.done)
-	d.workerID.Store(goid())
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	var armed time.Time
+	var batch []Effect
 	for {
 		d.mu.Lock()
-		d.batch, d.queue = d.queue, d.batch[:0]
-		d.pos = 0
+		batch, d.queue = d.queue, batch[:0]
 		next, closing := d.next, d.closing
+		if len(batch) == 0 {
+			for _, c := range d.idle {
+				close(c)
+			}
+			d.idle = d.idle[:0]
+		}
 		d.mu.Unlock()
-		d.dispatch()
-		if d.stopped {
+		if len(batch) > 0 {
+			d.dispatch(batch)
+			continue
+		}
+		if closing {
 			t.Stop()
 			return
 		}
-		if closing {
-			d.mu.Lock()
-			empty := len(d.queue) == 0
-			d.mu.Unlock()
-			if empty {
-				t.Stop()
-				return
-			}
-			continue
-		}
-		if !next.Equal(armed) {
-			armed = next
+		d.mu.Lock()
+		if !next.Equal(d.armed) {
+			d.armed = next
 			t.Stop()
 			if !next.IsZero() {
 				t.Reset(time.Until(next))
 			}
 		}
+		d.mu.Unlock()
 		select {
 		case <-d.wake:
 		case <-t.C:
-			armed = time.Time{}
 			d.mu.Lock()
+			d.armed = time.Time{}
 			if !d.closing {
 				now := time.Now()
+				if d.next.After(now) {
+					// The deadline moved later since the timer was set.
+					d.mu.Unlock()
+					continue
+				}
 				d.after(d.m.Tick(now), now)
 			}
 			d.mu.Unlock()
@@ -152,55 +199,57 @@ func (d *driver) run() {
 	}
 }
 
-// dispatch hands the current batch's remaining effects to the handler.
-func (d *driver) dispatch() {
-	for d.pos < len(d.batch) {
-		e := d.batch[d.pos]
-		d.pos++
+// dispatch hands a batch of effects to the handler, in order.
+func (d *driver) dispatch(batch []Effect) {
+	d.mu.Lock()
+	d.inCall = true
+	d.mu.Unlock()
+	for _, e := range batch {
 		d.handle(e)
+	}
+	if d.settled != nil {
+		d.settled()
+	}
+	d.mu.Lock()
+	d.inCall = false
+	d.mu.Unlock()
+}
+
+// sync waits until every effect queued before it has been handled, or the
+// worker has stopped.
+func (d *driver) sync() {
+	c := make(chan struct{})
+	d.mu.Lock()
+	d.idle = append(d.idle, c)
+	d.mu.Unlock()
+	d.poke()
+	select {
+	case <-c:
+	case <-d.done:
 	}
 }
 
 // shutdown stops the machine and the worker. When it returns, every effect
 // queued before it, then its own (a clean shutdown's withdrawal), has been
-// handled, and the worker has exited or (when called from a callback) will
-// exit as soon as that callback returns, handling nothing more.
-func (d *driver) shutdown(clean bool) {
+// handled and the worker has exited. With fromHandler, for a handler that
+// runs user code which may call it, a shutdown called while the worker is
+// inside the handler returns at once instead: the worker hands over the
+// rest, its own effects last, as soon as that call returns, and exits.
+func (d *driver) shutdown(clean, fromHandler bool) {
 	d.mu.Lock()
 	if !d.closing {
 		out := d.m.Shutdown(time.Now(), clean)
-		d.queue = append(d.queue, out.Effects...)
+		for _, e := range out.Effects {
+			d.enqueue(e)
+		}
 		d.next = time.Time{}
 		d.closing = true
 	}
+	inCall := d.inCall
 	d.mu.Unlock()
-	if d.workerID.Load() == goid() {
-		// Called from a callback: finish the work here, in order.
-		for !d.stopped {
-			d.dispatch()
-			d.mu.Lock()
-			d.batch, d.queue = d.queue, d.batch[:0]
-			d.pos = 0
-			d.mu.Unlock()
-			if len(d.batch) == 0 {
-				d.stopped = true
-			}
-		}
+	d.poke()
+	if fromHandler && inCall {
 		return
 	}
-	d.poke()
 	<-d.done
-}
-
-// goid returns the current goroutine's id. It is used only to recognise a
-// Shutdown called from inside a callback, which must not wait for itself.
-func goid() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, _ := strconv.ParseUint(string(b), 10, 64)
-	return id
 }

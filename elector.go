@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,13 +37,21 @@ type Config struct {
 	SendTimeout time.Duration
 }
 
-// Callbacks are called by an [Elector] in the order the changes happened,
-// one at a time, never concurrently with each other.
+// Callbacks are called by an [Elector] in the order the changes happened.
+// OnNewLeader and OnStoppedLeading are called one at a time, never
+// concurrently with each other. OnStartedLeading, the job, runs on a
+// goroutine of its own: OnNewLeader calls that come after it may run while
+// it runs; OnStoppedLeading, and the next OnStartedLeading, wait until it
+// has returned.
 type Callbacks struct {
 	// OnStartedLeading runs in a goroutine of its own when this member
-	// becomes the leader. Its context is cancelled the moment leadership
-	// is lost, on Resign and on Close; the function should then return
-	// promptly, because the next leadership callback waits for it.
+	// starts leading, that is when it holds a lease (see LeaseExpiry). Its
+	// context is cancelled the moment leadership is lost or the lease ends,
+	// on Resign and on Close; the function should then return promptly,
+	// because the withdrawal that lets another member take over, and the
+	// next leadership callback, wait for it. A job that calls Close or
+	// Resign must pass this context (or one derived from it): that is how
+	// the Elector knows not to wait for the caller.
 	OnStartedLeading func(ctx context.Context)
 	// OnStoppedLeading is called after leadership is lost and after
 	// OnStartedLeading has returned. It is never called for a member
@@ -65,6 +74,11 @@ type Status struct {
 // Elector is a member of a group on a [Transport]: it runs the election
 // protocol, tells the program when it leads, and who does.
 //
+// An Elector leads on a lease made of heartbeats its bus acknowledged (see
+// [Machine] and [LeaseExpiry]): its job's context is cancelled when the
+// lease ends, which is before any other member can start leading, on a bus
+// that delivers what it acknowledged.
+//
 // An Elector is safe for concurrent use. See the package documentation for
 // what is and is not guaranteed.
 type Elector struct {
@@ -76,23 +90,34 @@ type Elector struct {
 	stop   context.CancelFunc
 	events *dispatcher
 	stats  *counters
+	cur    atomic.Pointer[leadership] // the leadership in force, if any
 
 	recvDone chan struct{}
+	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
+	closed   chan struct{} // closed when Close has finished, callbacks included
 
 	mu        sync.Mutex
+	state     lifeState
 	status    Status
+	dirty     bool          // status changed in the batch being handled
 	changed   chan struct{} // closed and replaced on every status change
 	watchers  map[chan Status]struct{}
-	closed    bool
-	lead      context.CancelFunc // cancels the current leadership context
-	failing   time.Time          // first failure of the current failure streak
-	sendErr   error              // the last broadcast's error, nil after a success
-	sendErrAt time.Time          // when sendErr happened
-	elected   time.Time          // start of the election in progress, or zero
-
-	closeOnce sync.Once
-	closeErr  error
+	sendErr   error     // the last broadcast's error, nil after a success
+	sendErrAt time.Time // when sendErr happened
+	recvErr   error     // the receive error that made the member deaf
+	deaf      bool
+	conflict  bool      // another member uses this id
+	elected   time.Time // start of the election in progress, or zero
 }
+
+// lifeState is an Elector's stage of life. It only moves forward.
+type lifeState uint8
+
+const (
+	lifeRunning lifeState = iota
+	lifeClosing           // Close began: no leadership, job or callback starts
+	lifeClosed
+)
 
 // Join makes a new member of cfg.Group on t and starts its election. ctx
 // bounds the joining only; the member runs until Close. The Elector owns
@@ -118,7 +143,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = cfg.Settings.HeartbeatInterval / 2
 	}
-	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Observer: cfg.Observer, Mode: cfg.Mode, Seed: rand.Uint64()})
+	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Observer: cfg.Observer, Mode: cfg.Mode, Seed: rand.Uint64(), Lease: true})
 	if err != nil {
 		return nil, err
 	}
@@ -133,18 +158,21 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	base, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e := &Elector{
 		cfg:      cfg,
-		log:      logger.With("group", cfg.Group, "client", cfg.ID),
+		log:      logger.With("group", cfg.Group, "id", cfg.ID),
 		conn:     conn,
 		base:     base,
 		stop:     stop,
 		stats:    newCounters(),
 		recvDone: make(chan struct{}),
+		stopped:  make(chan struct{}),
+		closed:   make(chan struct{}),
 		changed:  make(chan struct{}),
 		watchers: make(map[chan Status]struct{}),
 		status:   Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
 	}
 	e.events = newDispatcher(cfg.Callbacks)
-	e.d = newDriver(m, e.handle, e.noteElection)
+	e.d = newDriver(m, e.handle, e.observe)
+	e.d.settled = e.settled
 	e.d.start()
 	go e.recvLoop()
 	return e, nil
@@ -160,7 +188,7 @@ func (e *Elector) Group() string { return e.cfg.Group }
 func (e *Elector) Settings() Settings { return e.cfg.Settings }
 
 // Leader returns the id of the leader this member knows of, and false when
-// it knows none.
+// it knows none. After Close it knows none.
 func (e *Elector) Leader() (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -190,10 +218,10 @@ func (e *Elector) AwaitLeadership(ctx context.Context) error {
 	}
 	for {
 		e.mu.Lock()
-		leading, closed, ch := e.status.IsLeader, e.closed, e.changed
+		leading, state, ch := e.status.IsLeader, e.state, e.changed
 		e.mu.Unlock()
 		switch {
-		case closed:
+		case state != lifeRunning:
 			return ErrClosed
 		case leading:
 			return nil
@@ -208,12 +236,13 @@ func (e *Elector) AwaitLeadership(ctx context.Context) error {
 
 // Watch returns a channel that receives the current Status at once and
 // then every change, until ctx ends or the Elector is closed, when it is
-// closed. A slow reader never slows the Elector: it receives the latest
-// Status, skipping intermediate ones.
+// closed. One change of leadership is one Status: the leader and whether
+// this member leads change together. A slow reader never slows the
+// Elector: it receives the latest Status, skipping intermediate ones.
 func (e *Elector) Watch(ctx context.Context) <-chan Status {
 	ch := make(chan Status, 1)
 	e.mu.Lock()
-	if e.closed {
+	if e.state == lifeClosed {
 		e.mu.Unlock()
 		close(ch)
 		return ch
@@ -236,28 +265,97 @@ func (e *Elector) Watch(ctx context.Context) <-chan Status {
 	return ch
 }
 
-// Resign makes this member step down if it leads: it cancels the
-// leadership context, announces its withdrawal so the others elect at
-// once, and stands for no election until it hears a new leader or
-// HeartbeatTimeout passes. It does not wait for OnStartedLeading to
-// return. A member that does not lead is not affected.
-func (e *Elector) Resign() {
-	e.d.apply(func(now time.Time) Output { return e.d.m.Resign(now) })
+// LeaseExpiry reports the instant by which the job of the leadership
+// context ctx (the one OnStartedLeading was given, or one derived from it)
+// must have stopped: the end of the member's lease as last renewed. It
+// moves later with every heartbeat the bus acknowledges while the member
+// holds the lease, including while the job stops after Resign or Close
+// (the member heartbeats until the job has returned); once the lease is
+// lost it no longer moves. ok is false when ctx is not a leadership
+// context. A job with side effects outside the process can check it (or
+// hand it to a guard, as the bellwether command does) instead of relying
+// on its context alone: a process that was frozen runs on for a moment
+// after it thaws before its context is cancelled.
+func LeaseExpiry(ctx context.Context) (expiry time.Time, ok bool) {
+	l, ok := ctx.Value(leadershipKey{}).(*leadership)
+	if !ok {
+		return time.Time{}, false
+	}
+	return l.expiry(), true
 }
 
-// Health reports whether the member's bus works: nil, or why not. A failed
-// broadcast is reported until a broadcast succeeds; but when the
-// transport's connection implements HealthChecker, its own report takes
-// over one HeartbeatInterval after the failure, so that a follower, which
-// may have nothing to send for a long time, does not report an outage
-// that is over.
+// fromJob reports whether ctx is (derived from) one of this Elector's
+// leadership contexts: the caller is, or speaks for, its job.
+func (e *Elector) fromJob(ctx context.Context) bool {
+	l, ok := ctx.Value(leadershipKey{}).(*leadership)
+	return ok && l.e == e
+}
+
+// Resign makes this member step down if it leads, with a clean handover:
+// it cancels the leadership context, waits for OnStartedLeading to return
+// (the member keeps heartbeating meanwhile, so nobody else starts), then
+// announces its withdrawal so the others elect at once, and stands for no
+// election until it hears a new leader or HeartbeatTimeout passes. It
+// returns once the withdrawal was handed to the bus, or ctx's error if ctx
+// ends first (the withdrawal then follows when the job returns). Called by
+// the job with its own context, it returns at once and the withdrawal
+// follows the job's return. A member that does not lead is not affected.
+// After Close it returns ErrClosed.
+func (e *Elector) Resign(ctx context.Context) error {
+	e.mu.Lock()
+	state := e.state
+	e.mu.Unlock()
+	if state != lifeRunning {
+		return ErrClosed
+	}
+	l := e.cur.Load()
+	if l == nil {
+		return nil
+	}
+	l.cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.wait(e.base)
+		e.d.apply(func(now time.Time) Output {
+			if e.cur.Load() != l {
+				return e.d.m.Tick(now) // that leadership has ended already
+			}
+			return e.d.m.Resign(now)
+		})
+		e.d.sync()
+	}()
+	if e.fromJob(ctx) {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Health reports whether the member can take part in its group: nil, or
+// why not. It reports a member that cannot hear the group (its receiving
+// has failed for longer than HeartbeatInterval), a member that hears
+// another member using its id, and a failed broadcast until a broadcast
+// succeeds; but when the transport's connection implements HealthChecker,
+// its own report takes over one HeartbeatInterval after the failed
+// broadcast, so that a follower, which may have nothing to send for a long
+// time, does not report an outage that is over.
 func (e *Elector) Health() error {
 	e.mu.Lock()
 	err, at := e.sendErr, e.sendErrAt
-	closed := e.closed
+	state, deaf, recvErr, conflict := e.state, e.deaf, e.recvErr, e.conflict
 	e.mu.Unlock()
-	if closed {
+	switch {
+	case state != lifeRunning:
 		return ErrClosed
+	case conflict:
+		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.cfg.Group, e.cfg.ID)
+	case deaf:
+		return fmt.Errorf("bellwether: cannot hear the group, so not standing for election: %w", recvErr)
 	}
 	h, ok := e.conn.(HealthChecker)
 	if err != nil && (!ok || time.Since(at) < e.cfg.Settings.HeartbeatInterval) {
@@ -276,64 +374,72 @@ type HealthChecker interface {
 	Health() error
 }
 
-// Close stops the member. It first cancels the leadership context and
-// waits for OnStartedLeading to return, so that a job it runs is stopped
-// before another member can take over; then it announces its withdrawal,
-// leaves the group, and delivers the remaining callbacks (OnStoppedLeading
-// if it led). When Close returns, no callback runs again and nothing of
-// the Elector is left. If ctx ends first, Close returns ctx.Err() and
-// finishes in the background. Called from inside a callback, Close returns
-// at once and the Elector finishes closing when the callback returns.
-// Later calls return the first call's result.
+// Close stops the member. It may be called any number of times, from any
+// goroutine, concurrently: the first call starts the shutdown and every
+// call waits for it, under its own ctx. From the moment Close begins no
+// leadership, job or callback starts (but the OnStoppedLeading owed to a
+// job that ran). Close cancels the leadership context and waits for
+// OnStartedLeading to return, so that a job it runs is stopped before
+// another member can take over; then it announces its withdrawal, leaves
+// the group, and calls OnStoppedLeading if it led. When Close returns nil
+// all of this is done, no callback runs again and nothing of the Elector
+// is left. If ctx ends first, Close returns ctx.Err() and the shutdown
+// goes on in the background.
+//
+// Called by the job with its own context (see Callbacks), Close returns at
+// once and the shutdown proceeds when the job returns. Called while
+// OnNewLeader or OnStoppedLeading runs (from inside it, typically), Close
+// does not wait for that call, which may be its caller: it returns once
+// the job has returned, the withdrawal was handed to the bus and the bus
+// was left.
 func (e *Elector) Close(ctx context.Context) error {
-	e.closeOnce.Do(func() {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			e.shutdown()
-		}()
-		if e.events.inCallback() {
-			return
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			e.closeErr = ctx.Err()
-		}
-	})
-	return e.closeErr
+	e.mu.Lock()
+	if e.state == lifeRunning {
+		e.state = lifeClosing
+		go e.shutdown()
+	}
+	e.mu.Unlock()
+	if e.fromJob(ctx) {
+		return nil
+	}
+	wait := e.closed
+	if e.events.inCallback() {
+		wait = e.stopped
+	}
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *Elector) shutdown() {
-	// Stop the leader's work first, so that no other member starts it while
-	// ours still runs.
-	e.mu.Lock()
-	if e.lead != nil {
-		e.lead()
+	e.events.beginClose()
+	// Stop the leader's job first, so that no other member starts it while
+	// ours still runs: the member heartbeats until then.
+	if l := e.cur.Load(); l != nil {
+		l.cancel()
+		e.waitJob(l)
 	}
-	e.mu.Unlock()
-	e.events.waitJob()
-	e.d.shutdown(true)
+	e.d.shutdown(true, false)
+	now := time.Now()
+	if l := e.cur.Swap(nil); l != nil {
+		l.lose(now)
+	}
 	e.mu.Lock()
-	e.closed = true
-	wasLeading := e.status.IsLeader
 	e.status.IsLeader = false
-	if e.lead != nil {
-		// Leadership won again before the machine stopped: end it too,
-		// or its job would keep the dispatcher from closing.
-		e.lead()
-		e.lead = nil
-	}
+	e.status.Leader = ""
+	e.publishLocked()
 	e.mu.Unlock()
-	if wasLeading {
-		e.stats.leading(false)
-		e.events.push(note{kind: noteStopped})
-	}
+	e.stats.leading(false)
 	e.conn.Close()
 	<-e.recvDone
+	close(e.stopped)
 	e.events.close()
 	e.stop()
 	e.mu.Lock()
+	e.state = lifeClosed
 	for ch := range e.watchers {
 		delete(e.watchers, ch)
 		close(ch)
@@ -341,95 +447,125 @@ func (e *Elector) shutdown() {
 	close(e.changed)
 	e.changed = make(chan struct{})
 	e.mu.Unlock()
+	close(e.closed)
+}
+
+// waitJob waits for the job of l to return, warning now and then that it
+// has not: a job that ignores its context, or calls Close with another
+// context than its own, keeps the member from withdrawing.
+func (e *Elector) waitJob(l *leadership) {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Settings.HeartbeatTimeout)
+		err := l.wait(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		e.log.Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
+	}
 }
 
 // handle carries out one effect of the machine, on the driver's worker.
 func (e *Elector) handle(ef Effect) {
 	switch ef.Kind {
 	case EffectBroadcast:
-		e.send(ef.Event)
+		e.send(ef)
 	case EffectLeading:
 		e.setLeading(ef.Leading)
 	case EffectLeader:
 		e.setLeader(ef.Leader)
 	case EffectWarning:
-		if ef.Warning == WarnDeferring || ef.Warning == WarnStaying {
+		switch ef.Warning {
+		case WarnDeferring, WarnStaying:
 			e.stats.add(&e.stats.duplicateLeaders, 1)
+		case WarnDuplicateID:
+			e.log.Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
+			return
 		}
 		e.log.Warn(ef.Warning.String())
 	}
 }
 
-func (e *Elector) send(ev Event) {
+func (e *Elector) send(ef Effect) {
 	var buf [128]byte
-	msg := ev.AppendJSON(buf[:0])
+	msg := ef.Event.AppendJSON(buf[:0])
 	ctx, cancel := context.WithTimeout(e.base, e.cfg.SendTimeout)
 	err := e.conn.Send(ctx, msg)
 	cancel()
 	now := time.Now()
-	e.mu.Lock()
 	if err == nil {
-		e.failing, e.sendErr = time.Time{}, nil
+		e.mu.Lock()
+		e.sendErr = nil
 		e.mu.Unlock()
-		e.stats.sent(ev.Action)
+		e.stats.sent(ef.Event.Action)
+		e.d.apply(func(now time.Time) Output { return e.d.m.Acked(now, ef.Seq) })
 		return
 	}
-	if e.failing.IsZero() {
-		e.failing = now
-	}
+	e.mu.Lock()
 	e.sendErr, e.sendErrAt = err, now
-	failingFor := now.Sub(e.failing)
-	leading := e.status.IsLeader
 	e.mu.Unlock()
 	e.stats.add(&e.stats.sendErrors, 1)
 	if errors.Is(err, ErrClosed) {
 		return
 	}
-	e.log.Warn("broadcast failed", "action", string(ev.Action), "err", err)
-	if leading && failingFor > e.cfg.Settings.HeartbeatTimeout {
-		// The others cannot hear us and have elected someone else by now.
-		e.log.Warn("stepping down: broadcasts have failed for longer than the heartbeat timeout", "for", failingFor)
-		e.d.apply(func(now time.Time) Output { return e.d.m.StepDown(now) })
-	}
+	e.log.Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
 }
 
 func (e *Elector) setLeading(leading bool) {
-	e.mu.Lock()
-	if e.closed {
+	now := time.Now()
+	if !leading {
+		if l := e.cur.Swap(nil); l != nil {
+			l.lose(now) // the moment leadership is lost
+			e.events.push(note{kind: noteStopped})
+		}
+		e.mu.Lock()
+		e.status.IsLeader = false
+		e.dirty = true
 		e.mu.Unlock()
+		e.stats.leading(false)
 		return
 	}
-	e.status.IsLeader = leading
-	var n note
-	if leading {
-		ctx, cancel := context.WithCancel(e.base)
-		e.lead = cancel
-		n = note{kind: noteStarted, ctx: ctx}
-	} else {
-		if e.lead != nil {
-			e.lead() // the moment leadership is lost
-			e.lead = nil
-		}
-		n = note{kind: noteStopped}
-	}
-	e.publishLocked()
+	e.mu.Lock()
+	running := e.state == lifeRunning
 	e.mu.Unlock()
-	e.stats.leading(leading)
-	e.events.push(n)
+	if !running {
+		return // Close began: no new leadership
+	}
+	var end time.Time
+	e.d.read(func(m *Machine) { end, _ = m.LeaseEnd() })
+	l := newLeadership(e, end)
+	e.cur.Store(l)
+	e.mu.Lock()
+	e.status.IsLeader = true
+	e.dirty = true
+	e.mu.Unlock()
+	e.stats.leading(true)
+	e.events.push(note{kind: noteStarted, lead: l})
 }
 
 func (e *Elector) setLeader(id string) {
 	e.mu.Lock()
-	if e.closed {
+	if e.state != lifeRunning {
 		e.mu.Unlock()
 		return
 	}
 	e.status.Leader = id
 	e.status.Since = time.Now()
-	e.publishLocked()
+	e.dirty = true
 	e.mu.Unlock()
 	e.stats.add(&e.stats.leaderChanges, 1)
 	e.events.push(note{kind: noteLeader, leader: id})
+}
+
+// settled publishes the status once for a batch of effects, so that one
+// change is one Status.
+func (e *Elector) settled() {
+	e.mu.Lock()
+	if e.dirty {
+		e.dirty = false
+		e.publishLocked()
+	}
+	e.mu.Unlock()
 }
 
 // publishLocked tells waiters and watchers of a status change.
@@ -445,10 +581,21 @@ func (e *Elector) publishLocked() {
 	}
 }
 
-// noteElection tracks elections for the statistics: one starts when the
-// machine starts electing and ends when it stops. It runs after every step
-// of the machine, under the driver's lock.
-func (e *Elector) noteElection(m *Machine, now time.Time) {
+// observe runs after every step of the machine, under the driver's lock:
+// it renews the lease the job sees, notes a shared id, and tracks
+// elections for the statistics (one starts when the machine starts
+// electing and ends when it stops).
+func (e *Elector) observe(m *Machine, now time.Time) {
+	if l := e.cur.Load(); l != nil {
+		if end, ok := m.LeaseEnd(); ok {
+			l.renew(end)
+		}
+	}
+	if c := m.Conflict(); c != e.conflict {
+		e.mu.Lock()
+		e.conflict = c
+		e.mu.Unlock()
+	}
 	electing := m.Electing()
 	switch {
 	case electing && e.elected.IsZero():
@@ -463,13 +610,29 @@ func (e *Elector) noteElection(m *Machine, now time.Time) {
 func (e *Elector) recvLoop() {
 	defer close(e.recvDone)
 	backoff := 10 * time.Millisecond
+	var failingSince time.Time
 	for {
 		msg, err := e.conn.Recv(e.base)
 		if err != nil {
 			if errors.Is(err, ErrClosed) || e.base.Err() != nil {
 				return
 			}
-			e.log.Warn("receive failed", "err", err)
+			now := time.Now()
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			e.mu.Lock()
+			becomesDeaf := !e.deaf && now.Sub(failingSince) >= e.cfg.Settings.HeartbeatInterval
+			if becomesDeaf {
+				e.deaf, e.recvErr = true, err
+			}
+			e.mu.Unlock()
+			if becomesDeaf {
+				e.log.Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
+				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, true) })
+			} else if backoff == 10*time.Millisecond {
+				e.log.Warn("receive failed", "err", err)
+			}
 			select {
 			case <-time.After(backoff):
 			case <-e.base.Done():
@@ -479,6 +642,17 @@ func (e *Elector) recvLoop() {
 			continue
 		}
 		backoff = 10 * time.Millisecond
+		if !failingSince.IsZero() {
+			failingSince = time.Time{}
+			e.mu.Lock()
+			wasDeaf := e.deaf
+			e.deaf, e.recvErr = false, nil
+			e.mu.Unlock()
+			if wasDeaf {
+				e.log.Info("hearing the group again")
+				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, false) })
+			}
+		}
 		ev, err := ParseEvent(msg)
 		if err != nil {
 			var ee *EventError
@@ -492,12 +666,11 @@ func (e *Elector) recvLoop() {
 		}
 		if ev.ClientID == e.cfg.ID {
 			// Transports never echo our own messages: another member
-			// uses our id.
+			// uses our id. The machine stands aside (and says so once).
 			e.stats.rejected(ReasonOwnID)
-			e.log.Warn("dropped a message from another member with this member's id; give every member a unique id", "action", string(ev.Action))
-			continue
+		} else {
+			e.stats.received(ev.Action)
 		}
-		e.stats.received(ev.Action)
 		e.d.receive(ev)
 	}
 }

@@ -200,7 +200,8 @@ const MaxEventSize = 64 << 10
 // JSON.parse does, a repeated field whose last value wins. It rejects with
 // an [*EventError] anything else: bytes that are not one JSON object,
 // invalid UTF-8, a "type" other than "leader", an unknown "action", a
-// missing or empty "clientId", fields of the wrong JSON type, and input over
+// missing or empty "clientId", a "clientId" longer than [MaxIDLength],
+// fields of the wrong JSON type, and input over
 // [MaxEventSize]. An escaped unpaired surrogate in a string (which
 // JavaScript can send) is kept as its WTF-8 bytes, so that ids round-trip
 // and order exactly as in JavaScript.
@@ -292,6 +293,10 @@ func ParseEvent(data []byte) (Event, error) {
 		return Event{}, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
 	case len(id) == 0:
 		return Event{}, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
+	case len(id) > MaxIDLength:
+		// Longer ids are not ids anyone can use (ValidateID), and keeping
+		// them would let a flood of candidates cost megabytes.
+		return Event{}, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id), MaxIDLength)}
 	}
 	a := knownAction(action)
 	if a == "" {

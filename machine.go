@@ -1,6 +1,7 @@
 package bellwether
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -20,17 +21,38 @@ type MachineConfig struct {
 	// is deterministic for a given seed and input. Members of a group
 	// should use different seeds.
 	Seed uint64
+	// Lease makes leadership a lease on broadcasts the bus acknowledged
+	// (see [Machine.Acked]); without it the Machine is the reference's
+	// leader, which leads from the moment it wins. See [Machine] for the
+	// rules a leasing member follows.
+	Lease bool
 }
+
+// MaxCandidates bounds the candidates a Machine keeps during an election.
+// When more stand, it keeps the smallest ids, which are the only ones that
+// can win; a flood of accepts therefore costs CPU, never memory. (The
+// reference keeps them all, so with more than MaxCandidates candidates and
+// the smallest withdrawing mid-election the two can pick differently.)
+const MaxCandidates = 1024
 
 // EffectKind says what an [Effect] asks of the driver.
 type EffectKind uint8
 
 const (
-	// EffectBroadcast: send Effect.Event to every other member.
+	// EffectBroadcast: send Effect.Event to every other member, after the
+	// effects before it. A leasing Machine wants to hear, through Acked
+	// with Effect.Seq, which of them the bus acknowledged. A driver may
+	// send two identical broadcasts that are both still waiting as one,
+	// acknowledging the later Seq, since that send happens after both.
 	EffectBroadcast EffectKind = iota + 1
 	// EffectLeading: this member started (Leading true) or stopped leading.
+	// With a lease, it follows the lease: true once the first heartbeat
+	// was acknowledged, false the moment the lease ends. A driver stops the
+	// member's work on false before anything else.
 	EffectLeading
 	// EffectLeader: the known leader is now Effect.Leader ("" for none).
+	// With a lease, this member is reported as leader only while it holds
+	// the lease.
 	EffectLeader
 	// EffectWarning: something a driver should log, Effect.Warning.
 	EffectWarning
@@ -55,6 +77,7 @@ func (k EffectKind) String() string {
 type Effect struct {
 	Kind    EffectKind
 	Event   Event   // EffectBroadcast
+	Seq     uint64  // EffectBroadcast: its number, for Acked; increasing
 	Leading bool    // EffectLeading
 	Leader  string  // EffectLeader
 	Warning Warning // EffectWarning
@@ -73,6 +96,14 @@ const (
 	WarnDeferring
 	// WarnStaying: this leader met a leader with a larger id and stays.
 	WarnStaying
+	// WarnDuplicateID: a leasing member heard a message with its own id,
+	// so another member uses it; it stands for no election (and stops
+	// leading) until it has heard none for HeartbeatTimeout.
+	WarnDuplicateID
+	// WarnLeaseExpired: a leasing leader's lease ran out (the bus stopped
+	// acknowledging its heartbeats, or it was frozen); it stepped down
+	// without a word.
+	WarnLeaseExpired
 )
 
 func (w Warning) String() string {
@@ -83,6 +114,10 @@ func (w Warning) String() string {
 		return "multiple leaders detected, deferring"
 	case WarnStaying:
 		return "multiple leaders detected, staying"
+	case WarnDuplicateID:
+		return "another member uses this member's id; give every member a unique id"
+	case WarnLeaseExpired:
+		return "leadership lease expired: no heartbeat was acknowledged in time"
 	}
 	return "unknown warning"
 }
@@ -120,6 +155,39 @@ type timer struct {
 // LeaderManager makes, and timers due at the same instant fire in the order
 // JavaScript fires them (by deadline, then creation).
 //
+// # The lease
+//
+// With MachineConfig.Lease, a member wins elections and heartbeats exactly
+// as without, but it leads (EffectLeading, IsLeader) only while it holds a
+// lease, and the lease is made of broadcasts the bus acknowledged (Acked):
+//
+//   - The lease starts when the member's first current after winning is
+//     acknowledged, and ends [Machine.LeaseDuration] (HeartbeatTimeout
+//     minus a margin of ElectionTimeout/2) after the moment the last
+//     acknowledged heartbeat was emitted. The others start an election no
+//     earlier than HeartbeatTimeout after they heard that heartbeat, which
+//     was after it was emitted, and the election lasts ElectionTimeout: so
+//     on a bus that delivers what it acknowledged the lease has ended
+//     ElectionTimeout·3/2 before anyone else can hold one.
+//   - When the lease ends, or a step finds it over (a member that was
+//     frozen), the member steps down without a word, before anything else
+//     that step does: no stale heartbeat. It then stands again as after
+//     Resign.
+//   - An election counts only if one of the member's own broadcasts of that
+//     election was acknowledged; one that did not is run again. So members
+//     cut off from the bus, each hearing nobody, do not all take the lease
+//     when it returns.
+//   - A member does not win an election before it has listened to the
+//     group (since Start, or since it stopped being deaf) for LeaseDuration:
+//     a lease it has not heard of, held by a member that was frozen, say,
+//     has ended by then.
+//   - A member that hears a message with its own id stands for no election,
+//     and stops leading, until it has heard none for HeartbeatTimeout:
+//     another member uses its id, and two leaders of one id cannot tell
+//     each other apart.
+//   - A member the driver reports deaf (Deaf) stands for no election and
+//     stops leading until it hears again.
+//
 // A Machine is not safe for concurrent use.
 type Machine struct {
 	id       string
@@ -127,10 +195,11 @@ type Machine struct {
 	observer bool
 	mode     ElectionMode
 	rng      uint64
+	lease    bool
 
 	started bool
 	closed  bool
-	leading bool
+	leading bool   // the reference's isLeader: this member won and heartbeats
 	leader  string // known leader, "" for none
 
 	// abstain: after Resign or StepDown, do not stand for election until a
@@ -140,6 +209,8 @@ type Machine struct {
 	candidates map[string]struct{}
 	best       string // smallest candidate, valid unless bestDirty
 	bestDirty  bool
+	worst      string // largest candidate, valid while worstOK
+	worstOK    bool
 
 	election    timer // the reference's electionTimeout
 	heartbeat   timer // the reference's leaderHeartbeat interval
@@ -147,7 +218,35 @@ type Machine struct {
 	quiet       quietState
 	seq         uint64
 
+	// Lease state, used only with MachineConfig.Lease.
+	held       bool      // holds the lease
+	leaseEnd   time.Time // when the lease (or, not yet held, the claim) ends
+	leaseTimer timer
+	term       uint64    // leaderships won, to match acknowledgements
+	gen        uint64    // elections begun, to match acknowledgements
+	electAcked bool      // a broadcast of this election was acknowledged
+	listenFrom time.Time // since when this member has heard the group
+	deaf       bool
+	conflict   timer // armed while another member uses this id
+	sent       [sentRing]sentRecord
+	bseq       uint64 // broadcasts emitted
+	shown      string // leader last reported
+	shownHeld  bool   // leading last reported
+
 	out []Effect
+}
+
+// sentRing is how many recent broadcasts a leasing Machine remembers for
+// Acked. Acknowledgements come in order and within SendTimeout, so only
+// the last few can still be acknowledged.
+const sentRing = 16
+
+type sentRecord struct {
+	seq    uint64
+	at     time.Time
+	action Action
+	term   uint64
+	gen    uint64
 }
 
 // NewMachine returns a Machine for c. It does nothing until Start.
@@ -161,15 +260,23 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 	if err := c.Mode.validate(); err != nil {
 		return nil, err
 	}
+	s := c.Settings.WithDefaults()
+	if c.Lease && leaseDuration(s) <= s.HeartbeatInterval {
+		return nil, &SettingsError{Field: "HeartbeatTimeout", Value: s.HeartbeatTimeout,
+			Reason: fmt.Sprintf("minus half the ElectionTimeout (%v) is not greater than HeartbeatInterval (%v); a leader's lease would run out between heartbeats", s.ElectionTimeout, s.HeartbeatInterval)}
+	}
 	return &Machine{
 		id:         c.ID,
-		s:          c.Settings.WithDefaults(),
+		s:          s,
 		observer:   c.Observer,
 		mode:       c.Mode,
 		rng:        c.Seed ^ 0x9E3779B97F4A7C15,
+		lease:      c.Lease,
 		candidates: make(map[string]struct{}),
 	}, nil
 }
+
+func leaseDuration(s Settings) time.Duration { return s.HeartbeatTimeout - s.ElectionTimeout/2 }
 
 // ID returns the member's client id.
 func (m *Machine) ID() string { return m.id }
@@ -183,11 +290,43 @@ func (m *Machine) Mode() ElectionMode { return m.mode }
 // Observer reports whether the machine is an observer.
 func (m *Machine) Observer() bool { return m.observer }
 
-// IsLeader reports whether this member is the leader.
-func (m *Machine) IsLeader() bool { return m.leading }
+// Leasing reports whether the machine leads on a lease (MachineConfig.Lease).
+func (m *Machine) Leasing() bool { return m.lease }
 
-// Leader returns the known leader's id, and false when none is known.
-func (m *Machine) Leader() (string, bool) { return m.leader, m.leader != "" }
+// LeaseDuration is how long after the emission of its last acknowledged
+// heartbeat a leasing leader's lease lasts: HeartbeatTimeout minus a margin
+// of ElectionTimeout/2.
+func (m *Machine) LeaseDuration() time.Duration { return leaseDuration(m.s) }
+
+// IsLeader reports whether this member is the leader: with a lease, whether
+// it holds the lease.
+func (m *Machine) IsLeader() bool {
+	if m.lease {
+		return m.held
+	}
+	return m.leading
+}
+
+// Leader returns the known leader's id, and false when none is known. With
+// a lease, it returns this member's own id only while it holds the lease.
+func (m *Machine) Leader() (string, bool) {
+	l := m.shownLeader()
+	return l, l != ""
+}
+
+// LeaseEnd returns when the lease ends unless renewed, and false when the
+// member holds none.
+func (m *Machine) LeaseEnd() (time.Time, bool) {
+	if !m.held {
+		return time.Time{}, false
+	}
+	return m.leaseEnd, true
+}
+
+// Conflict reports whether the member stands aside because another member
+// uses its id (a leasing member that heard its own id within the last
+// HeartbeatTimeout).
+func (m *Machine) Conflict() bool { return m.conflict.on }
 
 // Electing reports whether an election is in progress.
 func (m *Machine) Electing() bool { return m.election.on || m.quiet.pending() }
@@ -206,40 +345,81 @@ func (m *Machine) Next() time.Time {
 	return next
 }
 
-func (m *Machine) timers() [4]*timer {
-	return [4]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer}
+func (m *Machine) timers() [6]*timer {
+	return [6]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
 }
 
-func (m *Machine) begin() { m.out = m.out[:0] }
+// begin starts a step at now. A leasing member whose lease is over steps
+// down first, so that nothing the step does speaks for a lapsed leader.
+func (m *Machine) begin(now time.Time) {
+	m.out = m.out[:0]
+	if m.lease && m.leading && !now.Before(m.leaseEnd) {
+		m.loseLease(now)
+	}
+}
 
-func (m *Machine) output() Output { return Output{Effects: m.out, Next: m.Next()} }
+func (m *Machine) output() Output {
+	if m.lease {
+		m.report()
+	}
+	return Output{Effects: m.out, Next: m.Next()}
+}
+
+func (m *Machine) shownLeader() string {
+	if m.lease && m.leader == m.id && !m.held {
+		return ""
+	}
+	return m.leader
+}
+
+// report emits, for a leasing member, the changes of the leader and of
+// leadership that the step made, once each, leader first.
+func (m *Machine) report() {
+	if l := m.shownLeader(); l != m.shown {
+		m.shown = l
+		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l})
+	}
+	if m.held != m.shownHeld {
+		m.shownHeld = m.held
+		m.out = append(m.out, Effect{Kind: EffectLeading, Leading: m.held})
+	}
+}
 
 // Start starts the member as the reference constructor does: it broadcasts
 // a request and starts an election. An observer only starts listening.
 // Calling Start again, or after Shutdown, does nothing.
 func (m *Machine) Start(now time.Time) Output {
-	m.begin()
+	m.begin(now)
 	if m.started || m.closed {
 		return m.output()
 	}
 	m.started = true
+	m.listenFrom = now
 	if !m.observer {
 		m.startElection(now)
 	}
 	return m.output()
 }
 
+// sidelined reports whether a leasing member must stand aside: it is deaf
+// or shares its id.
+func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on }
+
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
-	m.begin()
+	m.begin(now)
 	if !m.started || m.closed || e.ClientID == "" {
 		return m.output()
 	}
 	other := e.ClientID
+	if m.lease && other == m.id {
+		m.onOwnID(now)
+		return m.output()
+	}
 	switch e.Action {
 	case ActionRequest:
-		if m.observer || m.abstain {
+		if m.observer || m.abstain || m.sidelined() {
 			break
 		}
 		switch m.leader {
@@ -251,9 +431,9 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// An election is needed.
 			m.elect(now)
 			m.addCandidate(other)
-			m.broadcast(ActionAccept)
+			m.broadcast(now, ActionAccept)
 		case m.id:
-			m.broadcast(ActionCurrent)
+			m.broadcast(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
@@ -290,7 +470,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 	case ActionWithdraw:
 		if other == m.leader {
 			m.setLeader(now, "")
-			if !m.observer && !m.abstain {
+			if !m.observer && !m.abstain && !m.sidelined() {
 				m.startElection(now)
 			}
 		} else {
@@ -300,11 +480,93 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 	return m.output()
 }
 
+// onOwnID: another member uses this id. Stand aside for HeartbeatTimeout
+// after the last such message.
+func (m *Machine) onOwnID(now time.Time) {
+	if !m.conflict.on {
+		m.warn(WarnDuplicateID)
+	}
+	m.arm(&m.conflict, now.Add(m.s.HeartbeatTimeout))
+	m.standAside(now)
+}
+
+// standAside makes a sidelined member stop leading and stop electing.
+func (m *Machine) standAside(now time.Time) {
+	if m.leading {
+		m.setLeader(now, "")
+	}
+	m.election.on = false
+	m.quiet.cancel()
+}
+
+// Acked tells a leasing Machine that the bus acknowledged the broadcast
+// numbered seq (Effect.Seq): it was delivered as far as the bus can
+// confirm. It may renew or start the lease and make an election count.
+// Unknown, old or repeated numbers are ignored, and so is everything
+// without a lease.
+func (m *Machine) Acked(now time.Time, seq uint64) Output {
+	m.begin(now)
+	if !m.lease || !m.started || m.closed || seq == 0 {
+		return m.output()
+	}
+	r := m.sent[seq%sentRing]
+	if r.seq != seq {
+		return m.output()
+	}
+	switch r.action {
+	case ActionRequest, ActionAccept:
+		if r.gen == m.gen && (m.election.on || m.quiet.pending()) {
+			m.electAcked = true
+		}
+	case ActionCurrent:
+		if !m.leading || r.term != m.term {
+			break
+		}
+		end := r.at.Add(m.LeaseDuration())
+		if !end.After(now) {
+			break // acknowledged too late to be worth anything
+		}
+		m.held = true
+		if end.After(m.leaseEnd) {
+			m.leaseEnd = end
+			m.arm(&m.leaseTimer, end)
+		}
+	}
+	return m.output()
+}
+
+// Deaf tells a leasing Machine whether the member can hear the group. A
+// deaf member stands for no election and stops leading, since it cannot
+// hear a rival or a request; when it hears again it starts listening
+// afresh (see the lease rules) and, knowing no leader, elects.
+func (m *Machine) Deaf(now time.Time, deaf bool) Output {
+	m.begin(now)
+	if !m.lease || !m.started || m.closed || deaf == m.deaf {
+		return m.output()
+	}
+	m.deaf = deaf
+	if deaf {
+		m.standAside(now)
+		return m.output()
+	}
+	m.listenFrom = now
+	m.resume(now)
+	return m.output()
+}
+
+// resume starts an election for a member that stood aside, if it knows no
+// leader and may stand.
+func (m *Machine) resume(now time.Time) {
+	if m.leader == "" && !m.observer && !m.abstain && !m.sidelined() {
+		m.startElection(now)
+	}
+}
+
 // Tick fires every timer due at or before now, in the order JavaScript
 // would fire them. New timers are set relative to now, so a late Tick does
 // not replay missed heartbeats.
 func (m *Machine) Tick(now time.Time) Output {
-	m.begin()
+	m.begin(now)
 	if m.closed {
 		return m.output()
 	}
@@ -321,27 +583,66 @@ func (m *Machine) Tick(now time.Time) Output {
 		switch due {
 		case &m.election:
 			m.election.on = false
-			m.setLeader(now, m.minCandidate())
+			m.onElectionTimeout(now)
 		case &m.heartbeat:
 			// An interval keeps its place among timers, as in JavaScript.
 			m.heartbeat.at = now.Add(m.s.HeartbeatInterval)
-			m.broadcast(ActionCurrent)
+			m.broadcast(now, ActionCurrent)
 		case &m.beatTimeout:
 			m.beatTimeout.on = false
 			m.onHeartbeatTimeout(now)
 		case &m.quiet.timer:
 			m.quiet.timer.on = false
 			m.quietFire(now)
+		case &m.leaseTimer:
+			m.leaseTimer.on = false
+			if m.leading && !now.Before(m.leaseEnd) {
+				m.loseLease(now)
+			}
+		case &m.conflict:
+			m.conflict.on = false
+			m.resume(now)
 		}
 	}
 	return m.output()
 }
 
+// onElectionTimeout ends an election: the smallest candidate wins. A
+// leasing member does not win an election none of whose broadcasts the bus
+// acknowledged (it runs it again), nor before it has listened for the
+// lease's length (it waits on, still collecting candidates).
+func (m *Machine) onElectionTimeout(now time.Time) {
+	winner := m.minCandidate()
+	if m.lease && winner == m.id {
+		if !m.electAcked {
+			m.startElection(now)
+			return
+		}
+		if wait := m.listenFrom.Add(m.LeaseDuration()); now.Before(wait) {
+			m.arm(&m.election, wait)
+			return
+		}
+	}
+	m.setLeader(now, winner)
+}
+
+// loseLease steps a leasing leader down without a word: the lease is over,
+// so the others may already have elected someone else. It stands again as
+// after Resign.
+func (m *Machine) loseLease(now time.Time) {
+	if m.held {
+		m.warn(WarnLeaseExpired)
+	}
+	m.abstain = true
+	m.setLeader(now, "")
+}
+
 func (m *Machine) onHeartbeatTimeout(now time.Time) {
-	if m.observer {
+	if m.observer || m.sidelined() {
 		if m.leader != "" {
 			m.warn(WarnLeaderTimeout)
 			m.setLeader(now, "")
+			m.beatTimeout.on = false
 		}
 		return
 	}
@@ -359,19 +660,20 @@ func (m *Machine) onHeartbeatTimeout(now time.Time) {
 // timeout. Like the reference it does not report the loss of leadership.
 // Every later call does nothing.
 func (m *Machine) Shutdown(now time.Time, clean bool) Output {
-	m.begin()
+	m.out = m.out[:0]
 	if m.closed {
-		return m.output()
+		return Output{Effects: m.out}
 	}
 	m.closed = true
 	m.election.on = false
 	m.quiet.cancel()
 	if clean && !m.observer {
-		m.broadcast(ActionWithdraw)
+		m.broadcast(now, ActionWithdraw)
 	}
-	m.beatTimeout.on = false
-	m.heartbeat.on = false
-	return m.output()
+	for _, t := range m.timers() {
+		t.on = false
+	}
+	return Output{Effects: m.out}
 }
 
 // Resign makes a leader step down and let the others elect: it broadcasts
@@ -379,22 +681,21 @@ func (m *Machine) Shutdown(now time.Time, clean bool) Output {
 // or HeartbeatTimeout passes (after which, with nobody else around, it
 // elects itself again). A member that is not leading is not affected.
 func (m *Machine) Resign(now time.Time) Output {
-	m.begin()
+	m.begin(now)
 	if m.closed || !m.leading {
 		return m.output()
 	}
-	m.broadcast(ActionWithdraw)
+	m.broadcast(now, ActionWithdraw)
 	m.abstain = true
 	m.setLeader(now, "")
 	return m.output()
 }
 
 // StepDown makes a leader stop leading without telling anyone, for a
-// driver whose broadcasts have been failing: the others have elected
-// someone else by now. Like Resign, it then stands for no election until it
-// hears a leader or HeartbeatTimeout passes.
+// driver that knows the others cannot hear it. Like Resign, it then stands
+// for no election until it hears a leader or HeartbeatTimeout passes.
 func (m *Machine) StepDown(now time.Time) Output {
-	m.begin()
+	m.begin(now)
 	if m.closed || !m.leading {
 		return m.output()
 	}
@@ -418,11 +719,19 @@ func (m *Machine) elect(now time.Time) {
 	if m.election.on {
 		return
 	}
+	m.newElection()
+	m.broadcast(now, ActionRequest)
+	m.arm(&m.election, now.Add(m.s.ElectionTimeout))
+}
+
+// newElection resets the candidates to this member alone.
+func (m *Machine) newElection() {
 	clear(m.candidates)
 	m.best, m.bestDirty = "", false
+	m.worstOK = false
 	m.addCandidate(m.id)
-	m.broadcast(ActionRequest)
-	m.arm(&m.election, now.Add(m.s.ElectionTimeout))
+	m.gen++
+	m.electAcked = false
 }
 
 // setLeader is the reference's setLeader().
@@ -431,15 +740,28 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	m.quiet.cancel()
 	if m.leader != id {
 		m.leader = id
-		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
+		if !m.lease {
+			m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
+		}
 	}
 	leading := id == m.id
 	if m.leading != leading {
 		m.leading = leading
-		m.out = append(m.out, Effect{Kind: EffectLeading, Leading: leading})
+		if !m.lease {
+			m.out = append(m.out, Effect{Kind: EffectLeading, Leading: leading})
+		}
 		m.heartbeat.on = false
+		m.held = false
+		m.leaseTimer.on = false
 		if leading {
-			m.broadcast(ActionCurrent)
+			m.term++
+			if m.lease {
+				// Until a heartbeat is acknowledged this is only a claim,
+				// given up when a lease would have run out.
+				m.leaseEnd = now.Add(m.LeaseDuration())
+				m.arm(&m.leaseTimer, m.leaseEnd)
+			}
+			m.broadcast(now, ActionCurrent)
 			m.arm(&m.heartbeat, now.Add(m.s.HeartbeatInterval))
 		}
 	}
@@ -454,11 +776,15 @@ func (m *Machine) arm(t *timer, at time.Time) {
 	*t = timer{at: at, seq: m.seq, on: true}
 }
 
-func (m *Machine) broadcast(a Action) {
+func (m *Machine) broadcast(now time.Time, a Action) {
 	if m.observer {
 		return
 	}
-	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: Event{Type: EventType, Action: a, ClientID: m.id}})
+	m.bseq++
+	if m.lease {
+		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: a, term: m.term, gen: m.gen}
+	}
+	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: Event{Type: EventType, Action: a, ClientID: m.id}, Seq: m.bseq})
 }
 
 func (m *Machine) warn(w Warning) {
@@ -468,6 +794,21 @@ func (m *Machine) warn(w Warning) {
 func (m *Machine) addCandidate(id string) {
 	if _, ok := m.candidates[id]; ok {
 		return
+	}
+	if len(m.candidates) >= MaxCandidates {
+		// Full: only an id smaller than the largest kept can matter.
+		if !m.worstOK {
+			m.worst, m.worstOK = "", true
+			for c := range m.candidates {
+				if m.worst == "" || CompareIDs(c, m.worst) > 0 {
+					m.worst = c
+				}
+			}
+		}
+		if CompareIDs(id, m.worst) >= 0 {
+			return
+		}
+		m.removeCandidate(m.worst)
 	}
 	m.candidates[id] = struct{}{}
 	if !m.bestDirty && (m.best == "" || CompareIDs(id, m.best) < 0) {
@@ -482,6 +823,9 @@ func (m *Machine) removeCandidate(id string) {
 	delete(m.candidates, id)
 	if id == m.best {
 		m.bestDirty = true
+	}
+	if id == m.worst {
+		m.worstOK = false
 	}
 }
 

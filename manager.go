@@ -102,7 +102,7 @@ func (m *Manager) Receive(e Event) {
 // callback will run again and the Manager's goroutine is gone. Like the
 // reference it does not call onLeaderChange(false). Later calls do nothing.
 // It may be called from inside a callback.
-func (m *Manager) Shutdown(clean bool) { m.d.shutdown(clean) }
+func (m *Manager) Shutdown(clean bool) { m.d.shutdown(clean, true) }
 
 // IsLeader reports whether this member is the leader now.
 func (m *Manager) IsLeader() (leading bool) {

@@ -145,8 +145,14 @@ func TestManagerCallbacksInOrderOneAtATime(t *testing.T) {
 func TestManagerReceiveDoesNotWaitForCallbacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		m, err := bellwether.NewManager("a", nil, func(bellwether.Event) { <-release },
-			bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		calls := 0 // only the worker calls broadcast after NewManager
+		m, err := bellwether.NewManager("a", nil, func(bellwether.Event) {
+			// The first request goes out before NewManager returns, as
+			// in the reference; every later broadcast blocks.
+			if calls++; calls > 1 {
+				<-release
+			}
+		}, bellwether.Settings{}, bellwether.WithLogger(quietLogger))
 		if err != nil {
 			t.Fatal(err)
 		}

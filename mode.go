@@ -89,9 +89,7 @@ func (m *Machine) quietBegin(now time.Time) {
 	if m.election.on {
 		return
 	}
-	clear(m.candidates)
-	m.best, m.bestDirty = "", false
-	m.addCandidate(m.id)
+	m.newElection()
 	m.quiet.heardRequest = false
 	m.quiet.cancel()
 	m.arm(&m.election, now.Add(m.s.ElectionTimeout))
@@ -125,9 +123,9 @@ func (m *Machine) quietFire(now time.Time) {
 		return // a smaller candidate spoke; it will win, not us
 	}
 	if m.quiet.heardRequest {
-		m.broadcast(ActionAccept)
+		m.broadcast(now, ActionAccept)
 	} else {
-		m.broadcast(ActionRequest)
+		m.broadcast(now, ActionRequest)
 	}
 }
 
