@@ -6,6 +6,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -37,6 +38,13 @@ type member struct {
 	isolated, frozen  bool
 	isoGen, frozenGen uint32
 	reconnectedAt     int64
+	deaf              bool   // reported deaf (Machine.Deaf) while isolated
+	held              []held // deliveries that arrived while frozen
+	thawedAt          int64  // when it last thawed; -1 if never
+	renewedGen        uint32 // quiet period in which its lease was last renewed
+	// leaseEnd is when the lease of a leading member ends unless renewed,
+	// as its machine said after its last step; without a lease, never.
+	leaseEnd int64
 	// fresh is the sender of the last "current" heard that was sent during
 	// the quiet period freshGen, or -1.
 	fresh    int32
@@ -83,13 +91,19 @@ type engine struct {
 
 	// Invariants.
 	checkA, checkBC, force bool
-	bound                  int64
-	quietSince, resetAt    int64
-	quietGen               uint32
-	armed, latched         bool
-	latchedL               int32
-	violation              *Violation
-	agreeMax               int64 // longest time from a quiet start to the final agreement
+	checkD                 bool
+	starters               []int32 // members that started leading now, for (d)
+
+	// Lease mode: acknowledgements on their way, and free records.
+	acks                []ack
+	freeAcks            []int32
+	bound               int64
+	quietSince, resetAt int64
+	quietGen            uint32
+	armed, latched      bool
+	latchedL            int32
+	violation           *Violation
+	agreeMax            int64 // longest time from a quiet start to the final agreement
 
 	// Statistics.
 	agreed         bool
@@ -138,6 +152,11 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 	if testHooks != nil {
 		e.hooks = *testHooks
 	}
+	if sc.Check != CheckOff {
+		ok, _ := sc.leaseGuaranteed()
+		e.checkD = sc.Lease && (ok || sc.Check == CheckForce)
+	}
+	e.checkD = e.checkD || e.hooks.checkLeases
 	e.tr.write = sc.Trace != nil
 	e.tr.deliv = sc.TraceDeliveries
 	switch sc.Check {
@@ -147,6 +166,7 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 	case CheckForce:
 		e.checkA, e.checkBC, e.force = true, true, true
 	}
+	e.checkBC = e.checkBC && !e.hooks.skipBC
 	e.bound = int64(sc.Bound)
 	if e.bound == 0 {
 		e.bound = int64(sc.StableBound())
@@ -219,6 +239,11 @@ func (e *engine) run() {
 		if top.at > e.end {
 			break
 		}
+		if top.at > e.now && len(e.starters) > 0 {
+			if e.checkLeases(); e.violation != nil {
+				break
+			}
+		}
 		e.probeBefore(top.at)
 		e.now = top.at
 		switch top.kind {
@@ -252,8 +277,21 @@ func (e *engine) run() {
 			if m := &e.mem[top.ref]; m.alive && m.frozen && m.frozenGen == top.gen {
 				e.thaw(top.ref)
 			}
+		case evAck:
+			e.q.pop()
+			e.acked(top.ref)
+		case evDeaf:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.isolated && m.isoGen == top.gen && !m.frozen && !m.deaf {
+				m.deaf = true
+				e.rec(rec{t: e.now, kind: trDeaf, a: top.ref, b: -1, x: 1})
+				e.apply(top.ref, m.m.Deaf(e.at(e.now), true), false, false)
+			}
 		}
 		e.after()
+	}
+	if e.violation == nil && len(e.starters) > 0 {
+		e.checkLeases()
 	}
 	if e.violation == nil {
 		e.now = e.end
@@ -281,12 +319,15 @@ func (e *engine) start(i int32, kind uint8) {
 		Observer: m.observer,
 		Mode:     m.mode,
 		Seed:     derive(e.seed, uint64(i)+1, m.inc),
+		Lease:    e.sc.Lease,
 	})
 	if err != nil {
 		panic(err) // the scenario was validated
 	}
 	m.m, m.alive, m.started, m.since = mach, true, true, e.now
 	m.leading, m.leader, m.electing, m.fresh = false, -1, false, -1
+	m.leaseEnd = math.MaxInt64
+	m.thawedAt = -1
 	m.tickGen++
 	m.queued = false
 	if !m.observer {
@@ -325,6 +366,7 @@ func (e *engine) kill(i int32, clean bool) {
 		m.frozen = false
 		m.frozenGen++
 		e.frozen--
+		m.held = m.held[:0]
 	}
 	if m.leading {
 		if e.hooks.keepDeadLeader {
@@ -399,6 +441,9 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 		case bellwether.EffectBroadcast:
 			a := actCode(ef.Event.Action)
 			e.send(i, a, tick && was && a == actCurrent)
+			if e.sc.Lease && (!m.isolated || e.hooks.ackIsolated) {
+				e.ackLater(i, ef.Seq, a)
+			}
 		case bellwether.EffectLeading:
 			e.effects++
 			e.setLeading(i, ef.Leading)
@@ -421,6 +466,16 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 	if !out.Next.IsZero() {
 		e.schedule(i, e.ns(out.Next))
 	}
+	if e.sc.Lease {
+		m.leaseEnd = math.MaxInt64
+		if end, ok := m.m.LeaseEnd(); ok {
+			m.leaseEnd = e.ns(end)
+		}
+		// The machine steps down at its lease's end when ticked on time.
+		if e.checkA && m.leading && m.leaseEnd <= e.now {
+			e.violate("a", fmt.Sprintf("%s leads past its lease's end at %s", m.id, appendTime(nil, m.leaseEnd)))
+		}
+	}
 	if e.checkA {
 		l, ok := m.m.Leader()
 		if m.leading != m.m.IsLeader() || ok != (m.leader >= 0) || ok && l != e.mem[m.leader].id {
@@ -441,6 +496,9 @@ func (e *engine) setLeading(i int32, on bool) {
 		e.leading++
 		e.leadSum += int64(i)
 		e.changes++
+		if e.checkD {
+			e.starters = append(e.starters, i)
+		}
 	} else {
 		e.leading--
 		e.leadSum -= int64(i)

@@ -62,6 +62,7 @@ func (e *engine) fault(fi int32) {
 				e.seq++
 				e.q.push(entry{at: e.now + int64(f.For), seq: e.seq, ref: t, gen: m.isoGen, kind: evReconnect})
 			}
+			e.deafLater(t)
 		case Freeze:
 			m.frozen = true
 			m.frozenGen++
@@ -153,15 +154,35 @@ func (e *engine) reconnect(i int32) {
 	m.reconnectedAt = e.now
 	e.isolated--
 	e.rec(rec{t: e.now, kind: trReconnect, a: i, b: -1})
+	if m.deaf {
+		m.deaf = false
+		if m.alive {
+			e.rec(rec{t: e.now, kind: trDeaf, a: i, b: -1})
+			e.apply(i, m.m.Deaf(e.at(e.now), false), false, false)
+		}
+	}
+}
+
+// deafLater makes the driver of isolated leasing member i report it deaf
+// once it has heard nothing for HeartbeatInterval, as the Elector does
+// when receiving fails, unless the scenario's isolations are silent.
+func (e *engine) deafLater(i int32) {
+	if !e.sc.Lease || e.sc.SilentIsolation {
+		return
+	}
+	e.seq++
+	e.q.push(entry{at: e.now + int64(e.sc.Settings.HeartbeatInterval), seq: e.seq, ref: i, gen: e.mem[i].isoGen, kind: evDeaf})
 }
 
 // thaw ends member i's freeze with a late Tick: the machine finds its
-// timers overdue, as a process resumed after a pause does.
+// timers overdue, as a process resumed after a pause does; then it gets
+// what arrived while it was frozen.
 func (e *engine) thaw(i int32) {
 	m := &e.mem[i]
 	m.frozen = false
 	m.frozenGen++
 	e.frozen--
+	m.thawedAt = e.now
 	var was uint8
 	if m.leading {
 		was = 1
@@ -173,4 +194,15 @@ func (e *engine) thaw(i int32) {
 		e.tl.mark(e.now, "thaw")
 	}
 	e.apply(i, m.m.Tick(e.at(e.now)), true, m.leading)
+	held := m.held
+	m.held = nil
+	for _, d := range held {
+		e.receive(i, d)
+	}
+	if m.held == nil {
+		m.held = held[:0] // reuse the buffer
+	}
+	if m.isolated && !m.deaf {
+		e.deafLater(i)
+	}
 }

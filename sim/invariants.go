@@ -5,6 +5,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,9 @@ import (
 // invariant checks can fail.
 type hooks struct {
 	keepDeadLeader bool // a crashed leader still counts as leading
+	checkLeases    bool // check (d) even without a lease
+	ackIsolated    bool // the bus acknowledges what an isolated member sends, and delivers none of it
+	skipBC         bool // check neither (b) nor (c)
 }
 
 var testHooks *hooks
@@ -76,7 +80,8 @@ func (e *engine) after() {
 			e.violate("c", fmt.Sprintf("leadership changed in a quiet connected network that had agreed on %s (now: %s)", e.name(e.latchedL), e.describe()))
 			return
 		}
-	} else if a && e.electing == 0 && e.freshCnt[l] == e.aliveNonObs-1 && e.curTotal == e.curFlight[l] && e.wdFlight == 0 {
+	} else if a && e.electing == 0 && e.freshCnt[l] == e.aliveNonObs-1 && e.curTotal == e.curFlight[l] && e.wdFlight == 0 &&
+		(!e.sc.Lease || e.mem[l].renewedGen == e.quietGen) {
 		e.latched, e.latchedL = true, l
 		e.rec(rec{t: e.now, kind: trStable, a: l, b: -1})
 	}
@@ -113,6 +118,33 @@ func (e *engine) describe() string {
 		fmt.Fprintf(&b, " %s×%d", e.name(k), follow[k])
 	}
 	return b.String()
+}
+
+// checkLeases checks invariant (d) once every event of the instant has
+// run: no member that started leading now overlaps with another member's
+// lease. A lease runs from EffectLeading true to EffectLeading false (or
+// the member's end), and no longer than the lease end its machine last
+// reported (Machine.LeaseEnd): a frozen leader's lease ends on time, as
+// its guard would end its job, although the machine only says so when it
+// thaws. One that ends at the very instant another starts does not
+// overlap it.
+func (e *engine) checkLeases() {
+	for _, s := range e.starters {
+		if !e.mem[s].leading {
+			continue // started and stopped within the instant
+		}
+		for i := range e.mem {
+			if m := &e.mem[i]; int32(i) != s && m.leading && m.leaseEnd > e.now {
+				until := "its end"
+				if m.leaseEnd < math.MaxInt64 {
+					until = string(appendTime(nil, m.leaseEnd))
+				}
+				e.violate("d", fmt.Sprintf("%s started leading while %s leads (its lease runs until %s): two leases at once", e.mem[s].id, m.id, until))
+				return
+			}
+		}
+	}
+	e.starters = e.starters[:0]
 }
 
 func (e *engine) violate(inv, detail string) {

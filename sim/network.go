@@ -52,6 +52,51 @@ func (e *engine) inflight(b *bcast, d int32) {
 	}
 }
 
+// ack is the bus's acknowledgement of broadcast seq of member's
+// incarnation inc, on its way back to the sender.
+type ack struct {
+	seq, inc uint64
+	sentAt   int64
+	member   int32
+	act      uint8
+}
+
+// ackLater schedules the acknowledgement of broadcast seq, which member i
+// just sent and the bus accepted: it comes back one latency later.
+func (e *engine) ackLater(i int32, seq uint64, act uint8) {
+	var k int32
+	if n := len(e.freeAcks); n > 0 {
+		k = e.freeAcks[n-1]
+		e.freeAcks = e.freeAcks[:n-1]
+	} else {
+		e.acks = append(e.acks, ack{})
+		k = int32(len(e.acks) - 1)
+	}
+	e.acks[k] = ack{seq: seq, inc: e.mem[i].inc, sentAt: e.now, member: i, act: act}
+	e.seq++
+	e.q.push(entry{at: e.now + e.lat.sample(e.rng), seq: e.seq, ref: k, kind: evAck})
+}
+
+// acked hands acknowledgement k to its sender, unless the sender is gone,
+// frozen or has been cut off from the bus since it sent.
+func (e *engine) acked(k int32) {
+	a := e.acks[k]
+	e.freeAcks = append(e.freeAcks, k)
+	m := &e.mem[a.member]
+	if !m.alive || m.inc != a.inc {
+		return
+	}
+	if m.frozen || (m.isolated || m.reconnectedAt > a.sentAt) && !e.hooks.ackIsolated {
+		e.rec(rec{t: e.now, kind: trAckLost, a: a.member, b: -1})
+		return
+	}
+	e.rec(rec{t: e.now, kind: trAck, a: a.member, b: -1})
+	e.apply(a.member, m.m.Acked(e.at(e.now), a.seq), false, false)
+	if a.act == actCurrent && a.sentAt >= e.quietSince && m.leading {
+		m.renewedGen = e.quietGen // for (c): the lease was renewed in this quiet period
+	}
+}
+
 // send broadcasts action a from member i to every other member.
 func (e *engine) send(i int32, a uint8, hb bool) {
 	e.seq++
@@ -128,17 +173,13 @@ func (e *engine) stepBcast(k int32) {
 }
 
 // deliver hands broadcast k to member to, unless the member is down or
-// started after the send, is frozen, was cut off from the bus at any time
-// since the send, a partition separates them (at send or now), or the
-// delivery is lost.
+// started after the send, was cut off from the bus at any time since the
+// send, a partition separates them (at send or now), or the delivery is
+// lost. A frozen member gets it when it thaws.
 func (e *engine) deliver(k, to int32) {
 	b := &e.bc[k]
 	r := &e.mem[to]
 	if !r.alive || r.since > b.sentAt {
-		return
-	}
-	if r.frozen {
-		e.rec(rec{t: e.now, kind: trFrozen, a: to, b: b.sender, x: b.act})
 		return
 	}
 	if r.isolated || r.reconnectedAt > b.sentAt {
@@ -167,11 +208,33 @@ func (e *engine) deliver(k, to int32) {
 		e.inflight(&c, 1)
 		b = &e.bc[k]
 	}
-	e.delivs++
-	if !b.hb {
-		e.windows[b.window].dl++
+	d := held{sentAt: b.sentAt, from: b.sender, window: b.window, act: b.act, hb: b.hb}
+	if r.frozen {
+		// As a paused process's socket would, the member keeps it for
+		// when it thaws.
+		e.rec(rec{t: e.now, kind: trFrozen, a: to, b: b.sender, x: b.act})
+		r.held = append(r.held, d)
+		return
 	}
-	act, from, sentAt := b.act, b.sender, b.sentAt
+	e.receive(to, d)
+}
+
+// held is a delivery to a frozen member, kept until it thaws.
+type held struct {
+	sentAt       int64
+	from, window int32
+	act          uint8
+	hb           bool
+}
+
+// receive hands delivery d to member to's machine.
+func (e *engine) receive(to int32, d held) {
+	r := &e.mem[to]
+	e.delivs++
+	if !d.hb {
+		e.windows[d.window].dl++
+	}
+	act, from, sentAt := d.act, d.from, d.sentAt
 	e.rec(rec{t: e.now, kind: trRecv, a: to, b: from, x: act})
 	if act == actCurrent && !r.observer {
 		if r.freshGen != e.quietGen || r.fresh != from {

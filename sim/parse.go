@@ -201,6 +201,21 @@ func (s *Scenario) directive(f []string) error {
 			}
 			s.Probes = append(s.Probes, d)
 		}
+	case "lease":
+		var v string
+		if v, err = one(); err != nil {
+			return err
+		}
+		switch v {
+		case "on":
+			s.Lease = true
+		case "off":
+			s.Lease = false
+		case "silent":
+			s.Lease, s.SilentIsolation = true, true
+		default:
+			return fmt.Errorf("lease: want on, off or silent, have %q", v)
+		}
 	case "at":
 		flt, err := parseFault(args)
 		if err != nil {
@@ -439,6 +454,12 @@ func (s Scenario) MarshalText() ([]byte, error) {
 	}
 	if len(parts) > 0 {
 		w("settings %s", strings.Join(parts, " "))
+	}
+	switch {
+	case s.Lease && s.SilentIsolation:
+		w("lease silent")
+	case s.Lease:
+		w("lease on")
 	}
 	switch l := s.Latency; l.Dist {
 	case LogNormal:

@@ -11,6 +11,8 @@ const (
 	evCheck                  // the bound B of a quiet period ends: gen is the period
 	evReconnect              // an isolation ends: ref is the member, gen its isolation generation
 	evThaw                   // a freeze ends: ref is the member, gen its freeze generation
+	evAck                    // the bus acknowledges a broadcast: ref indexes engine.acks
+	evDeaf                   // a leasing member's driver finds it cut off: ref is the member, gen its isolation generation
 )
 
 // entry is one scheduled event. The queue orders entries by (at, seq);

@@ -39,6 +39,17 @@ type Scenario struct {
 	Modes []bellwether.ElectionMode
 	// Settings are every member's timings; zero fields take their defaults.
 	Settings bellwether.Settings
+	// Lease runs every member in lease mode (MachineConfig.Lease): the bus
+	// acknowledges (Machine.Acked) each broadcast it accepted, one latency
+	// sample after the send, to a sender that is neither cut off from the
+	// bus (Isolate) nor frozen by then. Invariant (d) is then checked.
+	Lease bool
+	// SilentIsolation makes an Isolate go unnoticed by a leasing member's
+	// driver (a black hole). Otherwise the driver reports the member deaf
+	// (Machine.Deaf) once it has been cut off for HeartbeatInterval, as
+	// the Elector does when receiving fails, and hearing again when it is
+	// reconnected.
+	SilentIsolation bool
 	// Latency is the per-delivery latency distribution.
 	Latency Latency
 	// Loss is the probability in [0, 1) that one delivery is lost, until
@@ -229,8 +240,9 @@ const (
 	// reconnected. It keeps running.
 	Isolate
 	// Freeze stops a member for Fault.For, as a paused process: no
-	// deliveries (those that arrive meanwhile are dropped), no timers;
-	// then it gets one late Tick, and runs on. A frozen member can crash
+	// deliveries, no timers; then it gets one late Tick, then what
+	// arrived meanwhile, and runs on. Acknowledgements of its broadcasts
+	// that come back meanwhile are lost. A frozen member can crash
 	// but not withdraw or resign.
 	Freeze
 )
@@ -336,6 +348,12 @@ func (s Scenario) Validate() error {
 	}
 	if err := s.Settings.Validate(); err != nil {
 		return fmt.Errorf("sim: %w", err)
+	}
+	if s.Lease {
+		// The library's own rule for lease timings.
+		if _, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "m", Settings: s.Settings, Lease: true}); err != nil {
+			return fmt.Errorf("sim: lease: %w", err)
+		}
 	}
 	for _, m := range s.Modes {
 		if m.String() != "quiet" && m.String() != "reference" {
@@ -446,6 +464,26 @@ func (s Scenario) Validate() error {
 	return nil
 }
 
+// leaseGuaranteed reports whether invariant (d) is guaranteed for s, and
+// if not, why: it holds on a bus that delivers what it accepted, so not
+// with message loss or partitions (which keep what the bus accepted from
+// some members).
+func (s Scenario) leaseGuaranteed() (bool, string) {
+	lossy := s.Loss > 0
+	for _, f := range s.Faults {
+		switch {
+		case f.Kind == Loss && f.Loss > 0:
+			lossy = true
+		case f.Kind == Partition:
+			return false, "partitions keep accepted broadcasts from some members"
+		}
+	}
+	if lossy {
+		return false, "messages are lost"
+	}
+	return true, ""
+}
+
 // lossFaults reports whether s changes the loss probability while it runs.
 func (s Scenario) lossFaults() bool {
 	for _, f := range s.Faults {
@@ -494,6 +532,8 @@ func (s Scenario) guaranteed() (bool, string) {
 		return false, "HeartbeatTimeout is not above HeartbeatInterval plus the latency spread"
 	case 2*d+st.ElectionTimeout/4 >= st.ElectionTimeout:
 		return false, "ElectionTimeout is not above twice the largest delivery delay plus the quiet jitter (ElectionTimeout/4)"
+	case s.Lease && st.HeartbeatTimeout-st.ElectionTimeout/2 <= st.HeartbeatInterval+hi:
+		return false, "the lease (HeartbeatTimeout - ElectionTimeout/2) is not above HeartbeatInterval plus the largest acknowledgement delay"
 	}
 	return true, ""
 }

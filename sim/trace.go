@@ -33,7 +33,10 @@ const (
 	trReconnect
 	trFreeze
 	trThaw
-	trFrozen // a delivery to a frozen member, dropped
+	trFrozen  // a delivery to a frozen member, held until it thaws
+	trAck     // the bus acknowledged a broadcast to its sender
+	trAckLost // an acknowledgement the sender did not get
+	trDeaf    // x 1: reported deaf, 0: hears again
 )
 
 // Message actions as small codes.
@@ -87,7 +90,9 @@ type tracer struct {
 	deliv   bool
 }
 
-func isDelivery(kind uint8) bool { return kind >= trRecv && kind <= trDup || kind == trFrozen }
+func isDelivery(kind uint8) bool {
+	return kind >= trRecv && kind <= trDup || kind == trFrozen || kind == trAck || kind == trAckLost
+}
 
 func (e *engine) rec(r rec) {
 	tr := &e.tr
@@ -200,10 +205,23 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		}
 	case trRecv, trLost, trCut, trDup, trFrozen:
 		b = append(b, e.name(r.a)...)
-		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup ", trFrozen: " frozen, drops "}[r.kind]...)
+		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup ", trFrozen: " frozen, holds "}[r.kind]...)
 		b = append(b, actions[r.x]...)
 		b = append(b, " from "...)
 		b = append(b, e.name(r.b)...)
+	case trDeaf:
+		b = append(b, e.name(r.a)...)
+		if r.x != 0 {
+			b = append(b, " reported deaf"...)
+		} else {
+			b = append(b, " hears again"...)
+		}
+	case trAck:
+		b = append(b, e.name(r.a)...)
+		b = append(b, " acked"...)
+	case trAckLost:
+		b = append(b, e.name(r.a)...)
+		b = append(b, " ack lost"...)
 	case trLeading:
 		b = append(b, e.name(r.a)...)
 		if r.x != 0 {
