@@ -1,8 +1,9 @@
 package bellwether_test
 
 import (
-	"container/heap"
+	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/sim"
 )
 
 // The property: after any schedule of joins, leaves, crashes, restarts,
@@ -26,247 +28,189 @@ import (
 // (1s); a member the winner answered may need one more heartbeat interval
 // to hear it. That chain is HT + 2·HI + 3·E ≈ 15s plus a few latencies. The
 // test allows 20s. docs/guarantees.md explains the bound.
+//
+// The schedule runs in the simulator (package sim), which also checks its
+// own invariants as it goes (docs/simulator.md), with convergeBound as the
+// bound B of its invariant (b).
 const (
 	maxLatency    = 50 * time.Millisecond
 	convergeBound = 20 * time.Second
 	stableFor     = 2 * time.Minute
 )
 
-type simEvent struct {
-	at   time.Time
-	seq  int
-	kind int // evDeliver, evTick
-	to   int
-	inc  int // incarnation of the member the event is for
-	e    bellwether.Event
-	from int
+// schedule builds a scenario's faults while tracking which members are up
+// and on which side of the partition they are, since every fault it adds
+// is aimed at a member by index.
+type schedule struct {
+	s              *sim.Scenario
+	at             time.Duration
+	alive, started []bool
+	side           []int
 }
 
-const (
-	evDeliver = iota
-	evTick
-)
+func (sc *schedule) add(f sim.Fault) {
+	f.At = sc.at
+	sc.s.Faults = append(sc.s.Faults, f)
+}
 
-type simQueue []simEvent
-
-func (q simQueue) Len() int { return len(q) }
-func (q simQueue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
+// start joins member i, or restarts it if it ran before.
+func (sc *schedule) start(i int) {
+	kind := sim.Join
+	if sc.started[i] {
+		kind = sim.Restart
 	}
-	return q[i].seq < q[j].seq
-}
-func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQueue) Push(x any)   { *q = append(*q, x.(simEvent)) }
-func (q *simQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+	sc.add(sim.Fault{Kind: kind, Member: i})
+	sc.alive[i], sc.started[i] = true, true
 }
 
-type simMember struct {
-	id   string
-	mode bellwether.ElectionMode
-	m    *bellwether.Machine // nil when down
-	inc  int
-	side int // partition side
-	tick time.Time
-}
-
-type simNet struct {
-	t        *rapid.T
-	now      time.Time
-	q        simQueue
-	seq      int
-	members  []*simMember
-	loss     float64
-	changes  int // leadership changes since counting started
-	counting bool
-	log      []string
-}
-
-func (n *simNet) push(ev simEvent) {
-	n.seq++
-	ev.seq = n.seq
-	heap.Push(&n.q, ev)
-}
-
-func (n *simNet) logf(format string, args ...any) {
-	n.log = append(n.log, fmt.Sprintf("%8.3fs ", n.now.Sub(t0).Seconds())+fmt.Sprintf(format, args...))
-}
-
-func (n *simNet) apply(i int, out bellwether.Output) {
-	mb := n.members[i]
-	for _, e := range out.Effects {
-		switch e.Kind {
-		case bellwether.EffectBroadcast:
-			n.logf("%s sends %s", mb.id, e.Event.Action)
-			for j, o := range n.members {
-				if j == i || o.m == nil || o.side != mb.side {
-					continue
-				}
-				if n.loss > 0 && rapid.Float64Range(0, 1).Draw(n.t, "lossdraw") < n.loss {
-					continue
-				}
-				lat := time.Duration(rapid.Int64Range(int64(time.Millisecond), int64(maxLatency)).Draw(n.t, "latency"))
-				n.push(simEvent{at: n.now.Add(lat), kind: evDeliver, to: j, inc: o.inc, e: e.Event, from: i})
-			}
-		case bellwether.EffectLeading:
-			n.logf("%s leading=%v", mb.id, e.Leading)
-			if n.counting {
-				n.changes++
-			}
-		case bellwether.EffectLeader:
-			n.logf("%s follows %q", mb.id, e.Leader)
-			if n.counting {
-				n.changes++
-			}
+// partition sets the network to the sides in sc.side: a partition of the
+// members on side 1 from the others, or a heal when all are on one side.
+func (sc *schedule) partition() {
+	var one []int
+	for i, s := range sc.side {
+		if s == 1 {
+			one = append(one, i)
 		}
 	}
-	if !out.Next.IsZero() && (mb.tick.IsZero() || !out.Next.Equal(mb.tick)) {
-		mb.tick = out.Next
-		n.push(simEvent{at: out.Next, kind: evTick, to: i, inc: mb.inc})
+	if len(one) == 0 || len(one) == len(sc.side) {
+		sc.add(sim.Fault{Kind: sim.Heal})
+		return
 	}
+	sc.add(sim.Fault{Kind: sim.Partition, Groups: [][]int{one}})
 }
 
-func (n *simNet) runUntil(end time.Time) {
-	for n.q.Len() > 0 && !n.q[0].at.After(end) {
-		ev := heap.Pop(&n.q).(simEvent)
-		n.now = ev.at
-		mb := n.members[ev.to]
-		if mb.m == nil || mb.inc != ev.inc {
-			continue
-		}
-		switch ev.kind {
-		case evDeliver:
-			n.apply(ev.to, mb.m.Receive(n.now, ev.e))
-		case evTick:
-			if !ev.at.Equal(mb.tick) {
-				continue // superseded
+func (sc *schedule) heal() {
+	clear(sc.side)
+	sc.add(sim.Fault{Kind: sim.Heal})
+	sc.add(sim.Fault{Kind: sim.Loss, Loss: 0})
+}
+
+func propertyCheck(t *rapid.T, modes []bellwether.ElectionMode) {
+	count := rapid.IntRange(2, 7).Draw(t, "members")
+	s := sim.Scenario{
+		Members: count,
+		Modes:   modes,
+		Latency: sim.Latency{Dist: sim.Uniform, Min: time.Millisecond, Max: maxLatency},
+		Bound:   convergeBound,
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+	}
+	used := map[string]bool{}
+	for i := 0; i < count; i++ {
+		id := rapid.StringMatching(`[a-c0-9]{1,3}|[éa😀\x{ffff}]{1,2}`).Filter(func(s string) bool { return !used[s] }).Draw(t, "id")
+		used[id] = true
+		s.IDs = append(s.IDs, id)
+		s.Late = append(s.Late, i) // every start is a fault of the schedule
+	}
+	sc := &schedule{s: &s, alive: make([]bool, count), started: make([]bool, count), side: make([]int, count)}
+	// Chaos: a random schedule of faults over up to a minute.
+	steps := rapid.IntRange(0, 25).Draw(t, "faults")
+	for _, i := range rapid.Permutation(intsUpTo(count)).Draw(t, "startorder")[:rapid.IntRange(1, count).Draw(t, "initial")] {
+		sc.start(i)
+	}
+	for range steps {
+		sc.at += time.Duration(rapid.Int64Range(0, int64(10*time.Second)).Draw(t, "gap"))
+		i := rapid.IntRange(0, count-1).Draw(t, "who")
+		switch rapid.IntRange(0, 5).Draw(t, "fault") {
+		case 0: // join or restart
+			if !sc.alive[i] {
+				sc.start(i)
 			}
-			mb.tick = time.Time{}
-			n.apply(ev.to, mb.m.Tick(n.now))
+		case 1: // leave cleanly
+			if sc.alive[i] {
+				sc.add(sim.Fault{Kind: sim.Withdraw, Member: i})
+				sc.alive[i] = false
+			}
+		case 2:
+			if sc.alive[i] {
+				sc.add(sim.Fault{Kind: sim.Crash, Member: i})
+				sc.alive[i] = false
+			}
+		case 3: // partition: move a member to side 0 or 1
+			sc.side[i] = rapid.IntRange(0, 1).Draw(t, "side")
+			sc.partition()
+		case 4:
+			sc.add(sim.Fault{Kind: sim.Loss, Loss: rapid.Float64Range(0, 0.5).Draw(t, "loss")})
+		case 5:
+			sc.heal()
 		}
 	}
-	n.now = end
-}
+	// Quiet from here: connected, lossless, at least one member up.
+	sc.heal()
+	alive := false
+	for _, a := range sc.alive {
+		alive = alive || a
+	}
+	if !alive {
+		sc.start(0)
+	}
+	quiet := sc.at
+	converged, end := quiet+convergeBound, quiet+convergeBound+stableFor
+	s.Duration = end
+	s.Probes = []time.Duration{converged, end}
+	var trace bytes.Buffer
+	s.Trace = &trace
 
-func (n *simNet) start(i int) {
-	mb := n.members[i]
-	mb.inc++
-	m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: mb.id, Mode: mb.mode, Seed: uint64(i*1000 + mb.inc)})
+	r, err := sim.Run(s)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatalf("%v\nscenario:\n%s", err, scenarioText(s))
 	}
-	mb.m, mb.tick = m, time.Time{}
-	n.logf("%s starts (%s)", mb.id, mb.mode)
-	n.apply(i, m.Start(n.now))
+	if len(r.Probes) != 2 {
+		t.Fatalf("%d probes, want 2", len(r.Probes))
+	}
+	leader, err := agreed(r.Probes[0])
+	if err != nil {
+		t.Fatalf("not converged %v after the network became quiet: %v\n%s\nscenario:\n%s", convergeBound, err, traceUntil(trace.String(), converged, 60), scenarioText(s))
+	}
+	if n := r.Probes[1].Changes; n != 0 {
+		t.Fatalf("%d leadership changes in a connected quiet network after convergence on %q\n%s\nscenario:\n%s", n, leader, traceUntil(trace.String(), end, 60), scenarioText(s))
+	}
+	if l2, err := agreed(r.Probes[1]); err != nil || l2 != leader {
+		t.Fatalf("leader changed from %q: %q %v", leader, l2, err)
+	}
 }
 
-func (n *simNet) stop(i int, clean bool) {
-	mb := n.members[i]
-	n.logf("%s stops clean=%v", mb.id, clean)
-	n.apply(i, mb.m.Shutdown(n.now, clean))
-	mb.m = nil
-	mb.inc++
-}
-
-// check returns the single leader every live member agrees on, or an error.
-func (n *simNet) check() (string, error) {
-	leader := ""
+// agreed returns the single leader every live member agrees on, or an error.
+func agreed(p sim.Probe) (string, error) {
 	var leaders []string
-	for _, mb := range n.members {
-		if mb.m != nil && mb.m.IsLeader() {
-			leaders = append(leaders, mb.id)
+	for _, m := range p.Members {
+		if m.Alive && m.Leading {
+			leaders = append(leaders, m.ID)
 		}
 	}
 	if len(leaders) != 1 {
 		return "", fmt.Errorf("%d leaders: %q", len(leaders), leaders)
 	}
-	leader = leaders[0]
-	for _, mb := range n.members {
-		if mb.m == nil {
-			continue
-		}
-		if id, _ := mb.m.Leader(); id != leader {
-			return "", fmt.Errorf("%s follows %q, not %q", mb.id, id, leader)
+	for _, m := range p.Members {
+		if m.Alive && m.Leader != leaders[0] {
+			return "", fmt.Errorf("%s follows %q, not %q", m.ID, m.Leader, leaders[0])
 		}
 	}
-	return leader, nil
+	return leaders[0], nil
 }
 
-func propertyCheck(t *rapid.T, modes func(i int) bellwether.ElectionMode) {
-	n := &simNet{t: t, now: t0}
-	count := rapid.IntRange(2, 7).Draw(t, "members")
-	used := map[string]bool{}
-	for i := 0; i < count; i++ {
-		id := rapid.StringMatching(`[a-c0-9]{1,3}|[éa😀\x{ffff}]{1,2}`).Filter(func(s string) bool { return !used[s] }).Draw(t, "id")
-		used[id] = true
-		n.members = append(n.members, &simMember{id: id, mode: modes(i)})
-	}
-	// Chaos: a random schedule of faults over up to a minute.
-	steps := rapid.IntRange(0, 25).Draw(t, "faults")
-	for _, i := range rapid.Permutation(intsUpTo(count)).Draw(t, "startorder")[:rapid.IntRange(1, count).Draw(t, "initial")] {
-		n.start(i)
-	}
-	for s := 0; s < steps; s++ {
-		n.runUntil(n.now.Add(time.Duration(rapid.Int64Range(0, int64(10*time.Second)).Draw(t, "gap"))))
-		i := rapid.IntRange(0, count-1).Draw(t, "who")
-		switch rapid.IntRange(0, 5).Draw(t, "fault") {
-		case 0: // join or restart
-			if n.members[i].m == nil {
-				n.start(i)
-			}
-		case 1:
-			if n.members[i].m != nil {
-				n.stop(i, true)
-			}
-		case 2:
-			if n.members[i].m != nil {
-				n.stop(i, false)
-			}
-		case 3: // partition: move a member to side 0 or 1
-			n.members[i].side = rapid.IntRange(0, 1).Draw(t, "side")
-			n.logf("%s moves to side %d", n.members[i].id, n.members[i].side)
-		case 4:
-			n.loss = rapid.Float64Range(0, 0.5).Draw(t, "loss")
-			n.logf("loss %.2f", n.loss)
-		case 5: // heal
-			for _, mb := range n.members {
-				mb.side = 0
-			}
-			n.loss = 0
-			n.logf("heal")
-		}
-	}
-	// Quiet from here: connected, lossless, at least one member up.
-	for _, mb := range n.members {
-		mb.side = 0
-	}
-	n.loss = 0
-	alive := false
-	for _, mb := range n.members {
-		alive = alive || mb.m != nil
-	}
-	if !alive {
-		n.start(0)
-	}
-	n.logf("quiet")
-	quiet := n.now
-	n.runUntil(quiet.Add(convergeBound))
-	leader, err := n.check()
+func scenarioText(s sim.Scenario) string {
+	txt, err := s.MarshalText()
 	if err != nil {
-		t.Fatalf("not converged %v after the network became quiet: %v\n%s", convergeBound, err, tail(n.log, 60))
+		return fmt.Sprintf("%+v", s)
 	}
-	n.counting = true
-	n.runUntil(n.now.Add(stableFor))
-	if n.changes != 0 {
-		t.Fatalf("%d leadership changes in a connected quiet network after convergence on %q\n%s", n.changes, leader, tail(n.log, 60))
+	return string(txt)
+}
+
+// traceUntil returns the last n lines of a simulator trace up to time t;
+// each line starts with its time in seconds ("12.345000000s ...").
+func traceUntil(trace string, t time.Duration, n int) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(trace), "\n") {
+		f, _, _ := strings.Cut(l, "s ")
+		if secs, err := strconv.ParseFloat(f, 64); err == nil && time.Duration(secs*float64(time.Second)) > t {
+			break
+		}
+		lines = append(lines, l)
 	}
-	if l2, err := n.check(); err != nil || l2 != leader {
-		t.Fatalf("leader changed from %q: %q %v", leader, l2, err)
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
+	return strings.Join(lines, "\n")
 }
 
 func intsUpTo(n int) []int {
@@ -277,32 +221,21 @@ func intsUpTo(n int) []int {
 	return s
 }
 
-func tail(lines []string, n int) string {
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 func TestPropertyConvergesOnceQuietReference(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		propertyCheck(t, func(int) bellwether.ElectionMode { return bellwether.ModeReference })
+		propertyCheck(t, []bellwether.ElectionMode{bellwether.ModeReference})
 	})
 }
 
 func TestPropertyConvergesOnceQuietQuietMode(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		propertyCheck(t, func(int) bellwether.ElectionMode { return bellwether.ModeQuiet })
+		propertyCheck(t, []bellwether.ElectionMode{bellwether.ModeQuiet})
 	})
 }
 
 func TestPropertyConvergesOnceQuietMixed(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		propertyCheck(t, func(i int) bellwether.ElectionMode {
-			if i%2 == 0 {
-				return bellwether.ModeQuiet
-			}
-			return bellwether.ModeReference
-		})
+		// Even members run ModeQuiet, odd ones the reference.
+		propertyCheck(t, []bellwether.ElectionMode{bellwether.ModeQuiet, bellwether.ModeReference})
 	})
 }

@@ -1,11 +1,14 @@
+// This file holds the event loop: the engine, its members, and the
+// stepping of their machines (start, shutdown, ticks, effects).
+
 package sim
 
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -29,50 +32,24 @@ type member struct {
 	leading  bool  // from EffectLeading
 	leader   int32 // from EffectLeader; -1 for none
 	electing bool  // Machine.Electing after its last step
+	// isolated: cut off from the bus (Isolate) since isoGen's fault, until
+	// reconnected at reconnectedAt; frozen: stopped (Freeze) since
+	// frozenGen's fault.
+	isolated, frozen  bool
+	isoGen, frozenGen uint32
+	reconnectedAt     int64
+	deaf              bool   // reported deaf (Machine.Deaf) while isolated
+	held              []held // deliveries that arrived while frozen
+	thawedAt          int64  // when it last thawed; -1 if never
+	renewedGen        uint32 // quiet period in which its lease was last renewed
+	// leaseEnd is when the lease of a leading member ends unless renewed,
+	// as its machine said after its last step; without a lease, never.
+	leaseEnd int64
 	// fresh is the sender of the last "current" heard that was sent during
 	// the quiet period freshGen, or -1.
 	fresh    int32
 	freshGen uint32
 }
-
-// bcast is one broadcast in flight, or one duplicated delivery (to >= 0).
-// Its deliveries are generated lazily, in time order; see sampler.
-type bcast struct {
-	sentAt int64
-	key    uint64  // permutation key
-	u      float64 // last order statistic
-	dueAt  int64   // a duplicate's delivery time
-	sender int32
-	to     int32 // >= 0: a single delivery to this member
-	n, k   int32 // recipients, next rank
-	epoch  int32 // partition epoch at send
-	window int32
-	act    uint8
-	hb     bool
-}
-
-type faultAt struct {
-	at int64
-	Fault
-}
-
-// window is the span from one fault (or the start) to the next, over
-// which the recovery from that fault is measured.
-type window struct {
-	label     string
-	start     int64
-	bc, dl    int64 // broadcasts and deliveries, heartbeats excluded
-	conv      int64 // time from start to the final agreement on one leader
-	converged bool
-}
-
-// hooks let tests break the simulator on purpose, to show that the
-// invariant checks can fail.
-type hooks struct {
-	keepDeadLeader bool // a crashed leader still counts as leading
-}
-
-var testHooks *hooks
 
 type engine struct {
 	sc    *Scenario
@@ -94,8 +71,11 @@ type engine struct {
 	faults []faultAt
 	groups [][]int32 // partition epochs: group of each member, nil when connected
 	epoch  int32
+	loss   float64 // probability that a delivery is lost
 	lateQ  []int32 // late members in join order
-	downQ  []int32 // crashed or withdrawn members, most recent last
+	// isolated and frozen alive members
+	isolated, frozen int32
+	downQ            []int32 // crashed or withdrawn members, most recent last
 
 	// Counts over alive members.
 	aliveNonObs int32
@@ -111,13 +91,19 @@ type engine struct {
 
 	// Invariants.
 	checkA, checkBC, force bool
-	bound                  int64
-	quietSince, resetAt    int64
-	quietGen               uint32
-	armed, latched         bool
-	latchedL               int32
-	violation              *Violation
-	agreeMax               int64 // longest time from a quiet start to the final agreement
+	checkD                 bool
+	starters               []int32 // members that started leading now, for (d)
+
+	// Lease mode: acknowledgements on their way, and free records.
+	acks                []ack
+	freeAcks            []int32
+	bound               int64
+	quietSince, resetAt int64
+	quietGen            uint32
+	armed, latched      bool
+	latchedL            int32
+	violation           *Violation
+	agreeMax            int64 // longest time from a quiet start to the final agreement
 
 	// Statistics.
 	agreed         bool
@@ -133,6 +119,12 @@ type engine struct {
 
 	tl *timeline
 	tr tracer
+
+	// Probes: the times still to take, those taken, and the leadership
+	// effects so far and at the last probe.
+	probes                 []time.Duration
+	probed                 []Probe
+	effects, probedEffects int64
 }
 
 var epoch0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -153,11 +145,18 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 		freshCnt:  make([]int32, n),
 		curFlight: make([]int32, n),
 		groups:    [][]int32{nil},
+		loss:      sc.Loss,
 		resetAt:   -1,
+		probes:    slices.Sorted(slices.Values(sc.Probes)),
 	}
 	if testHooks != nil {
 		e.hooks = *testHooks
 	}
+	if sc.Check != CheckOff {
+		ok, _ := sc.leaseGuaranteed()
+		e.checkD = sc.Lease && (ok || sc.Check == CheckForce)
+	}
+	e.checkD = e.checkD || e.hooks.checkLeases
 	e.tr.write = sc.Trace != nil
 	e.tr.deliv = sc.TraceDeliveries
 	switch sc.Check {
@@ -167,6 +166,7 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 	case CheckForce:
 		e.checkA, e.checkBC, e.force = true, true, true
 	}
+	e.checkBC = e.checkBC && !e.hooks.skipBC
 	e.bound = int64(sc.Bound)
 	if e.bound == 0 {
 		e.bound = int64(sc.StableBound())
@@ -185,6 +185,9 @@ func newEngine(sc *Scenario, rep int, seed uint64, withTimeline bool) *engine {
 	for i := range e.mem {
 		m := &e.mem[i]
 		m.id = fmt.Sprintf("m%0*d", width, i)
+		if sc.IDs != nil {
+			m.id = sc.IDs[i]
+		}
 		m.observer = obs[i]
 		if len(sc.Modes) > 0 {
 			m.mode = sc.Modes[i%len(sc.Modes)]
@@ -236,6 +239,12 @@ func (e *engine) run() {
 		if top.at > e.end {
 			break
 		}
+		if top.at > e.now && len(e.starters) > 0 {
+			if e.checkLeases(); e.violation != nil {
+				break
+			}
+		}
+		e.probeBefore(top.at)
 		e.now = top.at
 		switch top.kind {
 		case evBcast:
@@ -256,11 +265,37 @@ func (e *engine) run() {
 				e.armed = true
 				e.rec(rec{t: e.now, kind: trArmed, a: -1, b: -1})
 			}
+		case evReconnect:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.isolated && m.isoGen == top.gen {
+				e.reconnect(top.ref)
+				e.disturb()
+				e.openWindow("reconnect")
+			}
+		case evThaw:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.frozen && m.frozenGen == top.gen {
+				e.thaw(top.ref)
+			}
+		case evAck:
+			e.q.pop()
+			e.acked(top.ref)
+		case evDeaf:
+			e.q.pop()
+			if m := &e.mem[top.ref]; m.alive && m.isolated && m.isoGen == top.gen && !m.frozen && !m.deaf {
+				m.deaf = true
+				e.rec(rec{t: e.now, kind: trDeaf, a: top.ref, b: -1, x: 1})
+				e.apply(top.ref, m.m.Deaf(e.at(e.now), true), false, false)
+			}
 		}
 		e.after()
 	}
+	if e.violation == nil && len(e.starters) > 0 {
+		e.checkLeases()
+	}
 	if e.violation == nil {
 		e.now = e.end
+		e.probeBefore(e.end + 1)
 	}
 	e.accrue()
 	e.notePeriod()
@@ -269,155 +304,6 @@ func (e *engine) run() {
 		e.tl.finish(e.now)
 	}
 	e.flush()
-}
-
-// notePeriod records how long the quiet period ending now took to agree.
-func (e *engine) notePeriod() {
-	if e.agreed && e.connected() && e.quietSince < e.now {
-		e.agreeMax = max(e.agreeMax, e.agreedSince-e.quietSince)
-	}
-}
-
-// disturb starts a new quiet period: a fault, join or leave happened now.
-func (e *engine) disturb() {
-	e.notePeriod()
-	e.quietSince = e.now
-	e.armed, e.latched = false, false
-	if e.resetAt == e.now {
-		return
-	}
-	e.resetAt = e.now
-	e.quietGen++
-	clear(e.freshCnt)
-	if e.checkBC {
-		e.seq++
-		e.q.push(entry{at: e.now + e.bound, seq: e.seq, gen: e.quietGen, kind: evCheck})
-	}
-}
-
-func (e *engine) connected() bool { return e.groups[e.epoch] == nil }
-
-func (e *engine) linked(epoch, a, b int32) bool {
-	g := e.groups[epoch]
-	return g == nil || g[a] == g[b]
-}
-
-// agree reports whether exactly one alive member leads and every alive
-// non-observer knows it as leader, and which member that is.
-func (e *engine) agree() (bool, int32) {
-	if e.leading != 1 || e.aliveNonObs == 0 {
-		return false, -1
-	}
-	l := int32(e.leadSum)
-	return e.known[l] == e.aliveNonObs, l
-}
-
-// after checks the invariants and tracks agreement after one event.
-func (e *engine) after() {
-	a, l := e.agree()
-	if a != e.agreed || a && l != e.agreedL {
-		e.agreed, e.agreedL = a, l
-		if a {
-			e.agreedSince = e.now
-		}
-	}
-	if e.violation != nil {
-		return
-	}
-	if e.checkA && e.deadLeading > 0 {
-		e.violate("a", "a member that is not alive is counted as leading")
-		return
-	}
-	if !e.checkBC || !e.force && !e.connected() {
-		return
-	}
-	if e.latched {
-		if !a || l != e.latchedL {
-			e.violate("c", fmt.Sprintf("leadership changed in a quiet connected network that had agreed on %s (now: %s)", e.name(e.latchedL), e.describe()))
-			return
-		}
-	} else if a && e.electing == 0 && e.freshCnt[l] == e.aliveNonObs-1 && e.curTotal == e.curFlight[l] && e.wdFlight == 0 {
-		e.latched, e.latchedL = true, l
-		e.rec(rec{t: e.now, kind: trStable, a: l, b: -1})
-	}
-	if e.armed && !a && e.aliveNonObs > 0 {
-		e.violate("b", fmt.Sprintf("quiet and connected since %s (B = %v) but not exactly one leader known by all: %s",
-			appendTime(nil, e.quietSince), time.Duration(e.bound), e.describe()))
-	}
-}
-
-// describe summarises who leads and who follows whom, for violations.
-func (e *engine) describe() string {
-	var leaders []string
-	follow := make(map[int32]int)
-	for i := range e.mem {
-		m := &e.mem[i]
-		if !m.alive {
-			continue
-		}
-		if m.leading {
-			leaders = append(leaders, m.id)
-		}
-		if !m.observer {
-			follow[m.leader]++
-		}
-	}
-	keys := make([]int32, 0, len(follow))
-	for k := range follow {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	fmt.Fprintf(&b, "leading %v; known leaders:", leaders)
-	for _, k := range keys {
-		fmt.Fprintf(&b, " %s×%d", e.name(k), follow[k])
-	}
-	return b.String()
-}
-
-func (e *engine) violate(inv, detail string) {
-	if e.violation != nil {
-		return
-	}
-	e.violation = &Violation{
-		Invariant:    inv,
-		Detail:       detail,
-		At:           time.Duration(e.now),
-		Repetition:   e.rep,
-		Seed:         e.seed,
-		ScenarioSeed: e.sc.Seed,
-		Trace:        e.recent(40, 12),
-	}
-}
-
-// accrue adds the time since the last call to the multi- and no-leader
-// totals.
-func (e *engine) accrue() {
-	d := e.now - e.lastAcc
-	switch {
-	case e.leading > 1:
-		e.multi += d
-	case e.leading == 0:
-		e.none += d
-	}
-	e.lastAcc = e.now
-}
-
-func (e *engine) openWindow(label string) {
-	if w := &e.windows[len(e.windows)-1]; w.start == e.now {
-		w.label += "+" + label
-		return
-	}
-	e.closeWindow()
-	e.windows = append(e.windows, window{label: label, start: e.now})
-}
-
-func (e *engine) closeWindow() {
-	w := &e.windows[len(e.windows)-1]
-	if e.agreed {
-		w.converged = true
-		w.conv = max(0, e.agreedSince-w.start)
-	}
 }
 
 // start starts (or restarts) member i with a new Machine.
@@ -433,12 +319,15 @@ func (e *engine) start(i int32, kind uint8) {
 		Observer: m.observer,
 		Mode:     m.mode,
 		Seed:     derive(e.seed, uint64(i)+1, m.inc),
+		Lease:    e.sc.Lease,
 	})
 	if err != nil {
 		panic(err) // the scenario was validated
 	}
 	m.m, m.alive, m.started, m.since = mach, true, true, e.now
 	m.leading, m.leader, m.electing, m.fresh = false, -1, false, -1
+	m.leaseEnd = math.MaxInt64
+	m.thawedAt = -1
 	m.tickGen++
 	m.queued = false
 	if !m.observer {
@@ -470,6 +359,15 @@ func (e *engine) kill(i int32, clean bool) {
 	m.alive = false
 	m.tickGen++
 	m.queued = false
+	if m.isolated {
+		e.reconnect(i)
+	}
+	if m.frozen {
+		m.frozen = false
+		m.frozenGen++
+		e.frozen--
+		m.held = m.held[:0]
+	}
 	if m.leading {
 		if e.hooks.keepDeadLeader {
 			e.deadLeading++
@@ -496,115 +394,6 @@ func (e *engine) kill(i int32, clean bool) {
 	}
 }
 
-// currentLeader returns the leading member with the smallest id, or -1.
-func (e *engine) currentLeader() int32 {
-	switch e.leading {
-	case 0:
-		return -1
-	case 1:
-		return int32(e.leadSum)
-	}
-	for i := range e.mem {
-		if e.mem[i].alive && e.mem[i].leading {
-			return int32(i)
-		}
-	}
-	return -1
-}
-
-func (e *engine) fault(fi int32) {
-	f := &e.faults[fi]
-	label := f.Kind.String()
-	noop := func() {
-		e.rec(rec{t: e.now, kind: trNoop, a: -1, b: -1, f: fi})
-		label = "noop"
-	}
-	switch f.Kind {
-	case Crash, Withdraw, Resign:
-		t := int32(f.Member)
-		if f.Member == TheLeader {
-			t = e.currentLeader()
-		}
-		if t < 0 || !e.mem[t].alive {
-			noop()
-			break
-		}
-		var was uint8
-		if e.mem[t].leading {
-			was = 1
-			label += "-leader"
-		}
-		kind := map[FaultKind]uint8{Crash: trCrash, Withdraw: trWithdraw, Resign: trResign}[f.Kind]
-		e.rec(rec{t: e.now, kind: kind, a: t, b: -1, x: was})
-		if f.Kind == Resign {
-			e.apply(t, e.mem[t].m.Resign(e.at(e.now)), false, false)
-			break
-		}
-		e.kill(t, f.Kind == Withdraw)
-		e.downQ = append(e.downQ, t)
-	case Restart:
-		t := int32(f.Member)
-		if f.Member == Auto {
-			t = -1
-			for len(e.downQ) > 0 && t < 0 {
-				c := e.downQ[len(e.downQ)-1]
-				e.downQ = e.downQ[:len(e.downQ)-1]
-				if !e.mem[c].alive {
-					t = c
-				}
-			}
-		}
-		if t < 0 || e.mem[t].alive || !e.mem[t].started {
-			noop()
-			break
-		}
-		e.disturb()
-		e.start(t, trRestart)
-	case Join:
-		t := int32(f.Member)
-		if f.Member == Auto {
-			t = -1
-			for len(e.lateQ) > 0 && t < 0 {
-				c := e.lateQ[0]
-				e.lateQ = e.lateQ[1:]
-				if !e.mem[c].started {
-					t = c
-				}
-			}
-		}
-		if t < 0 || e.mem[t].started {
-			noop()
-			break
-		}
-		e.disturb()
-		e.start(t, trJoin)
-	case Partition:
-		g := make([]int32, len(e.mem))
-		for i := range g {
-			g[i] = int32(len(f.Groups))
-		}
-		for k, set := range f.Groups {
-			for _, i := range set {
-				g[i] = int32(k)
-			}
-		}
-		e.groups = append(e.groups, g)
-		e.epoch = int32(len(e.groups) - 1)
-		e.rec(rec{t: e.now, kind: trPartition, a: -1, b: -1, f: fi})
-	case Heal:
-		if e.groups[e.epoch] != nil {
-			e.groups = append(e.groups, nil)
-			e.epoch = int32(len(e.groups) - 1)
-		}
-		e.rec(rec{t: e.now, kind: trHeal, a: -1, b: -1})
-	}
-	e.disturb()
-	e.openWindow(label)
-	if e.tl != nil {
-		e.tl.mark(e.now, label)
-	}
-}
-
 // tick runs member i's timers if its tick entry is still current.
 func (e *engine) tick(i int32, gen uint32) {
 	m := &e.mem[i]
@@ -612,6 +401,9 @@ func (e *engine) tick(i int32, gen uint32) {
 		return
 	}
 	m.queued = false
+	if m.frozen {
+		return // the thaw ticks it
+	}
 	next := m.m.Next()
 	if next.IsZero() {
 		return
@@ -649,9 +441,14 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 		case bellwether.EffectBroadcast:
 			a := actCode(ef.Event.Action)
 			e.send(i, a, tick && was && a == actCurrent)
+			if e.sc.Lease && (!m.isolated || e.hooks.ackIsolated) {
+				e.ackLater(i, ef.Seq, a)
+			}
 		case bellwether.EffectLeading:
+			e.effects++
 			e.setLeading(i, ef.Leading)
 		case bellwether.EffectLeader:
+			e.effects++
 			e.setKnown(i, ef.Leader)
 		case bellwether.EffectWarning:
 			e.warnings++
@@ -668,6 +465,16 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 	}
 	if !out.Next.IsZero() {
 		e.schedule(i, e.ns(out.Next))
+	}
+	if e.sc.Lease {
+		m.leaseEnd = math.MaxInt64
+		if end, ok := m.m.LeaseEnd(); ok {
+			m.leaseEnd = e.ns(end)
+		}
+		// The machine steps down at its lease's end when ticked on time.
+		if e.checkA && m.leading && m.leaseEnd <= e.now {
+			e.violate("a", fmt.Sprintf("%s leads past its lease's end at %s", m.id, appendTime(nil, m.leaseEnd)))
+		}
 	}
 	if e.checkA {
 		l, ok := m.m.Leader()
@@ -689,6 +496,9 @@ func (e *engine) setLeading(i int32, on bool) {
 		e.leading++
 		e.leadSum += int64(i)
 		e.changes++
+		if e.checkD {
+			e.starters = append(e.starters, i)
+		}
 	} else {
 		e.leading--
 		e.leadSum -= int64(i)
@@ -728,149 +538,4 @@ func (e *engine) setKnown(i int32, id string) {
 	if e.tl != nil {
 		e.tl.add(e.now, i, tlLeader, l)
 	}
-}
-
-func (e *engine) alloc() int32 {
-	if n := len(e.free); n > 0 {
-		i := e.free[n-1]
-		e.free = e.free[:n-1]
-		return i
-	}
-	e.bc = append(e.bc, bcast{})
-	return int32(len(e.bc) - 1)
-}
-
-func (e *engine) inflight(b *bcast, d int32) {
-	switch b.act {
-	case actCurrent:
-		e.curFlight[b.sender] += d
-		e.curTotal += d
-	case actWithdraw:
-		e.wdFlight += d
-	}
-}
-
-// send broadcasts action a from member i to every other member.
-func (e *engine) send(i int32, a uint8, hb bool) {
-	e.seq++
-	e.bcasts++
-	w := int32(len(e.windows) - 1)
-	if !hb {
-		e.windows[w].bc++
-	}
-	var h int32
-	if hb {
-		h = 1
-	}
-	e.rec(rec{t: e.now, kind: trSend, a: i, b: h, x: a})
-	n := int32(len(e.mem) - 1)
-	if n == 0 {
-		return
-	}
-	k := e.alloc()
-	b := &e.bc[k]
-	*b = bcast{sentAt: e.now, sender: i, to: -1, n: n, epoch: e.epoch, window: w, act: a, hb: hb}
-	if !e.lat.fixed() {
-		b.key = e.rng.Uint64()
-	}
-	e.q.push(entry{at: e.nextAt(b), seq: e.seq, ref: k, kind: evBcast})
-	e.inflight(b, 1)
-}
-
-// nextAt draws the time of b's next delivery, rank b.k.
-func (e *engine) nextAt(b *bcast) int64 {
-	if e.lat.fixed() {
-		return b.sentAt + e.lat.min
-	}
-	if b.to >= 0 {
-		return b.dueAt
-	}
-	b.u = nextOrder(e.rng, b.u, b.n-b.k)
-	return b.sentAt + e.lat.quantile(b.u)
-}
-
-// stepBcast makes the next delivery of broadcast k, the first entry.
-func (e *engine) stepBcast(k int32) {
-	b := &e.bc[k]
-	to := b.to
-	if to < 0 {
-		p := b.k
-		if !e.lat.fixed() {
-			pm := newPerm(b.n, b.key)
-			p = pm.at(b.k)
-		}
-		to = p
-		if p >= b.sender {
-			to++
-		}
-	}
-	b.k++
-	e.deliver(k, to)
-	b = &e.bc[k] // deliver may grow e.bc
-	if e.q[0].kind != evBcast || e.q[0].ref != k {
-		panic("sim: broadcast entry lost its place")
-	}
-	if b.k >= b.n {
-		e.q.pop()
-		e.inflight(b, -1)
-		e.free = append(e.free, k)
-		return
-	}
-	if at := e.nextAt(b); at != e.q[0].at {
-		e.q[0].at = at
-		e.q.fixTop()
-	}
-}
-
-// deliver hands broadcast k to member to, unless the member is down or
-// started after the send, a partition separates them (at send or now), or
-// the delivery is lost.
-func (e *engine) deliver(k, to int32) {
-	b := &e.bc[k]
-	r := &e.mem[to]
-	if !r.alive || r.since > b.sentAt {
-		return
-	}
-	if !e.linked(b.epoch, b.sender, to) || !e.linked(e.epoch, b.sender, to) {
-		e.rec(rec{t: e.now, kind: trCut, a: to, b: b.sender, x: b.act})
-		return
-	}
-	if e.sc.Loss > 0 && e.rng.Float64() < e.sc.Loss {
-		e.lost++
-		e.rec(rec{t: e.now, kind: trLost, a: to, b: b.sender, x: b.act})
-		return
-	}
-	if b.to < 0 && e.sc.Dup > 0 && e.rng.Float64() < e.sc.Dup {
-		e.dups++
-		e.rec(rec{t: e.now, kind: trDup, a: to, b: b.sender, x: b.act})
-		c := *b
-		c.to, c.n, c.k = to, 1, 0
-		c.dueAt = e.now + e.lat.sample(e.rng)
-		j := e.alloc()
-		e.bc[j] = c
-		e.seq++
-		e.q.push(entry{at: c.dueAt, seq: e.seq, ref: j, kind: evBcast})
-		e.inflight(&c, 1)
-		b = &e.bc[k]
-	}
-	e.delivs++
-	if !b.hb {
-		e.windows[b.window].dl++
-	}
-	act, from, sentAt := b.act, b.sender, b.sentAt
-	e.rec(rec{t: e.now, kind: trRecv, a: to, b: from, x: act})
-	if act == actCurrent && !r.observer {
-		if r.freshGen != e.quietGen || r.fresh != from {
-			if r.freshGen == e.quietGen && r.fresh >= 0 {
-				e.freshCnt[r.fresh]--
-			}
-			r.freshGen, r.fresh = e.quietGen, -1
-			if sentAt >= e.quietSince {
-				r.fresh = from
-				e.freshCnt[from]++
-			}
-		}
-	}
-	ev := bellwether.Event{Type: bellwether.EventType, Action: actions[act], ClientID: e.mem[from].id}
-	e.apply(to, r.m.Receive(e.at(e.now), ev), false, false)
 }

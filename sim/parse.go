@@ -185,6 +185,37 @@ func (s *Scenario) directive(f []string) error {
 		default:
 			return fmt.Errorf("check: want on, off or force, have %q", v)
 		}
+	case "ids":
+		if len(args) == 0 {
+			return fmt.Errorf("ids needs at least one id")
+		}
+		s.IDs = append(s.IDs, args...)
+	case "probe":
+		if len(args) == 0 {
+			return fmt.Errorf("probe needs at least one time")
+		}
+		for _, a := range args {
+			d, err := time.ParseDuration(a)
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+			s.Probes = append(s.Probes, d)
+		}
+	case "lease":
+		var v string
+		if v, err = one(); err != nil {
+			return err
+		}
+		switch v {
+		case "on":
+			s.Lease = true
+		case "off":
+			s.Lease = false
+		case "silent":
+			s.Lease, s.SilentIsolation = true, true
+		default:
+			return fmt.Errorf("lease: want on, off or silent, have %q", v)
+		}
 	case "at":
 		flt, err := parseFault(args)
 		if err != nil {
@@ -289,6 +320,12 @@ func parseFault(args []string) (Fault, error) {
 		args = args[2:]
 	}
 	kind, rest := args[0], args[1:]
+	if n := len(rest); n >= 2 && rest[n-2] == "for" {
+		if f.For, err = time.ParseDuration(rest[n-1]); err != nil {
+			return f, fmt.Errorf("for: %w", err)
+		}
+		rest = rest[:n-2]
+	}
 	for k, name := range faultNames {
 		if name == kind && name != "" {
 			f.Kind = FaultKind(k)
@@ -312,7 +349,7 @@ func parseFault(args []string) (Fault, error) {
 		return nil
 	}
 	switch f.Kind {
-	case Crash, Withdraw, Resign:
+	case Crash, Withdraw, Resign, Isolate, Freeze:
 		return f, target("leader", TheLeader)
 	case Restart, Join:
 		return f, target("auto", Auto)
@@ -331,8 +368,15 @@ func parseFault(args []string) (Fault, error) {
 		if len(rest) != 0 {
 			return f, fmt.Errorf("heal takes no arguments")
 		}
+	case Loss:
+		if len(rest) != 1 {
+			return f, fmt.Errorf("loss takes one probability")
+		}
+		if f.Loss, err = strconv.ParseFloat(rest[0], 64); err != nil {
+			return f, fmt.Errorf("loss: %w", err)
+		}
 	default:
-		return f, fmt.Errorf("unknown fault %q (crash, withdraw, resign, restart, join, partition, heal)", kind)
+		return f, fmt.Errorf("unknown fault %q (crash, withdraw, resign, restart, join, partition, heal, loss, isolate, freeze)", kind)
 	}
 	return f, nil
 }
@@ -367,7 +411,8 @@ func parseSet(s string) ([]int, error) {
 }
 
 // MarshalText writes s in the text format that ParseScenario reads. Trace
-// settings are not part of it.
+// settings are not part of it. Ids that the format cannot hold (with
+// spaces or "#") are an error.
 func (s Scenario) MarshalText() ([]byte, error) {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
@@ -375,6 +420,14 @@ func (s Scenario) MarshalText() ([]byte, error) {
 		w("name %s", s.Name)
 	}
 	w("members %d", s.Members)
+	if len(s.IDs) > 0 {
+		for _, id := range s.IDs {
+			if f := strings.Fields(id); len(f) != 1 || f[0] != id || strings.ContainsRune(id, '#') {
+				return nil, fmt.Errorf("sim: id %q cannot be written in the scenario format", id)
+			}
+		}
+		w("ids %s", strings.Join(s.IDs, " "))
+	}
 	if len(s.Late) > 0 {
 		w("late %s", formatSet(sortedCopy(s.Late)))
 	}
@@ -401,6 +454,12 @@ func (s Scenario) MarshalText() ([]byte, error) {
 	}
 	if len(parts) > 0 {
 		w("settings %s", strings.Join(parts, " "))
+	}
+	switch {
+	case s.Lease && s.SilentIsolation:
+		w("lease silent")
+	case s.Lease:
+		w("lease on")
 	}
 	switch l := s.Latency; l.Dist {
 	case LogNormal:
@@ -431,6 +490,13 @@ func (s Scenario) MarshalText() ([]byte, error) {
 	}
 	if s.Bound != 0 {
 		w("bound %v", s.Bound)
+	}
+	if len(s.Probes) > 0 {
+		ps := make([]string, len(s.Probes))
+		for i, p := range s.Probes {
+			ps[i] = p.String()
+		}
+		w("probe %s", strings.Join(ps, " "))
 	}
 	for _, f := range s.Faults {
 		w("%s", f)

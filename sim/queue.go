@@ -4,11 +4,15 @@ import "container/heap"
 
 // Kinds of queue entries.
 const (
-	evTick  uint8 = iota // a member's timer: ref is the member, gen its tick generation
-	evBcast              // the next delivery of a broadcast: ref is the broadcast
-	evStart              // an initial member starts: ref is the member
-	evFault              // a fault: ref indexes engine.faults
-	evCheck              // the bound B of a quiet period ends: gen is the period
+	evTick      uint8 = iota // a member's timer: ref is the member, gen its tick generation
+	evBcast                  // the next delivery of a broadcast: ref is the broadcast
+	evStart                  // an initial member starts: ref is the member
+	evFault                  // a fault: ref indexes engine.faults
+	evCheck                  // the bound B of a quiet period ends: gen is the period
+	evReconnect              // an isolation ends: ref is the member, gen its isolation generation
+	evThaw                   // a freeze ends: ref is the member, gen its freeze generation
+	evAck                    // the bus acknowledges a broadcast: ref indexes engine.acks
+	evDeaf                   // a leasing member's driver finds it cut off: ref is the member, gen its isolation generation
 )
 
 // entry is one scheduled event. The queue orders entries by (at, seq);

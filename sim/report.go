@@ -17,7 +17,7 @@ import (
 // repetition and its seed: a scenario with Seed set to Violation.Seed and
 // Repetitions 1 replays the failing run exactly.
 type Violation struct {
-	// Invariant is "a", "b" or "c"; see docs/simulator.md.
+	// Invariant is "a", "b", "c" or "d"; see docs/simulator.md.
 	Invariant string
 	// Detail says what was wrong.
 	Detail string
@@ -117,6 +117,9 @@ type Report struct {
 	MultiLeader time.Duration `json:"multi_leader"`
 	NoLeader    time.Duration `json:"no_leader"`
 	Warnings    int64         `json:"warnings"`
+	// Probes are the snapshots Scenario.Probes asked for, by repetition
+	// and time.
+	Probes []Probe `json:"probes,omitempty"`
 
 	timeline *timeline
 	windows  []window
@@ -156,6 +159,14 @@ func Run(s Scenario) (*Report, error) {
 		r.Checked = "a, b, c"
 	default:
 		r.Checked = "a (b, c not guaranteed: " + why + ")"
+	}
+	if ok, why := sc.leaseGuaranteed(); sc.Lease && sc.Check != CheckOff {
+		switch {
+		case ok || sc.Check == CheckForce:
+			r.Checked += "; d"
+		default:
+			r.Checked += "; d not guaranteed: " + why
+		}
 	}
 	var err error
 	for rep := 0; rep < sc.Repetitions; rep++ {
@@ -201,6 +212,7 @@ func (r *Report) add(e *engine) {
 	r.MultiLeader += time.Duration(e.multi)
 	r.NoLeader += time.Duration(e.none)
 	r.Warnings += e.warnings
+	r.Probes = append(r.Probes, e.probed...)
 }
 
 func (r *Report) summarise() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,13 @@ type Scenario struct {
 	Name string
 	// Members is the number of member slots, N >= 1. Member i has the id
 	// "m" followed by i in decimal, zero-padded to the width of N-1, so ids
-	// order as indices do and member 0 has the smallest id.
+	// order as indices do and member 0 has the smallest id, unless IDs
+	// says otherwise.
 	Members int
+	// IDs, when set, are the members' ids, one for each member slot: valid
+	// ([bellwether.ValidateID]) and distinct. They need not order as the
+	// indices do.
+	IDs []string
 	// Late lists members that are not started at the beginning; a Join
 	// fault starts them. Every other member starts at a time drawn
 	// uniformly from [0, StartSpread].
@@ -33,9 +39,21 @@ type Scenario struct {
 	Modes []bellwether.ElectionMode
 	// Settings are every member's timings; zero fields take their defaults.
 	Settings bellwether.Settings
+	// Lease runs every member in lease mode (MachineConfig.Lease): the bus
+	// acknowledges (Machine.Acked) each broadcast it accepted, one latency
+	// sample after the send, to a sender that is neither cut off from the
+	// bus (Isolate) nor frozen by then. Invariant (d) is then checked.
+	Lease bool
+	// SilentIsolation makes an Isolate go unnoticed by a leasing member's
+	// driver (a black hole). Otherwise the driver reports the member deaf
+	// (Machine.Deaf) once it has been cut off for HeartbeatInterval, as
+	// the Elector does when receiving fails, and hearing again when it is
+	// reconnected.
+	SilentIsolation bool
 	// Latency is the per-delivery latency distribution.
 	Latency Latency
-	// Loss is the probability in [0, 1) that one delivery is lost.
+	// Loss is the probability in [0, 1) that one delivery is lost, until
+	// a [Loss] fault changes it.
 	Loss float64
 	// Dup is the probability in [0, 1) that one delivery is duplicated: the
 	// copy arrives a further latency sample after the original.
@@ -47,6 +65,10 @@ type Scenario struct {
 	Duration time.Duration
 	// Faults happen at given times; see [Fault].
 	Faults []Fault
+	// Probes are times, within Duration, at which each repetition records
+	// the state of the group in [Report.Probes]: after every event at or
+	// before that time, and before any later one.
+	Probes []time.Duration
 	// Seed seeds everything random in the run. Repetition 0 runs with Seed
 	// itself and repetition r > 0 with a seed derived from Seed and r, so
 	// that any repetition can be rerun alone with its own seed.
@@ -71,7 +93,8 @@ type Check uint8
 
 const (
 	// CheckOn checks invariant (a) always, and (b) and (c) whenever they
-	// are guaranteed: no message loss, HeartbeatTimeout greater than
+	// are guaranteed: no message loss (with [Loss] faults: while the loss
+	// probability is zero), HeartbeatTimeout greater than
 	// HeartbeatInterval plus the latency spread (max - min), and a round trip
 	// plus the quiet jitter within an election (2D + ElectionTimeout/4 <
 	// ElectionTimeout, D the largest delivery delay: the latency bound,
@@ -204,13 +227,28 @@ const (
 	Resign
 	// Partition splits the network into Fault.Groups.
 	Partition
-	// Heal reconnects the whole network.
+	// Heal reconnects the whole network, isolated members included.
 	Heal
 	// Join starts a member listed in Scenario.Late.
 	Join
+	// Loss sets the probability that one delivery is lost to Fault.Loss,
+	// from then on; deliveries already in flight are subject to it too.
+	Loss
+	// Isolate cuts a member off from the bus in both directions, for
+	// Fault.For or, when For is 0, until the next Heal: the bus takes
+	// none of its broadcasts, and it receives nothing sent before it is
+	// reconnected. It keeps running.
+	Isolate
+	// Freeze stops a member for Fault.For, as a paused process: no
+	// deliveries, no timers; then it gets one late Tick, then what
+	// arrived meanwhile, and runs on. Acknowledgements of its broadcasts
+	// that come back meanwhile are lost. A frozen member can crash
+	// but not withdraw or resign.
+	Freeze
 )
 
-var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition", Heal: "heal", Join: "join"}
+var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "withdraw", Resign: "resign", Partition: "partition",
+	Heal: "heal", Join: "join", Loss: "loss", Isolate: "isolate", Freeze: "freeze"}
 
 // String returns the fault's name in the scenario format.
 func (k FaultKind) String() string {
@@ -222,8 +260,8 @@ func (k FaultKind) String() string {
 
 // Special values of Fault.Member.
 const (
-	// TheLeader aims Crash, Withdraw and Resign at the member leading at
-	// that moment (the smallest id if several lead); with no leader the
+	// TheLeader aims Crash, Withdraw, Resign, Isolate and Freeze at the
+	// member leading at that moment (the smallest id if several lead); with no leader the
 	// fault does nothing.
 	TheLeader = -1
 	// Auto aims Restart at the member crashed or withdrawn most recently
@@ -240,12 +278,17 @@ type Fault struct {
 	// that is within the run.
 	Every time.Duration
 	Kind  FaultKind
-	// Member is the target of Crash, Restart, Withdraw, Resign and Join: a
-	// member index, TheLeader or Auto.
+	// Member is the target of Crash, Restart, Withdraw, Resign, Join,
+	// Isolate and Freeze: a member index, TheLeader or Auto.
 	Member int
 	// Groups are the sides of a Partition: disjoint sets of member indices.
 	// Members in no set form one more side together.
 	Groups [][]int
+	// Loss is the new loss probability of a Loss fault, in [0, 1).
+	Loss float64
+	// For is how long an Isolate (0: until the next Heal) or a Freeze
+	// (> 0) lasts.
+	For time.Duration
 }
 
 // String returns f as a line of the scenario format ("at 30s crash leader").
@@ -265,6 +308,8 @@ func (f Fault) String() string {
 			b.WriteString(" " + formatSet(g))
 		}
 	case Heal:
+	case Loss:
+		b.WriteString(" " + strconv.FormatFloat(f.Loss, 'g', -1, 64))
 	default:
 		switch f.Member {
 		case TheLeader:
@@ -272,6 +317,9 @@ func (f Fault) String() string {
 		case Auto:
 		default:
 			fmt.Fprintf(&b, " %d", f.Member)
+		}
+		if f.For != 0 {
+			fmt.Fprintf(&b, " for %v", f.For)
 		}
 	}
 	return b.String()
@@ -289,7 +337,8 @@ func (s Scenario) normalized() Scenario {
 // Validate reports the first problem with s, or nil. It requires at least
 // one member, a positive duration, a valid latency distribution, loss and
 // duplication probabilities in [0, 1), valid settings and modes, member
-// indices within range, and faults that make sense.
+// indices within range, faults that make sense, valid and distinct ids if
+// given, and probes within the run.
 func (s Scenario) Validate() error {
 	if s.Members < 1 {
 		return errors.New("sim: scenario needs at least one member")
@@ -299,6 +348,12 @@ func (s Scenario) Validate() error {
 	}
 	if err := s.Settings.Validate(); err != nil {
 		return fmt.Errorf("sim: %w", err)
+	}
+	if s.Lease {
+		// The library's own rule for lease timings.
+		if _, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "m", Settings: s.Settings, Lease: true}); err != nil {
+			return fmt.Errorf("sim: lease: %w", err)
+		}
 	}
 	for _, m := range s.Modes {
 		if m.String() != "quiet" && m.String() != "reference" {
@@ -339,8 +394,11 @@ func (s Scenario) Validate() error {
 		if f.At < 0 || f.Every < 0 {
 			return fmt.Errorf("sim: fault %q: negative time", f)
 		}
+		if f.For != 0 && f.Kind != Isolate && f.Kind != Freeze || f.For < 0 || f.Kind == Freeze && f.For == 0 {
+			return fmt.Errorf("sim: fault %q: a duration (for) must be positive, and only isolate and freeze take one", f)
+		}
 		switch f.Kind {
-		case Crash, Withdraw, Resign:
+		case Crash, Withdraw, Resign, Isolate, Freeze:
 			if f.Member != TheLeader {
 				if err := in(f.Kind.String(), f.Member); err != nil {
 					return err
@@ -375,11 +433,65 @@ func (s Scenario) Validate() error {
 				}
 			}
 		case Heal:
+		case Loss:
+			if !(f.Loss >= 0 && f.Loss < 1) {
+				return fmt.Errorf("sim: fault %q: loss must be in [0, 1)", f)
+			}
 		default:
 			return fmt.Errorf("sim: unknown fault kind %d", f.Kind)
 		}
 	}
+	if s.IDs != nil {
+		if len(s.IDs) != s.Members {
+			return fmt.Errorf("sim: %d ids for %d members", len(s.IDs), s.Members)
+		}
+		seen := make(map[string]bool, len(s.IDs))
+		for _, id := range s.IDs {
+			if err := bellwether.ValidateID(id); err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+			if seen[id] {
+				return fmt.Errorf("sim: id %q given to two members", id)
+			}
+			seen[id] = true
+		}
+	}
+	for _, p := range s.Probes {
+		if p < 0 || p > s.Duration {
+			return fmt.Errorf("sim: probe at %v is outside the run [0, %v]", p, s.Duration)
+		}
+	}
 	return nil
+}
+
+// leaseGuaranteed reports whether invariant (d) is guaranteed for s, and
+// if not, why: it holds on a bus that delivers what it accepted, so not
+// with message loss or partitions (which keep what the bus accepted from
+// some members).
+func (s Scenario) leaseGuaranteed() (bool, string) {
+	lossy := s.Loss > 0
+	for _, f := range s.Faults {
+		switch {
+		case f.Kind == Loss && f.Loss > 0:
+			lossy = true
+		case f.Kind == Partition:
+			return false, "partitions keep accepted broadcasts from some members"
+		}
+	}
+	if lossy {
+		return false, "messages are lost"
+	}
+	return true, ""
+}
+
+// lossFaults reports whether s changes the loss probability while it runs.
+func (s Scenario) lossFaults() bool {
+	for _, f := range s.Faults {
+		if f.Kind == Loss {
+			return true
+		}
+	}
+	return false
 }
 
 // maxLatency returns the largest delay between a send and any delivery of
@@ -414,12 +526,14 @@ func (s Scenario) guaranteed() (bool, string) {
 	lo, hi := s.Latency.Bounds()
 	d := s.maxLatency()
 	switch {
-	case s.Loss > 0:
+	case s.Loss > 0 && !s.lossFaults():
 		return false, "messages are lost"
 	case st.HeartbeatTimeout <= st.HeartbeatInterval+(hi-lo):
 		return false, "HeartbeatTimeout is not above HeartbeatInterval plus the latency spread"
 	case 2*d+st.ElectionTimeout/4 >= st.ElectionTimeout:
 		return false, "ElectionTimeout is not above twice the largest delivery delay plus the quiet jitter (ElectionTimeout/4)"
+	case s.Lease && st.HeartbeatTimeout-st.ElectionTimeout/2 <= st.HeartbeatInterval+hi:
+		return false, "the lease (HeartbeatTimeout - ElectionTimeout/2) is not above HeartbeatInterval plus the largest acknowledgement delay"
 	}
 	return true, ""
 }

@@ -433,6 +433,12 @@ at 2m partition 0-3,5 | 6-8
 at 3m heal
 at 4m join
 at 5m join 11
+at 6m loss 0.25
+at 6m30s isolate leader for 5s
+at 6m40s isolate 4
+at 7m freeze 2 for 2s
+ids a0 b1 c2 d3 e4 f5 g6 h7 i8 j9 é 😀
+probe 7m 1m
 `
 	s, err := ParseScenario(strings.NewReader(text))
 	if err != nil {
@@ -454,7 +460,13 @@ at 5m join 11
 			{At: 3 * time.Minute, Kind: Heal},
 			{At: 4 * time.Minute, Kind: Join, Member: Auto},
 			{At: 5 * time.Minute, Kind: Join, Member: 11},
+			{At: 6 * time.Minute, Kind: Loss, Loss: 0.25},
+			{At: 6*time.Minute + 30*time.Second, Kind: Isolate, Member: TheLeader, For: 5 * time.Second},
+			{At: 6*time.Minute + 40*time.Second, Kind: Isolate, Member: 4},
+			{At: 7 * time.Minute, Kind: Freeze, Member: 2, For: 2 * time.Second},
 		},
+		IDs:    []string{"a0", "b1", "c2", "d3", "e4", "f5", "g6", "h7", "i8", "j9", "é", "😀"},
+		Probes: []time.Duration{7 * time.Minute, time.Minute},
 	}
 	if got, exp := fmt.Sprintf("%+v", s), fmt.Sprintf("%+v", want); got != exp {
 		t.Fatalf("parsed\n%s\nwant\n%s", got, exp)
@@ -490,6 +502,14 @@ func TestParseErrors(t *testing.T) {
 		"members 3":                      "duration must be positive",
 		"members 3\nduration 1m\nloss 1": "must be in [0, 1)",
 		"members 3\nduration 1m\nat 1s every 0s crash 1": "period must be positive",
+		"members 3\nduration 1m\nat 1s loss 1":           "loss must be in [0, 1)",
+		"members 3\nduration 1m\nat 1s loss":             "loss takes one probability",
+		"members 3\nduration 1m\nids a b":                "2 ids for 3 members",
+		"members 2\nduration 1m\nids a a":                "given to two members",
+		"members 2\nduration 1m\nprobe 2m":               "outside the run",
+		"members 2\nduration 1m\nat 1s freeze 1":         "must be positive",
+		"members 2\nduration 1m\nat 1s crash 1 for 2s":   "only isolate and freeze",
+		"members 2\nduration 1m\nat 1s isolate 1 for x":  "for: time: invalid duration",
 	} {
 		_, err := ParseScenario(strings.NewReader(text))
 		if err == nil || !strings.Contains(err.Error(), want) {

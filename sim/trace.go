@@ -28,6 +28,15 @@ const (
 	trWarn
 	trArmed  // invariant (b) starts to apply
 	trStable // invariant (c) starts to apply
+	trLoss   // a Loss fault
+	trIsolate
+	trReconnect
+	trFreeze
+	trThaw
+	trFrozen  // a delivery to a frozen member, held until it thaws
+	trAck     // the bus acknowledged a broadcast to its sender
+	trAckLost // an acknowledgement the sender did not get
+	trDeaf    // x 1: reported deaf, 0: hears again
 )
 
 // Message actions as small codes.
@@ -81,7 +90,9 @@ type tracer struct {
 	deliv   bool
 }
 
-func isDelivery(kind uint8) bool { return kind >= trRecv && kind <= trDup }
+func isDelivery(kind uint8) bool {
+	return kind >= trRecv && kind <= trDup || kind == trFrozen || kind == trAck || kind == trAckLost
+}
 
 func (e *engine) rec(r rec) {
 	tr := &e.tr
@@ -156,9 +167,10 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 	b = appendTime(b, r.t)
 	b = append(b, ' ')
 	switch r.kind {
-	case trStart, trRestart, trJoin, trCrash, trWithdraw, trResign:
+	case trStart, trRestart, trJoin, trCrash, trWithdraw, trResign, trIsolate, trReconnect, trFreeze, trThaw:
 		b = append(b, [...]string{trStart: "start", trRestart: "restart", trJoin: "join", trCrash: "crash",
-			trWithdraw: "withdraw", trResign: "resign"}[r.kind]...)
+			trWithdraw: "withdraw", trResign: "resign", trIsolate: "isolate", trReconnect: "reconnect",
+			trFreeze: "freeze", trThaw: "thaw"}[r.kind]...)
 		b = append(b, ' ')
 		b = append(b, e.name(r.a)...)
 		if r.x != 0 {
@@ -175,6 +187,9 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		}
 	case trHeal:
 		b = append(b, "heal"...)
+	case trLoss:
+		b = append(b, "loss "...)
+		b = strconv.AppendFloat(b, e.faults[r.f].Loss, 'g', -1, 64)
 	case trNoop:
 		b = append(b, "no-op fault: "...)
 		b = append(b, e.faults[r.f].Fault.String()...)
@@ -182,15 +197,31 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		b = append(b, e.name(r.a)...)
 		b = append(b, " send "...)
 		b = append(b, actions[r.x]...)
-		if r.b != 0 {
+		if r.b&1 != 0 {
 			b = append(b, " (heartbeat)"...)
 		}
-	case trRecv, trLost, trCut, trDup:
+		if r.b&2 != 0 {
+			b = append(b, " (cut off from the bus)"...)
+		}
+	case trRecv, trLost, trCut, trDup, trFrozen:
 		b = append(b, e.name(r.a)...)
-		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup "}[r.kind]...)
+		b = append(b, [...]string{trRecv: " recv ", trLost: " lost ", trCut: " cut ", trDup: " dup ", trFrozen: " frozen, holds "}[r.kind]...)
 		b = append(b, actions[r.x]...)
 		b = append(b, " from "...)
 		b = append(b, e.name(r.b)...)
+	case trDeaf:
+		b = append(b, e.name(r.a)...)
+		if r.x != 0 {
+			b = append(b, " reported deaf"...)
+		} else {
+			b = append(b, " hears again"...)
+		}
+	case trAck:
+		b = append(b, e.name(r.a)...)
+		b = append(b, " acked"...)
+	case trAckLost:
+		b = append(b, e.name(r.a)...)
+		b = append(b, " ack lost"...)
 	case trLeading:
 		b = append(b, e.name(r.a)...)
 		if r.x != 0 {
