@@ -178,9 +178,10 @@ type timer struct {
 //     cut off from the bus, each hearing nobody, do not all take the lease
 //     when it returns.
 //   - A member does not win an election before it has listened to the
-//     group (since Start, or since it stopped being deaf) for LeaseDuration:
-//     a lease it has not heard of, held by a member that was frozen, say,
-//     has ended by then.
+//     group for LeaseDuration: since Start, since it heard again after it
+//     may have missed messages (Deaf), or since a Tick came late by more
+//     than HeartbeatInterval/2 (it was frozen itself). A lease it has not
+//     heard of, held by a member that was frozen, say, has ended by then.
 //   - A member that hears a message with its own id stands for no election,
 //     and stops leading, until it has heard none for HeartbeatTimeout:
 //     another member uses its id, and two leaders of one id cannot tell
@@ -239,7 +240,7 @@ type Machine struct {
 // sentRing is how many recent broadcasts a leasing Machine remembers for
 // Acked. Acknowledgements come in order and within SendTimeout, so only
 // the last few can still be acknowledged.
-const sentRing = 16
+const sentRing = 64
 
 type sentRecord struct {
 	seq    uint64
@@ -577,6 +578,14 @@ func (m *Machine) Tick(now time.Time) Output {
 	if m.closed {
 		return m.output()
 	}
+	if m.lease {
+		// A timer overdue by half a heartbeat interval means the member did
+		// not run (frozen, or starved): it may not yet have read what
+		// arrived meanwhile, so it listens afresh before it may win.
+		if next := m.Next(); !next.IsZero() && now.Sub(next) > m.s.HeartbeatInterval/2 {
+			m.listenFrom = now
+		}
+	}
 	for {
 		var due *timer
 		for _, t := range m.timers() {
@@ -646,6 +655,9 @@ func (m *Machine) loseLease(now time.Time) {
 
 func (m *Machine) onHeartbeatTimeout(now time.Time) {
 	if m.observer || m.sidelined() {
+		// HeartbeatTimeout has passed: an abstention ends here even for a
+		// member that cannot stand now, so that it stands once it can.
+		m.abstain = false
 		if m.leader != "" {
 			m.warn(WarnLeaderTimeout)
 			m.setLeader(now, "")

@@ -131,8 +131,12 @@ func TestFailSendsStopsALeader(t *testing.T) {
 		if st := hub.Stats(); st.Failed == 0 {
 			t.Fatal("no failed send counted")
 		}
-		// b, which heard nothing from a, leads in a's place.
-		time.Sleep(s.ElectionTimeout * 3)
+		// b, which heard nothing from a, leads in a's place: it times out
+		// HeartbeatTimeout after a's last heartbeat (at most one interval
+		// before the fault) and wins an election (plus quiet mode's jitter)
+		// later. (a may step down before that, once it finds itself unable
+		// to hear either: its Health reports the fault.)
+		time.Sleep(s.HeartbeatTimeout + s.HeartbeatInterval + 2*s.ElectionTimeout - time.Since(start))
 		synctest.Wait()
 		if !es[1].IsLeader() {
 			t.Fatalf("b does not lead: %+v", es[1].Status())
