@@ -2,6 +2,7 @@ package bellwether
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -210,7 +211,7 @@ type Machine struct {
 	candidates map[string]struct{}
 	best       string // smallest candidate, valid unless bestDirty
 	bestDirty  bool
-	worst      string // largest candidate, valid while worstOK
+	worst      string // after a trim, the largest candidate kept: larger ids are dropped
 	worstOK    bool
 
 	election    timer // the reference's electionTimeout
@@ -814,25 +815,31 @@ func (m *Machine) addCandidate(id string) {
 	if _, ok := m.candidates[id]; ok {
 		return
 	}
-	if len(m.candidates) >= MaxCandidates {
-		// Full: only an id smaller than the largest kept can matter.
-		if !m.worstOK {
-			m.worst, m.worstOK = "", true
-			for c := range m.candidates {
-				if m.worst == "" || CompareIDs(c, m.worst) > 0 {
-					m.worst = c
-				}
-			}
-		}
-		if CompareIDs(id, m.worst) >= 0 {
-			return
-		}
-		m.removeCandidate(m.worst)
+	if m.worstOK && CompareIDs(id, m.worst) >= 0 {
+		return // the set was trimmed: an id at or above its largest cannot win
 	}
 	m.candidates[id] = struct{}{}
 	if !m.bestDirty && (m.best == "" || CompareIDs(id, m.best) < 0) {
 		m.best = id
 	}
+	if len(m.candidates) >= 2*MaxCandidates {
+		m.trimCandidates()
+	}
+}
+
+// trimCandidates keeps the MaxCandidates smallest candidates, the only ones
+// that can win. Trimming a doubled set at once costs O(log n) per candidate
+// however the flood is ordered.
+func (m *Machine) trimCandidates() {
+	ids := make([]string, 0, len(m.candidates))
+	for id := range m.candidates {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, CompareIDs)
+	for _, id := range ids[MaxCandidates:] {
+		delete(m.candidates, id)
+	}
+	m.worst, m.worstOK = ids[MaxCandidates-1], true
 }
 
 func (m *Machine) removeCandidate(id string) {
@@ -843,9 +850,7 @@ func (m *Machine) removeCandidate(id string) {
 	if id == m.best {
 		m.bestDirty = true
 	}
-	if id == m.worst {
-		m.worstOK = false
-	}
+
 }
 
 // minCandidate is the reference's getSortedMin(potentialLeaders): the
