@@ -1,14 +1,23 @@
 // Package bellwether elects one leader among the members of a group that
 // share a broadcast channel: goroutines in one process, processes on one
-// host, a LAN, or NATS, Redis and PostgreSQL across machines. Use it to run
+// host, a LAN, or NATS, Redis, PostgreSQL and MQTT across machines. Use it to run
 // one instance of something (a scheduled job, a sync connection, a
 // consumer) among many.
 //
 // # Guarantees
 //
 // Election is best effort. bellwether keeps no log and takes no quorum, so
-// it cannot promise that at most one member leads:
+// it cannot promise that at most one member leads; it promises that at most
+// one member's job runs, as far as the network allows:
 //
+//   - An Elector leads only while it holds a lease made of heartbeats its
+//     bus acknowledged. The lease ends HeartbeatTimeout − ElectionTimeout/2
+//     after the last acknowledged heartbeat was sent, and the job's context
+//     is cancelled then, which is before any other member can start leading:
+//     the others wait HeartbeatTimeout after hearing that heartbeat, then an
+//     election. A crash, a frozen process, a broker outage, a member that
+//     cannot hear or two members with one id therefore cost availability,
+//     not a second job. [LeaseExpiry] tells a job when it must have stopped.
 //   - During a partition each side elects its own leader, so two (or more)
 //     members lead at once. When the partition heals, leaders hear each
 //     other's heartbeats within one HeartbeatInterval; the one with the
@@ -16,17 +25,19 @@
 //     within about HeartbeatTimeout + 2·HeartbeatInterval + 3·ElectionTimeout
 //     of the network becoming connected and quiet (15s with the defaults;
 //     the property tests check 20s).
-//   - A leader that crashes is replaced after HeartbeatTimeout plus an
-//     election (about 9s by default). A leader that shuts down cleanly, or
-//     resigns, is replaced after one election (about 1s).
+//   - A leader that crashes is replaced after HeartbeatTimeout plus
+//     ElectionTimeout (about 9s by default). A leader that shuts down
+//     cleanly, or resigns, stops its job first and is replaced after one
+//     election (about 1s). A new member listens for the lease's length
+//     (7.5s by default) before it may win, so a group's first leader starts
+//     then.
 //   - In a connected, quiet network with a leader everyone knows, the
 //     leadership never changes.
-//   - An Elector whose broadcasts have failed for longer than
-//     HeartbeatTimeout steps down, since the others will have elected
-//     someone else by then; its OnStartedLeading context is cancelled the
-//     moment leadership is lost.
 //
-// Use bellwether where a duplicate leader for a few seconds is harmless or
+// docs/guarantees.md states the rules, their assumptions (clocks run at
+// the same rate; a bus delivers what it acknowledged) and measured figures.
+//
+// Use bellwether where a duplicate leader during a partition is harmless or
 // is fenced elsewhere (an idempotent job, a database constraint); use a
 // consensus system (etcd, ZooKeeper, a database lock) where it is not.
 //
