@@ -43,31 +43,48 @@ func ExampleNewManager() {
 	a.Shutdown(true)                    // withdraws: b leads within about 1s
 	time.Sleep(1500 * time.Millisecond) // "b leads: true"
 	b.Shutdown(true)
+	// Output:
+	// a leads: true
+	// b leads: true
 }
 
-// An Elector on the embedded default transport. (The README shows this
-// example.)
+// An Elector on the embedded default transport, with short timings so that
+// it leads within half a second. (The README shows this example with the
+// default timings.)
 func ExampleJoin() {
 	ctx := context.Background()
 	runBilling := func(ctx context.Context) { <-ctx.Done() }
 
-	tr, err := transport.Open(ctx, "local://") // or "nats://…", "redis://…", "postgres://…", "mem://"
+	tr, err := transport.Open(ctx, "local://") // or "nats://…", "redis://…", "postgres://…", "mqtt://…", "mem://"
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer tr.Close()
 
+	leading := make(chan struct{})
 	e, err := bellwether.Join(ctx, tr, bellwether.Config{
 		ID:    "web-1", // unique in the group
 		Group: "billing-cron",
+		// The defaults are 1s, 2s and 8s; a new member listens for 8s-1s/2
+		// before it may win.
+		Settings: bellwether.Settings{ElectionTimeout: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 400 * time.Millisecond},
 		Callbacks: bellwether.Callbacks{
-			OnStartedLeading: func(ctx context.Context) { runBilling(ctx) },    // ctx ends when leadership ends
-			OnStoppedLeading: func() { log.Print("no longer leading") },        // only after having led
-			OnNewLeader:      func(id string) { log.Printf("leader: %q", id) }, // "" when none is known
+			OnStartedLeading: func(ctx context.Context) { // ctx ends when leadership ends
+				fmt.Println("web-1 runs billing")
+				close(leading)
+				runBilling(ctx)
+			},
+			OnStoppedLeading: func() { fmt.Println("no longer leading") },        // only after having led
+			OnNewLeader:      func(id string) { fmt.Printf("leader: %q\n", id) }, // "" when none is known
 		},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer e.Close(context.Background()) // stops runBilling, then withdraws so another member takes over at once
+	<-leading
+	e.Close(context.Background()) // stops runBilling, then withdraws so another member takes over at once
+	// Output:
+	// leader: "web-1"
+	// web-1 runs billing
+	// no longer leading
 }
