@@ -1,0 +1,292 @@
+//go:build unix
+
+package main
+
+// Broker outages at the process level: three `bellwether run` members on a
+// private server of each server bus (NATS, Redis, PostgreSQL, MQTT), the
+// server frozen (SIGSTOP) for 6s, then killed for 6s and started again on
+// the same port. A sampler looks every 2ms at which of the jobs the members
+// started still run. Asserted: no time at all with two or more jobs (during
+// the outage and after the server's return), and one job again within 5s
+// of the return. The four buses run in parallel; each takes about 30s of
+// real time (two 6s outages, up to 5s to a job after each return, and a
+// 2s look after that for a second job).
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether/internal/testserver"
+)
+
+// A NATS server of the test's own is this test binary run again (see
+// testserver.NATS). init runs before TestMain, so TestMain needs no
+// change; in any other process ServeNATSIfAsked returns at once.
+func init() { testserver.ServeNATSIfAsked() }
+
+// The outage tests' timings and bounds.
+const (
+	outET, outHI, outHT = 200 * time.Millisecond, 150 * time.Millisecond, 600 * time.Millisecond
+	outFor              = 6 * time.Second // how long the server is frozen or down
+	outBack             = 5 * time.Second // one job again within this of its return
+	// outSettle is how long the test goes on looking for a second job once
+	// one runs again: more than a heartbeat timeout and an election, so a
+	// member that concluded an election while cut off has had its chance.
+	outSettle = 2 * time.Second
+	outSample = 2 * time.Millisecond
+)
+
+// TestE2EBrokerOutage: on each server bus, three members through a frozen
+// and then a killed server. See the top of the file.
+func TestE2EBrokerOutage(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	for _, bus := range []struct {
+		name   string
+		server func(testing.TB) *testserver.Server
+	}{
+		{"NATS", testserver.NATS},
+		{"Redis", testserver.Redis},
+		{"PostgreSQL", testserver.Postgres},
+		{"MQTT", testserver.Mosquitto},
+	} {
+		t.Run(bus.name, func(t *testing.T) {
+			t.Parallel()
+			outageScenario(t, bus.server(t))
+		})
+	}
+}
+
+func outageScenario(t *testing.T, s *testserver.Server) {
+	started := filepath.Join(t.TempDir(), "started")
+	t.Cleanup(func() { killJobs(t, started) })
+	group := fmt.Sprintf("outage-%d", rand.Uint32())
+	for i := 1; i <= 3; i++ {
+		id := fmt.Sprintf("o%d", i)
+		start(t, id, "run", "--bus", s.URL().String(), "--group", group, "--id", id,
+			"--election-timeout", outET.String(), "--heartbeat-interval", outHI.String(), "--heartbeat-timeout", outHT.String(),
+			"--log-level", "debug",
+			"--", "sh", "-c", jobScript, started)
+	}
+	smp := newJobSampler(t, started)
+	awaitJobs(t, started, 1, 10*time.Second, "first election")
+	time.Sleep(outHT + outET)
+	if r := smp.current(); len(r) != 1 {
+		t.Fatalf("running jobs %v before the outages, want one; starts: %v", r, readJobs(t, started))
+	}
+	for _, f := range []struct {
+		name         string
+		fault, again func()
+	}{
+		{"Frozen", s.Freeze, s.Thaw},
+		{"Killed", s.Kill, s.Start},
+	} {
+		t.Run(f.name, func(t *testing.T) { outage(t, smp, f.fault, f.again) })
+	}
+}
+
+// outage takes the server down with fault for outFor, brings it back with
+// again, and checks and logs the jobs.
+func outage(t *testing.T, smp *jobSampler, fault, again func()) {
+	waitFor(t, "one job before the outage", func() bool { return len(smp.current()) == 1 })
+	leader := smp.current()[0]
+	overlap0 := smp.overlapSoFar()
+	down := time.Now()
+	fault()
+	time.Sleep(time.Until(down.Add(outFor)))
+	calledBack := time.Now()
+	again()
+	back := time.Now() // the server takes clients again
+	var one time.Duration
+	var next jobRecord
+	for {
+		if r := smp.current(); len(r) == 1 {
+			one, next = time.Since(back), r[0]
+			break
+		}
+		if time.Since(back) > outBack {
+			one = -1
+			break
+		}
+		time.Sleep(outSample)
+	}
+	time.Sleep(outSettle)
+	end := time.Now()
+	overlap := smp.overlapSoFar() - overlap0
+
+	spans := smp.spans(down, end)
+	stopped := "still ran at the return"
+	if sp, ok := spans[leader]; ok && !sp.end.IsZero() && sp.end.Before(back) {
+		stopped = fmt.Sprintf("stopped %.2fs into the outage", sp.end.Sub(down).Seconds())
+	}
+	var during []string
+	for j, sp := range spans {
+		if j != leader && sp.start.Before(calledBack) {
+			during = append(during, j.id)
+		}
+	}
+	slices.Sort(during)
+	t.Logf("the leader's job (%s) %s; other jobs started during the outage: %d %v; server ready %.2fs after the return began",
+		leader.id, stopped, len(during), during, back.Sub(calledBack).Seconds())
+	t.Logf("timeline (seconds from the server's return; the outage began at %+.2f):\n%s",
+		-back.Sub(down).Seconds(), smp.timeline(down, end, back))
+	if one < 0 {
+		t.Errorf("no single job within %v of the server's return: running %v", outBack, smp.current())
+	} else {
+		t.Logf("one job (%s) %.2fs after the server's return (bound %v)", next.id, one.Seconds(), outBack)
+	}
+	t.Logf("time with two or more jobs: %.2fs", overlap.Seconds())
+	if overlap > 0 {
+		t.Errorf("two or more jobs ran at once for %v: %s", overlap, smp.overlapsSince(down, back))
+	}
+	if r := smp.current(); len(r) != 1 {
+		t.Errorf("running jobs %v %v after one ran again, want one", r, outSettle)
+	}
+}
+
+// span is when a job was seen running: from its first sample to the first
+// sample that found it gone (zero while it runs).
+type span struct{ start, end time.Time }
+
+// overlapSpan is a stretch between two samples with several jobs running.
+type overlapSpan struct {
+	from, to time.Time
+	jobs     []jobRecord
+}
+
+// jobSampler looks every outSample at which jobs recorded in a file run.
+type jobSampler struct {
+	mu       sync.Mutex
+	seen     map[jobRecord]*span
+	now      []jobRecord
+	overlap  time.Duration
+	overlaps []overlapSpan
+}
+
+// newJobSampler starts sampling the jobs recorded in file; t's cleanup
+// stops it.
+func newJobSampler(t *testing.T, file string) *jobSampler {
+	smp := &jobSampler{seen: map[jobRecord]*span{}}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(outSample):
+			}
+			jobs := readJobs(t, file)
+			r := running(jobs)
+			at := time.Now()
+			smp.mu.Lock()
+			for _, j := range r {
+				if smp.seen[j] == nil {
+					smp.seen[j] = &span{start: at}
+				}
+			}
+			for j, sp := range smp.seen {
+				if sp.end.IsZero() && !slices.Contains(r, j) {
+					sp.end = at
+				}
+			}
+			// A job that started and ended between two samples.
+			for _, j := range jobs {
+				if smp.seen[j] == nil && !slices.Contains(r, j) {
+					smp.seen[j] = &span{start: at, end: at}
+				}
+			}
+			if len(r) > 1 {
+				smp.overlap += at.Sub(last)
+				if n := len(smp.overlaps); n > 0 && smp.overlaps[n-1].to.Equal(last) && slices.Equal(smp.overlaps[n-1].jobs, r) {
+					smp.overlaps[n-1].to = at
+				} else {
+					smp.overlaps = append(smp.overlaps, overlapSpan{last, at, r})
+				}
+			}
+			smp.now, last = r, at
+			smp.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+	return smp
+}
+
+func (smp *jobSampler) current() []jobRecord {
+	smp.mu.Lock()
+	defer smp.mu.Unlock()
+	return smp.now
+}
+
+func (smp *jobSampler) overlapSoFar() time.Duration {
+	smp.mu.Lock()
+	defer smp.mu.Unlock()
+	return smp.overlap
+}
+
+// spans returns the jobs seen running at some time in [from, to].
+func (smp *jobSampler) spans(from, to time.Time) map[jobRecord]span {
+	smp.mu.Lock()
+	defer smp.mu.Unlock()
+	m := map[jobRecord]span{}
+	for j, sp := range smp.seen {
+		if sp.start.After(to) || (!sp.end.IsZero() && sp.end.Before(from)) {
+			continue
+		}
+		m[j] = *sp
+	}
+	return m
+}
+
+// timeline describes the jobs seen running in [from, to], in seconds
+// from ref.
+func (smp *jobSampler) timeline(from, to, ref time.Time) string {
+	spans := smp.spans(from, to)
+	jobs := make([]jobRecord, 0, len(spans))
+	for j := range spans {
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b jobRecord) int { return spans[a].start.Compare(spans[b].start) })
+	var b strings.Builder
+	for _, j := range jobs {
+		sp := spans[j]
+		end := "running"
+		if !sp.end.IsZero() {
+			end = fmt.Sprintf("%+.3f", sp.end.Sub(ref).Seconds())
+		}
+		fmt.Fprintf(&b, "\t%s (pid %d): %+.3f to %s\n", j.id, j.pid, sp.start.Sub(ref).Seconds(), end)
+	}
+	return b.String()
+}
+
+// overlapsSince describes the stretches with several jobs since from, in
+// seconds from ref.
+func (smp *jobSampler) overlapsSince(from, ref time.Time) string {
+	smp.mu.Lock()
+	defer smp.mu.Unlock()
+	var parts []string
+	for _, o := range smp.overlaps {
+		if o.to.Before(from) {
+			continue
+		}
+		var ids []string
+		for _, j := range o.jobs {
+			ids = append(ids, j.id)
+		}
+		parts = append(parts, fmt.Sprintf("%+.3f..%+.3f %v", o.from.Sub(ref).Seconds(), o.to.Sub(ref).Seconds(), ids))
+	}
+	if len(parts) > 20 {
+		parts = append(parts[:10], append([]string{"…"}, parts[len(parts)-10:]...)...)
+	}
+	return strings.Join(parts, "; ")
+}
