@@ -8,13 +8,19 @@ package main
 // the same port. A sampler looks every 2ms at which of the jobs the members
 // started still run. Asserted: no time at all with two or more jobs (during
 // the outage and after the server's return), and one job again within 5s
-// of the return. The four buses run in parallel; each takes about 30s of
+// of the return. Sampling misses an overlap shorter than the time between
+// two samples (on a loaded machine up to a few hundred ms), so each job
+// also takes an exclusive flock(1) on a file of the test's, held by its
+// process until it dies: a job that starts while another still runs finds
+// the lock taken and records so, however short the overlap. The four buses run in parallel; each takes about 30s of
 // real time (two 6s outages, up to 5s to a job after each return, and a
 // 2s look after that for a second job).
 
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,16 +69,28 @@ func TestE2EBrokerOutage(t *testing.T) {
 	}
 }
 
+// lockedJob is the members' job when flock(1) is there: it records, as
+// jobScript does, its member's id and pid in $0, and whether it got the
+// lock on $1 ("locked") or found it held by a job still running
+// ("CONFLICT"); its sleep holds the lock until it dies.
+const lockedJob = `exec 9>>"$1"; if flock -n 9; then s=locked; else s=CONFLICT; fi; echo "$BELLWETHER_MEMBER_ID $$ $s" >> "$0"; exec sleep 1000`
+
 func outageScenario(t *testing.T, s *testserver.Server) {
-	started := filepath.Join(t.TempDir(), "started")
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
 	t.Cleanup(func() { killJobs(t, started) })
+	job := []string{"sh", "-c", lockedJob, started, filepath.Join(dir, "lock")}
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Logf("no flock(1) (%v): the jobs are only sampled", err)
+		job = []string{"sh", "-c", jobScript, started}
+	}
 	group := fmt.Sprintf("outage-%d", rand.Uint32())
 	for i := 1; i <= 3; i++ {
 		id := fmt.Sprintf("o%d", i)
-		start(t, id, "run", "--bus", s.URL().String(), "--group", group, "--id", id,
+		args := []string{"run", "--bus", s.URL().String(), "--group", group, "--id", id,
 			"--election-timeout", outET.String(), "--heartbeat-interval", outHI.String(), "--heartbeat-timeout", outHT.String(),
-			"--log-level", "debug",
-			"--", "sh", "-c", jobScript, started)
+			"--log-level", "debug", "--"}
+		start(t, id, append(args, job...)...)
 	}
 	smp := newJobSampler(t, started)
 	awaitJobs(t, started, 1, 10*time.Second, "first election")
@@ -97,6 +115,8 @@ func outage(t *testing.T, smp *jobSampler, fault, again func()) {
 	waitFor(t, "one job before the outage", func() bool { return len(smp.current()) == 1 })
 	leader := smp.current()[0]
 	overlap0 := smp.overlapSoFar()
+	smp.maxGap()
+	conflicts0 := len(smp.conflicts())
 	down := time.Now()
 	fault()
 	time.Sleep(time.Until(down.Add(outFor)))
@@ -141,9 +161,14 @@ func outage(t *testing.T, smp *jobSampler, fault, again func()) {
 	} else {
 		t.Logf("one job (%s) %.2fs after the server's return (bound %v)", next.id, one.Seconds(), outBack)
 	}
-	t.Logf("time with two or more jobs: %.2fs", overlap.Seconds())
+	conflicts := smp.conflicts()[conflicts0:]
+	t.Logf("time with two or more jobs: %.2fs (the longest time between two samples: %v); jobs that found the lock held: %d",
+		overlap.Seconds(), smp.maxGap().Round(time.Millisecond), len(conflicts))
 	if overlap > 0 {
 		t.Errorf("two or more jobs ran at once for %v: %s", overlap, smp.overlapsSince(down, back))
+	}
+	if len(conflicts) > 0 {
+		t.Errorf("jobs started while another still ran (they found its lock held): %v", conflicts)
 	}
 	if r := smp.current(); len(r) != 1 {
 		t.Errorf("running jobs %v %v after one ran again, want one", r, outSettle)
@@ -162,17 +187,19 @@ type overlapSpan struct {
 
 // jobSampler looks every outSample at which jobs recorded in a file run.
 type jobSampler struct {
+	file     string
 	mu       sync.Mutex
 	seen     map[jobRecord]*span
 	now      []jobRecord
 	overlap  time.Duration
 	overlaps []overlapSpan
+	gap      time.Duration // the longest time between two samples
 }
 
 // newJobSampler starts sampling the jobs recorded in file; t's cleanup
 // stops it.
 func newJobSampler(t *testing.T, file string) *jobSampler {
-	smp := &jobSampler{seen: map[jobRecord]*span{}}
+	smp := &jobSampler{file: file, seen: map[jobRecord]*span{}}
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -211,6 +238,7 @@ func newJobSampler(t *testing.T, file string) *jobSampler {
 					smp.overlaps = append(smp.overlaps, overlapSpan{last, at, r})
 				}
 			}
+			smp.gap = max(smp.gap, at.Sub(last))
 			smp.now, last = r, at
 			smp.mu.Unlock()
 		}
@@ -226,6 +254,28 @@ func (smp *jobSampler) current() []jobRecord {
 	smp.mu.Lock()
 	defer smp.mu.Unlock()
 	return smp.now
+}
+
+// conflicts returns the lines of the jobs that found the lock held.
+func (smp *jobSampler) conflicts() []string {
+	b, _ := os.ReadFile(smp.file)
+	var c []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasSuffix(line, " CONFLICT") {
+			c = append(c, line)
+		}
+	}
+	return c
+}
+
+// maxGap returns the longest time between two samples since the last
+// call: an overlap shorter than that may have gone unseen.
+func (smp *jobSampler) maxGap() time.Duration {
+	smp.mu.Lock()
+	defer smp.mu.Unlock()
+	g := smp.gap
+	smp.gap = 0
+	return g
 }
 
 func (smp *jobSampler) overlapSoFar() time.Duration {
