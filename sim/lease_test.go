@@ -83,7 +83,7 @@ func TestLeaseFrozenLeader(t *testing.T) {
 		Faults: []Fault{{At: 20 * time.Second, Kind: Freeze, Member: TheLeader, For: 15 * time.Second}}}
 	var trace bytes.Buffer
 	s.Trace = &trace
-	r := mustRun(t, s)
+	mustRun(t, s)
 	tr := trace.String()
 	if !strings.Contains(tr, "35.000000000s thaw m0 (leader)\n35.000000000s m0 warning: leadership lease expired: no heartbeat was acknowledged in time\n35.000000000s m0 leader none\n35.000000000s m0 not leading\n") {
 		t.Errorf("no silent step-down at the thaw:\n%s", between(tr, "freeze m0", "40.000000000s"))
@@ -97,7 +97,7 @@ func TestLeaseFrozenLeader(t *testing.T) {
 	// A freeze shorter than the lease's remainder changes nothing.
 	s.Faults[0].For = time.Second
 	trace.Reset()
-	r = mustRun(t, s)
+	r := mustRun(t, s)
 	if r.LeadershipChanges != 1 {
 		t.Errorf("%d leadership changes after a short freeze, want 1:\n%s", r.LeadershipChanges, trace.String())
 	}

@@ -54,7 +54,10 @@ const (
 	// before it is pinged.
 	healthInterval = 30 * time.Second
 	minBackoff     = 100 * time.Millisecond
-	maxBackoff     = 5 * time.Second
+	// maxBackoff bounds the wait between reconnection attempts: members
+	// that last tried just before the server came back wait this long
+	// before the group can elect again (5s made that 5.5s after a kill).
+	maxBackoff = 2 * time.Second
 )
 
 // Transport is a bellwether.Transport over one PostgreSQL database.
