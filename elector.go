@@ -440,10 +440,10 @@ func (e *Elector) shutdown() {
 	e.mu.Unlock()
 	e.stats.leading(false)
 	e.conn.Close()
+	e.stop() // the receiver ends even if the Conn's Recv misses the Close
 	<-e.recvDone
 	close(e.stopped)
 	e.events.close()
-	e.stop()
 	e.mu.Lock()
 	e.state = lifeClosed
 	for ch := range e.watchers {

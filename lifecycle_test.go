@@ -402,6 +402,8 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 	broke := c.broke
 	c.mu.Unlock()
 	select {
+	case <-c.closed:
+		return nil, bellwether.ErrClosed
 	case <-broke:
 		return nil, errDeaf
 	default:
