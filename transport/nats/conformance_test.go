@@ -3,8 +3,8 @@ package nats_test
 import (
 	"testing"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 )
@@ -12,18 +12,11 @@ import (
 // TestConformance runs the kit on a NATS server of the test's own, which
 // it also restarts, kills and freezes.
 func TestConformance(t *testing.T) {
-	s := testserver.NATS(t)
-	u := s.URL()
-	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) },
+	bustest.Conformance(t, testserver.NATS, bwnats.FromURL,
 		bellwethertest.RecvBuffer(bwnats.RecvBuffer),
-		bellwethertest.WithServer(s),
 		bellwethertest.HealthDown("not connected to nats"))
 }
 
 // TestOutage: three Electors through a frozen and a killed NATS server;
 // see bellwethertest.TestOutage.
-func TestOutage(t *testing.T) {
-	s := testserver.NATS(t)
-	u := s.URL()
-	bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) }, bellwethertest.WithServer(s))
-}
+func TestOutage(t *testing.T) { bustest.Outage(t, testserver.NATS, bwnats.FromURL) }

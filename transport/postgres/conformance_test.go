@@ -5,8 +5,8 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
 )
@@ -15,19 +15,12 @@ import (
 // which it also restarts, kills and freezes. A notification's payload is
 // text, so the bus is declared TextOnly.
 func TestConformance(t *testing.T) {
-	s := testserver.Postgres(t)
-	u := s.URL()
-	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) },
+	bustest.Conformance(t, testserver.Postgres, bwpostgres.FromURL,
 		bellwethertest.TextOnly(),
 		bellwethertest.RecvBuffer(bwpostgres.RecvBuffer),
-		bellwethertest.WithServer(s),
 		bellwethertest.HealthDown("not connected to postgres"))
 }
 
 // TestOutage: three Electors through a frozen and a killed PostgreSQL;
 // see bellwethertest.TestOutage.
-func TestOutage(t *testing.T) {
-	s := testserver.Postgres(t)
-	u := s.URL()
-	bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) }, bellwethertest.WithServer(s))
-}
+func TestOutage(t *testing.T) { bustest.Outage(t, testserver.Postgres, bwpostgres.FromURL) }
