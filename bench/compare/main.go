@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"container/heap"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -160,49 +161,24 @@ type simEv struct {
 
 type simQ []simEv
 
-func (q simQ) less(i, j int) bool {
+func (q simQ) Len() int { return len(q) }
+func (q simQ) Less(i, j int) bool {
 	if q[i].at != q[j].at {
 		return q[i].at < q[j].at
 	}
 	return q[i].seq < q[j].seq
 }
-
-func (q *simQ) push(e simEv) {
-	*q = append(*q, e)
+func (q simQ) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQ) Push(e any)   { *q = append(*q, e.(simEv)) }
+func (q *simQ) Pop() any {
 	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
+	e := h[len(h)-1]
+	*q = h[:len(h)-1]
+	return e
 }
 
-func (q *simQ) pop() simEv {
-	h := *q
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h.less(l, m) {
-			m = l
-		}
-		if r < n && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
-}
+func (q *simQ) push(e simEv) { heap.Push(q, e) }
+func (q *simQ) pop() simEv   { return heap.Pop(q).(simEv) }
 
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
 // start at once, every message takes 10ms, and it runs until the election

@@ -1,6 +1,8 @@
 package refdiff
 
 import (
+	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 	"strconv"
@@ -77,7 +79,7 @@ type stepKey [5]int64
 
 func (a stepKey) compare(b stepKey) int {
 	for i := range a {
-		if c := cmpInt64(a[i], b[i]); c != 0 {
+		if c := cmp.Compare(a[i], b[i]); c != 0 {
 			return c
 		}
 	}
@@ -361,46 +363,23 @@ func schedDeliveries(s *schedule, q *deliveryQueue, now int64, from, index int, 
 }
 
 // deliveryQueue is a binary min-heap of deliveries by key (keys are
-// unique); the next delivery is at index 0.
+// unique), driven through container/heap; the next delivery is at index 0.
 type deliveryQueue []delivery
 
-func (q *deliveryQueue) push(d delivery) {
-	h := append(*q, d)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p].key.compare(h[i].key) <= 0 {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	*q = h
-}
-
-func (q *deliveryQueue) pop() delivery {
+func (q deliveryQueue) Len() int           { return len(q) }
+func (q deliveryQueue) Less(i, j int) bool { return q[i].key.compare(q[j].key) < 0 }
+func (q deliveryQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *deliveryQueue) Push(d any)        { *q = append(*q, d.(delivery)) }
+func (q *deliveryQueue) Pop() any {
 	h := *q
-	d := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h[n] = delivery{}
-	h = h[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && h[c+1].key.compare(h[c].key) < 0 {
-			c++
-		}
-		if h[i].key.compare(h[c].key) <= 0 {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	*q = h
+	d := h[len(h)-1]
+	h[len(h)-1] = delivery{}
+	*q = h[:len(h)-1]
 	return d
 }
+
+func (q *deliveryQueue) push(d delivery) { heap.Push(q, d) }
+func (q *deliveryQueue) pop() delivery   { return heap.Pop(q).(delivery) }
 
 func (x *sim) record(slot int, k, v, j string) {
 	x.traces[slot] = append(x.traces[slot], entry{T: x.now, K: k, V: v, J: j})
