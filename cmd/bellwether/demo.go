@@ -13,30 +13,6 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var demoCmd = &command{
-	name:     "demo",
-	short:    "start five members on this host and show an election, a failover and a handover",
-	run:      (*cli).cmdDemo,
-	synopsis: "",
-	about: `
-Shows bellwether at work on this host, with no set-up and no server. It
-starts 5 members as real processes ("bellwether run" on a private local bus
-in a temporary directory, with short timings), each ready to run a job while
-it leads, and prints what happens as it happens:
-
-  1. the election of a first leader, whose job starts;
-  2. a failover: the leader is killed with SIGKILL, and another member takes
-     over once the leader's heartbeats have timed out;
-  3. a handover: the next leader is stopped cleanly with SIGTERM; it stops
-     its job and withdraws, and the others elect at once.
-
-Each step shows its measured time; a summary follows. The demo takes about
-6 seconds, leaves nothing running and removes its directory, also when
-interrupted. Its output is plain text when not written to a terminal.`,
-	examples: `  bellwether demo
-  bellwether demo | tee demo.txt`,
-}
-
 // The demo's timings: short, so that the whole show takes seconds.
 var demoSettings = bellwether.Settings{
 	ElectionTimeout:   200 * time.Millisecond,

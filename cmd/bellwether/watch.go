@@ -7,29 +7,6 @@ import (
 	"time"
 )
 
-var watchCmd = &command{
-	name:     "watch",
-	short:    "print the group's leader, one JSON line per change",
-	run:      (*cli).cmdWatch,
-	synopsis: "[flags]",
-	about: `
-Joins the group as an observer, which never becomes leader and sends
-nothing, and prints one JSON object per line each time the known leader
-changes:
-
-  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1"}
-
-with "leader":null while no leader is known (after the leader withdrew or
-timed out, during an election). Nothing is printed until a leader is first
-heard, within one heartbeat interval when there is one. Runs until
-interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0.`,
-	examples: `  # Follow the leader of the group "nightly-report":
-  bellwether watch --group nightly-report
-
-  # On NATS, only the leader ids:
-  bellwether watch --bus nats://127.0.0.1:4222 --group sync | jq -r '.leader // "none"'`,
-}
-
 // watchLine is one line of watch's output.
 type watchLine struct {
 	Time   string  `json:"time"`
