@@ -35,21 +35,22 @@ func Open[T bellwether.Transport](t testing.TB, fromURL FromURL[T], u *url.URL) 
 	return tr
 }
 
-// Conformance runs bellwethertest.TestTransport on a server that start
-// gives the test, with the kit allowed to restart, kill and freeze it.
-func Conformance[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserver.Server, fromURL FromURL[T], opts ...bellwethertest.Option) {
-	s := start(t)
-	u := s.URL()
-	opts = append(opts, bellwethertest.WithServer(s))
-	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, opts...)
-}
-
-// Outage runs bellwethertest.TestOutage, three Electors through a frozen
-// and a killed server, on a server that start gives the test.
-func Outage[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserver.Server, fromURL FromURL[T]) {
-	s := start(t)
-	u := s.URL()
-	bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, bellwethertest.WithServer(s))
+// Kit runs the conformance kit (bellwethertest.TestTransport, as subtest
+// Transport) and bellwethertest.TestOutage (as Outage), each on a server
+// of its own that start gives and that the kit restarts, kills and
+// freezes. opts are the bus's promises to TestTransport.
+func Kit[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserver.Server, fromURL FromURL[T], opts ...bellwethertest.Option) {
+	t.Run("Transport", func(t *testing.T) {
+		s := start(t)
+		u := s.URL()
+		opts := append(opts, bellwethertest.WithServer(s))
+		bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, opts...)
+	})
+	t.Run("Outage", func(t *testing.T) {
+		s := start(t)
+		u := s.URL()
+		bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, bellwethertest.WithServer(s))
+	})
 }
 
 // BadURL is a URL that FromURL must refuse, and a part of the error that
@@ -80,4 +81,26 @@ func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], pre
 	if _, err := fromURL(ctx, nil); err == nil {
 		t.Error("FromURL(nil) succeeded")
 	}
+}
+
+// Refused opens u with fromURL, which must fail (what says of u why), and
+// returns the error.
+func Refused[T bellwether.Transport](t *testing.T, fromURL FromURL[T], u *url.URL, what string) error {
+	t.Helper()
+	tr, err := fromURL(context.Background(), u)
+	if err == nil {
+		tr.Close()
+		t.Fatalf("FromURL succeeded with %s", what)
+	}
+	return err
+}
+
+// Talks checks that a member on tr hears a member on other, a transport of
+// the same bus opened otherwise, in a new group.
+func Talks(t *testing.T, tr, other bellwether.Transport) {
+	t.Helper()
+	g := bellwethertest.UniqueGroup(t, "talks")
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, other, g)
+	bellwethertest.Send(t, a, []byte("hi"))
+	bellwethertest.ExpectRecv(t, b, []byte("hi"))
 }

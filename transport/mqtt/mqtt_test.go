@@ -23,15 +23,11 @@ func newTransport(t testing.TB, u *url.URL) *bwmqtt.Transport {
 	return bustest.Open(t, bwmqtt.FromURL, u)
 }
 
-// TestConformance runs the kit on a Mosquitto of the test's own, which it
-// also restarts, kills and freezes.
-func TestConformance(t *testing.T) {
-	bustest.Conformance(t, testserver.Mosquitto, bwmqtt.FromURL, bellwethertest.HealthDown("broker"))
+// TestKit runs the conformance kit and the outage test, each on a
+// Mosquitto of its own.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.Mosquitto, bwmqtt.FromURL, bellwethertest.HealthDown("broker"))
 }
-
-// TestOutage: three Electors through a frozen and a killed Mosquitto; see
-// bellwethertest.TestOutage.
-func TestOutage(t *testing.T) { bustest.Outage(t, testserver.Mosquitto, bwmqtt.FromURL) }
 
 func TestFromURLErrors(t *testing.T) {
 	bustest.FromURLErrors(t, bwmqtt.FromURL, "bellwether/mqtt: ", []bustest.BadURL{

@@ -113,10 +113,7 @@ func TestNewKeepsCallersConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 	tr.Close()
 	if nc.IsClosed() {
 		t.Fatal("Transport.Close closed the caller's connection")
@@ -124,4 +121,10 @@ func TestNewKeepsCallersConnection(t *testing.T) {
 	if _, err := bwnats.New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
+}
+
+// TestKit runs the conformance kit and the outage test, each on a
+// NATS server of its own.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.NATS, bwnats.FromURL, bellwethertest.RecvBuffer(bwnats.RecvBuffer), bellwethertest.HealthDown("not connected to nats"))
 }

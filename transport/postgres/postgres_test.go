@@ -95,11 +95,7 @@ func TestFromURLErrors(t *testing.T) {
 func TestFromURLNoSuchDatabase(t *testing.T) {
 	u := *testenv.PostgresURL(t)
 	u.Path = "/bellwether_no_such_database"
-	tr, err := bwpostgres.FromURL(context.Background(), &u)
-	if err == nil {
-		tr.Close()
-		t.Fatal("FromURL succeeded on a database that does not exist")
-	}
+	err := bustest.Refused(t, bwpostgres.FromURL, &u, "a database that does not exist")
 	if !strings.Contains(err.Error(), "createdb bellwether_no_such_database") {
 		t.Fatalf("FromURL = %v; want it to say how to create the database", err)
 	}
@@ -116,8 +112,5 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwredis "github.com/bellwether-go/bellwether/transport/redis"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -82,11 +83,7 @@ func TestFromURLErrors(t *testing.T) {
 func TestFromURLBadCredentials(t *testing.T) {
 	u := *testenv.RedisURL(t)
 	u.User = url.UserPassword("bellwether-no-such-user", "secret")
-	tr, err := bwredis.FromURL(context.Background(), &u)
-	if err == nil {
-		tr.Close()
-		t.Fatal("FromURL with a user that does not exist succeeded")
-	}
+	err := bustest.Refused(t, bwredis.FromURL, &u, "a user that does not exist")
 	if !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("FromURL = %v; want it to blame the credentials without showing the password", err)
 	}
@@ -104,10 +101,7 @@ func TestNewKeepsCallersClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 	tr.Close()
 	if err := client.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("the caller's client no longer works after Transport.Close: %v", err)
@@ -115,4 +109,10 @@ func TestNewKeepsCallersClient(t *testing.T) {
 	if _, err := bwredis.New(context.Background(), nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
+}
+
+// TestKit runs the conformance kit and the outage test, each on a
+// redis-server of its own.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.Redis, bwredis.FromURL, bellwethertest.RecvBuffer(bwredis.RecvBuffer), bellwethertest.HealthDown("is not working"))
 }
