@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -461,22 +461,14 @@ func TestFromURL(t *testing.T) {
 	bellwethertest.Send(t, b, []byte("same hub"))
 	bellwethertest.ExpectRecv(t, a, []byte("same hub"))
 
-	for _, bad := range []struct{ url, want string }{
-		{"udp://x", "scheme"},
-		{"mem:x", "'//'"},
-		{"mem://u@x", "user"},
-		{"mem://x/y", "path"},
-		{"mem://x?loss=1", "query"},
-		{"mem://x:80", "':'"},
-	} {
-		u, err := url.Parse(bad.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mem.FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("FromURL(%s) = %v, want an error about %s", bad.url, err, bad.want)
-		}
-	}
+	bustest.FromURLErrors(t, mem.FromURL, "bellwether/mem: ", []bustest.BadURL{
+		{URL: "udp://x", Want: "scheme"},
+		{URL: "mem:x", Want: "'//'"},
+		{URL: "mem://u@x", Want: "user"},
+		{URL: "mem://x/y", Want: "path"},
+		{URL: "mem://x?loss=1", Want: "query"},
+		{URL: "mem://x:80", Want: "':'"},
+	})
 }
 
 func fromURL(t *testing.T, s string) *mem.Transport {
