@@ -36,6 +36,15 @@ func TestConformanceWithDelay(t *testing.T) {
 	}, bellwethertest.RecvBuffer(mem.DefaultBuffer))
 }
 
+// twoTransports returns a new hub and two transports on it, closed when
+// the test ends.
+func twoTransports(t *testing.T) (*mem.Hub, *mem.Transport, *mem.Transport) {
+	hub := mem.NewHub()
+	ta, tb := hub.NewTransport(), hub.NewTransport()
+	t.Cleanup(func() { ta.Close(); tb.Close() })
+	return hub, ta, tb
+}
+
 // join joins group on tr, in a synctest bubble or not.
 func join(t *testing.T, tr *mem.Transport, group string) *mem.Conn {
 	t.Helper()
@@ -85,10 +94,7 @@ func numbered(prefix string, n int) []string {
 
 func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hub := mem.NewHub()
-		ta, tb := hub.NewTransport(), hub.NewTransport()
-		defer ta.Close()
-		defer tb.Close()
+		_, ta, tb := twoTransports(t)
 		a, b := join(t, ta, "g"), join(t, tb, "g")
 
 		ta.Pause()
@@ -131,10 +137,7 @@ func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 
 func TestPauseConn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hub := mem.NewHub()
-		ta, tb := hub.NewTransport(), hub.NewTransport()
-		defer ta.Close()
-		defer tb.Close()
+		_, ta, tb := twoTransports(t)
 		a1, a2, b := join(t, ta, "g"), join(t, ta, "g"), join(t, tb, "g")
 		a1.Pause()
 		ta.Pause()
