@@ -103,16 +103,46 @@ type queued struct {
 	event bellwether.Event
 }
 
+// link is a slot's standing on the simulated network, the same in the
+// Machine's simulation and the Manager's.
+type link struct {
+	paused bool
+	cut    bool               // partitioned: what it sends and what is sent to it is lost
+	outQ   []queued           // broadcasts held while paused
+	inQ    []bellwether.Event // deliveries held while paused
+}
+
+// set carries out op if it is pause, partition or heal, and reports
+// whether it was.
+func (l *link) set(op string) bool {
+	switch op {
+	case "pause":
+		l.paused = true
+	case "partition":
+		l.cut = true
+	case "heal":
+		l.cut = false
+	default:
+		return false
+	}
+	return true
+}
+
+// resume ends a pause and hands over what it held: the broadcasts to send
+// now and the deliveries to make, in order.
+func (l *link) resume() (out []queued, in []bellwether.Event) {
+	out, in = l.outQ, l.inQ
+	l.paused, l.outQ, l.inQ = false, nil, nil
+	return out, in
+}
+
 type slotState struct {
 	m       *bellwether.Machine
 	running bool
-	paused  bool
-	cut     bool               // partitioned: what it sends and what is sent to it is lost
-	outQ    []queued           // broadcasts held while paused
-	inQ     []bellwether.Event // deliveries held while paused
-	sent    int                // broadcasts so far, over all instances
-	next    int64              // the machine's next deadline, -1 for none
-	leader  string             // known leader last recorded
+	link
+	sent   int    // broadcasts so far, over all instances
+	next   int64  // the machine's next deadline, -1 for none
+	leader string // known leader last recorded
 
 	// For the consistency check of EffectLeader within a step.
 	stepLeader  string
@@ -248,21 +278,13 @@ func (x *sim) external(slot int, st *slotState, op string) {
 		x.apply(slot, st.m.Shutdown(at(x.now), op == "stop"))
 		st.running = false
 		st.inQ = nil
-	case "pause":
-		st.paused = true
-	case "partition":
-		st.cut = true
-	case "heal":
-		st.cut = false
+	case "pause", "partition", "heal":
+		st.set(op)
 	case "resume":
-		st.paused = false
-		out := st.outQ
-		st.outQ = nil
+		out, in := st.resume()
 		for _, q := range out {
 			x.send(slot, q.index, q.event)
 		}
-		in := st.inQ
-		st.inQ = nil
 		for _, e := range in {
 			x.apply(slot, st.m.Receive(at(x.now), e))
 		}
