@@ -71,11 +71,8 @@ func (c *cli) cmdSim(cmd *command, ctx context.Context, args []string) int {
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&svg, "svg", "", "also write an SVG timeline (leader over time, members as rows, faults marked) to `FILE`")
 	fs.StringVar(&trace, "trace", "", "also write the first repetition's trace, one event a line, to `FILE`")
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; sim takes flags only", fs.Arg(0)))
 	}
 
 	// The scenario is directive lines: the file's or the default's, then

@@ -16,11 +16,8 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 	co.register(fs)
 	var wait time.Duration
 	durationVar(fs, &wait, "wait", 0, "how long to listen for the leader (default: heartbeat interval plus election timeout)")
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; status takes flags only", fs.Arg(0)))
 	}
 	if err := c.validate(&co); err != nil {
 		return c.fail(cmd.name, exitUsage, err)

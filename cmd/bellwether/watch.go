@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -18,11 +17,8 @@ func (c *cli) cmdWatch(cmd *command, ctx context.Context, args []string) int {
 	fs := newFlagSet(cmd.name)
 	var co common
 	co.register(fs)
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; watch takes flags only", fs.Arg(0)))
 	}
 	if err := c.validate(&co); err != nil {
 		return c.fail(cmd.name, exitUsage, err)
