@@ -117,15 +117,11 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	d.section("2. Failover: kill -9 the leader")
 	leader := first.m
 	killedJob := leader.jobPid
-	t0 := time.Now()
 	leader.ending, leader.state = true, 'x'
-	signalProcess(leader.pid, syscall.SIGKILL)
-	d.line(t0, "sent SIGKILL to %s (pid %d)", leader.id, leader.pid)
-	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	next, failover, err := d.replace(leader, syscall.SIGKILL, "SIGKILL")
 	if err != nil {
 		return exitFailure, err
 	}
-	failover := next.at.Sub(t0)
 	d.note("failover took %s (expected: heartbeat timeout + election timeout = %s, give or take a heartbeat)",
 		fmtDur(failover), fmtDur(s.HeartbeatTimeout+s.ElectionTimeout))
 	if killedJob != 0 {
@@ -143,15 +139,11 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	// 3. Handover.
 	d.section("3. Handover: stop the leader cleanly")
 	leader = next.m
-	t1 := time.Now()
 	leader.ending = true
-	signalProcess(leader.pid, syscall.SIGTERM)
-	d.line(t1, "sent SIGTERM to %s (pid %d)", leader.id, leader.pid)
-	third, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	third, handover, err := d.replace(leader, syscall.SIGTERM, "SIGTERM")
 	if err != nil {
 		return exitFailure, err
 	}
-	handover := third.at.Sub(t1)
 	d.note("handover took %s (expected: about the election timeout, %s)", fmtDur(handover), fmtDur(s.ElectionTimeout))
 	if err := d.settle(time.Second); err != nil {
 		return exitFailure, err
@@ -168,4 +160,14 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 
 	d.section("Stopping the other members")
 	return exitOK, nil
+}
+
+// replace sends the leader sig (named name) and waits for another member's
+// job to start; it returns that event and how long it took.
+func (d *demo) replace(leader *demoMember, sig syscall.Signal, name string) (demoEvent, time.Duration, error) {
+	t0 := time.Now()
+	signalProcess(leader.pid, sig)
+	d.line(t0, "sent %s to %s (pid %d)", name, leader.id, leader.pid)
+	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	return next, next.at.Sub(t0), err
 }
