@@ -7,7 +7,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 type result struct {
@@ -159,26 +159,14 @@ type simEv struct {
 	ev   int // index into the broadcast events
 }
 
-type simQ []simEv
+type simQ = minheap.Heap[simEv]
 
-func (q simQ) Len() int { return len(q) }
-func (q simQ) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+func (e simEv) Less(f simEv) bool {
+	if e.at != f.at {
+		return e.at < f.at
 	}
-	return q[i].seq < q[j].seq
+	return e.seq < f.seq
 }
-func (q simQ) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *simQ) Push(e any)   { *q = append(*q, e.(simEv)) }
-func (q *simQ) Pop() any {
-	h := *q
-	e := h[len(h)-1]
-	*q = h[:len(h)-1]
-	return e
-}
-
-func (q *simQ) push(e simEv) { heap.Push(q, e) }
-func (q *simQ) pop() simEv   { return heap.Pop(q).(simEv) }
 
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
 // start at once, every message takes 10ms, and it runs until the election
@@ -189,7 +177,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	var q simQ
 	var events []bellwether.Event
 	seq := 0
-	push := func(e simEv) { seq++; e.seq = seq; q.push(e) }
+	push := func(e simEv) { seq++; e.seq = seq; q.Push(e) }
 	ms := make([]*bellwether.Machine, n)
 	due := make([]time.Duration, n)
 	next := make([]time.Time, n) // each member's last Output.Next
@@ -229,7 +217,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		end += time.Second / 4
 	}
 	for len(q) > 0 && q[0].at <= end {
-		e := q.pop()
+		e := q.Pop()
 		now := t0.Add(e.at)
 		if e.tick {
 			if e.at != due[e.who] {

@@ -143,7 +143,7 @@ func (x *msim) run(ticks []tick) {
 				x.mu.Unlock()
 				break
 			}
-			d := x.deliveries.pop()
+			d := x.deliveries.Pop()
 			slot := int(d.key[2])
 			st := &x.slots[slot]
 			switch {

@@ -2,13 +2,13 @@ package refdiff
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 // entry is one line of a client's trace. K is the kind: an external event
@@ -232,7 +232,7 @@ loop:
 			x.ticks = append(x.ticks, tick{x.now, slot})
 			x.step(slot, func(st *slotState) { x.apply(slot, st.m.Tick(at(x.now))) })
 		case classDelivery:
-			d := x.deliveries.pop()
+			d := x.deliveries.Pop()
 			st := &x.slots[slot]
 			switch {
 			case !st.running, st.cut:
@@ -380,28 +380,15 @@ func schedDeliveries(s *schedule, q *deliveryQueue, now int64, from, index int, 
 			continue
 		}
 		t := now + 1 + int64(hash32(s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(s.MaxLatency))
-		q.push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
+		q.Push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
 	}
 }
 
 // deliveryQueue is a binary min-heap of deliveries by key (keys are
-// unique), driven through container/heap; the next delivery is at index 0.
-type deliveryQueue []delivery
+// unique); the next delivery is at index 0.
+type deliveryQueue = minheap.Heap[delivery]
 
-func (q deliveryQueue) Len() int           { return len(q) }
-func (q deliveryQueue) Less(i, j int) bool { return q[i].key.compare(q[j].key) < 0 }
-func (q deliveryQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *deliveryQueue) Push(d any)        { *q = append(*q, d.(delivery)) }
-func (q *deliveryQueue) Pop() any {
-	h := *q
-	d := h[len(h)-1]
-	h[len(h)-1] = delivery{}
-	*q = h[:len(h)-1]
-	return d
-}
-
-func (q *deliveryQueue) push(d delivery) { heap.Push(q, d) }
-func (q *deliveryQueue) pop() delivery   { return heap.Pop(q).(delivery) }
+func (d delivery) Less(e delivery) bool { return d.key.compare(e.key) < 0 }
 
 func (x *sim) record(slot int, k, v, j string) {
 	x.traces[slot] = append(x.traces[slot], entry{T: x.now, K: k, V: v, J: j})
