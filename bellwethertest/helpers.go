@@ -122,6 +122,14 @@ func Recv(t testing.TB, c bellwether.Conn) []byte {
 	return msg
 }
 
+// pass sends msg from one member and expects it as the next message of
+// another.
+func pass(t testing.TB, from, to bellwether.Conn, msg string) {
+	t.Helper()
+	Send(t, from, []byte(msg))
+	ExpectRecv(t, to, []byte(msg))
+}
+
 // ExpectRecv fails the test unless the next message of c, within
 // [Timeout], is want.
 func ExpectRecv(t testing.TB, c bellwether.Conn, want []byte) {

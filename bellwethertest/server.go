@@ -67,8 +67,7 @@ func (s *suite) serverRestart(t *testing.T, kill bool) {
 	t1, t2 := s.transport(t), s.transport(t)
 	g := UniqueGroup(t, "restart")
 	a, b := Join(t, t1, g), Join(t, t2, g)
-	Send(t, a, []byte("before"))
-	ExpectRecv(t, b, []byte("before"))
+	pass(t, a, b, "before")
 	s.awaitHealth(t, "while connected", false, a, b)
 
 	s.down(kill)
@@ -94,8 +93,7 @@ func (s *suite) serverRestart(t *testing.T, kill bool) {
 	s.awaitHealth(t, "to be nil after reconnecting", false, a, b)
 	// A group joined after the restart works too.
 	c, d := Join(t, t1, g+"-late"), Join(t, t2, g+"-late")
-	Send(t, c, []byte("late"))
-	ExpectRecv(t, d, []byte("late"))
+	pass(t, c, d, "late")
 	if err := a.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -110,11 +108,8 @@ func (s *suite) serverRestart(t *testing.T, kill bool) {
 // confirmed, so a frozen server, which confirms nothing, makes every Send
 // fail, when its ctx ends at the latest; after Thaw sends succeed again.
 func (s *suite) sendWhileFrozen(t *testing.T) {
-	t1, t2 := s.transport(t), s.transport(t)
-	g := UniqueGroup(t, "frozen")
-	a, b := Join(t, t1, g), Join(t, t2, g)
-	Send(t, a, []byte("before"))
-	ExpectRecv(t, b, []byte("before"))
+	a, b := s.pair(t, "frozen")
+	pass(t, a, b, "before")
 
 	s.server.Freeze()
 	thawed := false
@@ -147,11 +142,8 @@ func (s *suite) sendWhileFrozen(t *testing.T) {
 // sendWhileKilled: right after the server is killed, before anything
 // told the client so, Send fails; once it is back sends succeed again.
 func (s *suite) sendWhileKilled(t *testing.T) {
-	t1, t2 := s.transport(t), s.transport(t)
-	g := UniqueGroup(t, "killed")
-	a, b := Join(t, t1, g), Join(t, t2, g)
-	Send(t, a, []byte("before"))
-	ExpectRecv(t, b, []byte("before"))
+	a, b := s.pair(t, "killed")
+	pass(t, a, b, "before")
 
 	s.server.Kill()
 	ctx, cancel := context.WithTimeout(context.Background(), downSendTimeout)

@@ -80,6 +80,13 @@ func (s *suite) transport(t *testing.T) bellwether.Transport {
 	return tr
 }
 
+// pair joins one member on each of two new transports to a new group
+// named from prefix.
+func (s *suite) pair(t *testing.T, prefix string) (a, b bellwether.Conn) {
+	g := UniqueGroup(t, prefix)
+	return Join(t, s.transport(t), g), Join(t, s.transport(t), g)
+}
+
 // recvFor is Recv with a description of what the test waits for.
 func recvFor(t *testing.T, c bellwether.Conn, what string) []byte {
 	t.Helper()
@@ -276,22 +283,16 @@ func (s *suite) groupNames(t *testing.T) {
 	long += strings.Repeat("L", bellwether.MaxGroupLength-len(long))
 	a, b := Join(t, ta, long), Join(t, tb, long)
 	other := Join(t, tb, long[:len(long)-1])
-	msg := []byte("a message in a group with the longest name")
-	Send(t, a, msg)
-	ExpectRecv(t, b, msg)
+	pass(t, a, b, "a message in a group with the longest name")
 	// The group one byte shorter is another group: its message, had it
 	// leaked, would come before the next one.
 	Send(t, other, []byte("in the group one byte shorter"))
-	next := []byte("the next message in the group with the longest name")
-	Send(t, a, next)
-	ExpectRecv(t, b, next)
+	pass(t, a, b, "the next message in the group with the longest name")
 }
 
 // messageSize: the largest message arrives intact; a larger one is refused.
 func (s *suite) messageSize(t *testing.T) {
-	ta, tb := s.transport(t), s.transport(t)
-	g := UniqueGroup(t, "size")
-	a, b := Join(t, ta, g), Join(t, tb, g)
+	a, b := s.pair(t, "size")
 	limit := a.MaxMessageSize()
 	if limit < 1024 {
 		t.Fatalf("MaxMessageSize() = %d; want at least 1 KiB, room for a leader event with a long id", limit)
@@ -337,9 +338,7 @@ const maxAlloc = 64 << 20
 // (a NUL, invalid UTF-8, a rune cut short) with an error, and sends
 // nothing of it, rather than mangling it on the way.
 func (s *suite) refusesNonText(t *testing.T) {
-	ta, tb := s.transport(t), s.transport(t)
-	g := UniqueGroup(t, "text")
-	a, b := Join(t, ta, g), Join(t, tb, g)
+	a, b := s.pair(t, "text")
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	for _, msg := range []string{"a\x00b", "ok\xffno", "\xe2\x98", "\xed\xa0\x80 a surrogate"} {
@@ -350,9 +349,7 @@ func (s *suite) refusesNonText(t *testing.T) {
 		}
 	}
 	// Nothing went out: the next message is the first b gets.
-	text := []byte("ünïcödé ☃ text")
-	Send(t, a, text)
-	ExpectRecv(t, b, text)
+	pass(t, a, b, "ünïcödé ☃ text")
 }
 
 // rejoin: a group whose last member left can be joined again, on the
@@ -606,9 +603,7 @@ func (s *suite) concurrent(t *testing.T) {
 // recvContext: Recv returns ctx.Err() when ctx ends, and the Conn goes on
 // working, also for concurrent Recv calls whose contexts did not end.
 func (s *suite) recvContext(t *testing.T) {
-	ta, tb := s.transport(t), s.transport(t)
-	g := UniqueGroup(t, "ctx")
-	a, b := Join(t, ta, g), Join(t, tb, g)
+	a, b := s.pair(t, "ctx")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -667,9 +662,7 @@ func (s *suite) recvContext(t *testing.T) {
 	if res.err != nil || !bytes.Equal(res.msg, msg) {
 		t.Fatalf("waiting Recv = %s, %v; want %s", Show(res.msg), res.err, Show(msg))
 	}
-	msg2 := []byte("ctx: and the Conn goes on working")
-	Send(t, a, msg2)
-	ExpectRecv(t, b, msg2)
+	pass(t, a, b, "ctx: and the Conn goes on working")
 }
 
 // waitClosed runs Recv on c in a goroutine and returns a function that
@@ -697,6 +690,32 @@ func waitClosed(t *testing.T, c bellwether.Conn, what string) func() {
 	}
 }
 
+// closeTwice closes with close, which must close c, and then again: both
+// calls return nil; what names close in failures.
+func closeTwice(t *testing.T, c bellwether.Conn, what string, close func() error) {
+	t.Helper()
+	check := waitClosed(t, c, what)
+	if err := close(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	check()
+	if err := close(); err != nil {
+		t.Fatalf("second %s = %v, want nil", what, err)
+	}
+}
+
+// expectClosed fails the test unless Send and Recv on c return ErrClosed;
+// when says when in failures.
+func expectClosed(t *testing.T, ctx context.Context, c bellwether.Conn, when string) {
+	t.Helper()
+	if err := c.Send(ctx, []byte("x")); !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("Send %s = %v, want ErrClosed", when, err)
+	}
+	if _, err := c.Recv(ctx); !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("Recv %s = %v, want ErrClosed", when, err)
+	}
+}
+
 func (s *suite) closeConn(t *testing.T) {
 	ta, tb := s.transport(t), s.transport(t)
 	g := UniqueGroup(t, "closeconn")
@@ -704,26 +723,10 @@ func (s *suite) closeConn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 
-	check := waitClosed(t, b, "Conn.Close")
-	if err := b.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	check()
-	if err := b.Close(); err != nil {
-		t.Fatalf("second Close = %v, want nil", err)
-	}
-	if err := b.Send(ctx, []byte("x")); !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("Send after Close = %v, want ErrClosed", err)
-	}
-	if _, err := b.Recv(ctx); !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("Recv after Close = %v, want ErrClosed", err)
-	}
-	msg := []byte("closeconn: to the member that stayed")
-	Send(t, a, msg)
-	ExpectRecv(t, b2, msg)
-	reply := []byte("closeconn: and back")
-	Send(t, b2, reply)
-	ExpectRecv(t, a, reply)
+	closeTwice(t, b, "Conn.Close", b.Close)
+	expectClosed(t, ctx, b, "after Conn.Close")
+	pass(t, a, b2, "closeconn: to the member that stayed")
+	pass(t, b2, a, "closeconn: and back")
 }
 
 func (s *suite) closeTransport(t *testing.T) {
@@ -734,26 +737,14 @@ func (s *suite) closeTransport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 
-	check := waitClosed(t, b, "Transport.Close")
-	if err := tb.Close(); err != nil {
-		t.Fatalf("Transport.Close: %v", err)
-	}
-	check()
-	if err := tb.Close(); err != nil {
-		t.Fatalf("second Transport.Close = %v, want nil", err)
-	}
+	closeTwice(t, b, "Transport.Close", tb.Close)
 	if c, err := tb.Join(ctx, g); !errors.Is(err, bellwether.ErrClosed) {
 		if err == nil {
 			c.Close()
 		}
 		t.Fatalf("Join after Transport.Close = %v, want ErrClosed", err)
 	}
-	if err := b2.Send(ctx, []byte("x")); !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("Send on a Conn of a closed Transport = %v, want ErrClosed", err)
-	}
-	if _, err := b2.Recv(ctx); !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("Recv on a Conn of a closed Transport = %v, want ErrClosed", err)
-	}
+	expectClosed(t, ctx, b2, "on a Conn of a closed Transport")
 	if err := b2.Close(); err != nil {
 		t.Fatalf("Close of a Conn of a closed Transport = %v, want nil", err)
 	}

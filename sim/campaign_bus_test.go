@@ -2,8 +2,6 @@ package sim
 
 import (
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -35,13 +33,7 @@ func withBusFaults(s Scenario, seed uint64) Scenario {
 // TestCampaignBusFaults runs the random campaign with isolations and
 // freezes added, every invariant checked. SIM_CAMPAIGN=n runs n scenarios.
 func TestCampaignBusFaults(t *testing.T) {
-	count, maxN := 200, 12
-	if testing.Short() {
-		count = 20
-	}
-	if v, _ := strconv.Atoi(os.Getenv("SIM_CAMPAIGN")); v > 0 {
-		count, maxN = v, 40
-	}
+	count, maxN := campaignSize(200)
 	for seed := uint64(1); seed <= uint64(count); seed++ {
 		s := withBusFaults(randomScenario(seed, maxN), seed)
 		if _, err := Run(s); err != nil {

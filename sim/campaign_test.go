@@ -109,22 +109,36 @@ func randomScenario(seed uint64, maxN int) Scenario {
 	return s
 }
 
+// campaignSize returns how many scenarios a campaign runs and the most
+// members each may have: def of up to 12 members, a tenth of def under
+// -short, and SIM_CAMPAIGN=n runs n of up to 40.
+func campaignSize(def int) (count, maxN int) {
+	if v, _ := strconv.Atoi(os.Getenv("SIM_CAMPAIGN")); v > 0 {
+		return v, 40
+	}
+	if testing.Short() {
+		return def / 10, 12
+	}
+	return def, 12
+}
+
+// runEngine runs s to its end, its invariants checked, and returns the
+// engine, which holds the first violation and the measurements.
+func runEngine(s Scenario) *engine {
+	sc := s.normalized()
+	e := newEngine(&sc, 0, s.Seed, false)
+	e.run()
+	return e
+}
+
 // TestCampaign runs random fault-heavy scenarios with every invariant
 // checked. SIM_CAMPAIGN=n runs n scenarios instead of the default few.
 func TestCampaign(t *testing.T) {
-	count, maxN := 400, 12
-	if testing.Short() {
-		count = 40
-	}
-	if v, _ := strconv.Atoi(os.Getenv("SIM_CAMPAIGN")); v > 0 {
-		count, maxN = v, 40
-	}
+	count, maxN := campaignSize(400)
 	worst, worstSeed := 0.0, uint64(0)
 	for seed := uint64(1); seed <= uint64(count); seed++ {
 		s := randomScenario(seed, maxN)
-		sc := s.normalized()
-		e := newEngine(&sc, 0, s.Seed, false)
-		e.run()
+		e := runEngine(s)
 		if e.violation != nil {
 			txt, _ := s.MarshalText()
 			t.Fatalf("scenario:\n%s\n%v", txt, e.violation)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,21 +182,13 @@ func leaseCause(e *engine, v *Violation) string {
 // by mode, invariant and cause. SIM_CAMPAIGN=n runs n scenarios instead of
 // the default few.
 func TestLeaseCampaign(t *testing.T) {
-	count, maxN := 300, 12
-	if testing.Short() {
-		count = 30
-	}
-	if v, _ := strconv.Atoi(os.Getenv("SIM_CAMPAIGN")); v > 0 {
-		count, maxN = v, 40
-	}
+	count, maxN := campaignSize(300)
 	found := map[string]int{}
 	first := map[string]uint64{}
 	var faults, changes int
 	for seed := uint64(1); seed <= uint64(count); seed++ {
 		s := randomLeaseScenario(seed, maxN)
-		sc := s.normalized()
-		e := newEngine(&sc, 0, s.Seed, false)
-		e.run()
+		e := runEngine(s)
 		faults += len(s.Faults)
 		changes += int(e.changes)
 		v := e.violation
@@ -259,19 +249,11 @@ func leaderOutageScenario(seed uint64, maxN int) Scenario {
 func TestLeaseLeaderOutages(t *testing.T) {
 	testHooks = &hooks{skipBC: true}
 	defer func() { testHooks = nil }()
-	count, maxN := 300, 12
-	if testing.Short() {
-		count = 30
-	}
-	if v, _ := strconv.Atoi(os.Getenv("SIM_CAMPAIGN")); v > 0 {
-		count, maxN = v, 40
-	}
+	count, maxN := campaignSize(300)
 	var outages, concurrent int
 	for seed := uint64(1); seed <= uint64(count); seed++ {
 		s := leaderOutageScenario(seed, maxN)
-		sc := s.normalized()
-		e := newEngine(&sc, 0, s.Seed, false)
-		e.run()
+		e := runEngine(s)
 		if v := e.violation; v != nil {
 			if v.Invariant == "d" && leaseCause(e, v) == "concurrent elections" {
 				concurrent++

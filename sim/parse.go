@@ -175,16 +175,11 @@ func (s *Scenario) directive(f []string) error {
 		if v, err = one(); err != nil {
 			return err
 		}
-		switch v {
-		case "on":
-			s.Check = CheckOn
-		case "off":
-			s.Check = CheckOff
-		case "force":
-			s.Check = CheckForce
-		default:
+		i := slices.Index(checkNames[:], v)
+		if i < 0 {
 			return fmt.Errorf("check: want on, off or force, have %q", v)
 		}
+		s.Check = Check(i)
 	case "ids":
 		if len(args) == 0 {
 			return fmt.Errorf("ids needs at least one id")

@@ -109,17 +109,18 @@ const (
 	CheckForce
 )
 
+var checkNames = [...]string{CheckOn: "on", CheckOff: "off", CheckForce: "force"}
+
 // String returns "on", "off" or "force", as in the scenario format.
-func (c Check) String() string {
-	switch c {
-	case CheckOn:
-		return "on"
-	case CheckOff:
-		return "off"
-	case CheckForce:
-		return "force"
+func (c Check) String() string { return enumString(checkNames[:], c, "Check") }
+
+// enumString returns the name of v in names, or typ(v) for a value
+// without one.
+func enumString[T ~uint8](names []string, v T, typ string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
 	}
-	return fmt.Sprintf("Check(%d)", uint8(c))
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
 }
 
 // LatencyDist names a latency distribution.
@@ -135,18 +136,10 @@ const (
 	LogNormal
 )
 
+var latencyNames = [...]string{Fixed: "fixed", Uniform: "uniform", LogNormal: "lognormal"}
+
 // String returns "fixed", "uniform" or "lognormal".
-func (d LatencyDist) String() string {
-	switch d {
-	case Fixed:
-		return "fixed"
-	case Uniform:
-		return "uniform"
-	case LogNormal:
-		return "lognormal"
-	}
-	return fmt.Sprintf("LatencyDist(%d)", uint8(d))
-}
+func (d LatencyDist) String() string { return enumString(latencyNames[:], d, "LatencyDist") }
 
 // Latency is a per-delivery latency distribution. Every delivery of a
 // broadcast draws its own latency, independently, so deliveries reorder
@@ -251,12 +244,7 @@ var faultNames = [...]string{Crash: "crash", Restart: "restart", Withdraw: "with
 	Heal: "heal", Join: "join", Loss: "loss", Isolate: "isolate", Freeze: "freeze"}
 
 // String returns the fault's name in the scenario format.
-func (k FaultKind) String() string {
-	if int(k) < len(faultNames) && faultNames[k] != "" {
-		return faultNames[k]
-	}
-	return fmt.Sprintf("FaultKind(%d)", uint8(k))
-}
+func (k FaultKind) String() string { return enumString(faultNames[:], k, "FaultKind") }
 
 // Special values of Fault.Member.
 const (

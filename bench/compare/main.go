@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 type result struct {
@@ -158,50 +159,13 @@ type simEv struct {
 	ev   int // index into the broadcast events
 }
 
-type simQ []simEv
+type simQ = minheap.Heap[simEv]
 
-func (q simQ) less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+func (e simEv) Less(f simEv) bool {
+	if e.at != f.at {
+		return e.at < f.at
 	}
-	return q[i].seq < q[j].seq
-}
-
-func (q *simQ) push(e simEv) {
-	*q = append(*q, e)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *simQ) pop() simEv {
-	h := *q
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h.less(l, m) {
-			m = l
-		}
-		if r < n && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
+	return e.seq < f.seq
 }
 
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
@@ -213,7 +177,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	var q simQ
 	var events []bellwether.Event
 	seq := 0
-	push := func(e simEv) { seq++; e.seq = seq; q.push(e) }
+	push := func(e simEv) { seq++; e.seq = seq; q.Push(e) }
 	ms := make([]*bellwether.Machine, n)
 	due := make([]time.Duration, n)
 	next := make([]time.Time, n) // each member's last Output.Next
@@ -253,7 +217,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		end += time.Second / 4
 	}
 	for len(q) > 0 && q[0].at <= end {
-		e := q.pop()
+		e := q.Pop()
 		now := t0.Add(e.at)
 		if e.tick {
 			if e.at != due[e.who] {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -92,23 +93,48 @@ func simCurve(w io.Writer) error {
 	return nil
 }
 
-// manyGroups runs bench/manygroups and reports its metrics.
-func manyGroups(w io.Writer) error {
-	cmd := exec.Command("go", "test", "./bench/manygroups", "-run", "^$", "-bench", ".", "-benchtime", "1x")
+// benchResult is one line of go test -bench's output: the benchmark's
+// name and its metrics by unit ("ns/op" and those of b.ReportMetric).
+type benchResult struct {
+	name    string
+	metrics map[string]string
+}
+
+// goBench runs the benchmarks of pkg that match bench, benchtime each, and
+// returns their results and the whole output, for errors.
+func goBench(pkg, bench, benchtime string) ([]benchResult, []byte, error) {
+	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", bench, "-benchtime", benchtime)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("go test ./bench/manygroups: %w", err)
+		return nil, nil, fmt.Errorf("go test %s -bench %s: %w", pkg, bench, err)
 	}
-	metrics := map[string]string{}
+	var results []benchResult
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 3 || !strings.HasPrefix(f[0], "BenchmarkManyGroups") {
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
+		r := benchResult{name: f[0], metrics: map[string]string{}}
 		for i := 2; i+1 < len(f); i += 2 {
-			metrics[f[i+1]] = f[i]
+			r.metrics[f[i+1]] = f[i]
+		}
+		results = append(results, r)
+	}
+	return results, out, nil
+}
+
+// manyGroups runs bench/manygroups and reports its metrics.
+func manyGroups(w io.Writer) error {
+	results, out, err := goBench("./bench/manygroups", ".", "1x")
+	if err != nil {
+		return err
+	}
+	metrics := map[string]string{}
+	for _, r := range results {
+		if strings.HasPrefix(r.name, "BenchmarkManyGroups") {
+			maps.Copy(metrics, r.metrics)
 		}
 	}
 	if len(metrics) == 0 {
@@ -127,11 +153,9 @@ func manyGroups(w io.Writer) error {
 // memElection runs transport/mem's BenchmarkElection: real Electors,
 // real goroutines and timers, over the in-process bus.
 func memElection(w io.Writer) error {
-	cmd := exec.Command("go", "test", "./transport/mem", "-run", "^$", "-bench", "Election", "-benchtime", "3x")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	results, out, err := goBench("./transport/mem", "Election", "3x")
 	if err != nil {
-		return fmt.Errorf("go test ./transport/mem -bench Election: %w", err)
+		return err
 	}
 	fmt.Fprintln(w, "## An election over the mem bus")
 	fmt.Fprintln(w)
@@ -139,19 +163,14 @@ func memElection(w io.Writer) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| mode | N | time to one leader | broadcasts |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
-	sc := bufio.NewScanner(bytes.NewReader(out))
 	rows := 0
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkElection/") {
+	for _, r := range results {
+		if !strings.HasPrefix(r.name, "BenchmarkElection/") {
 			continue
 		}
-		name := strings.TrimSuffix(strings.TrimPrefix(f[0], "BenchmarkElection/"), "-"+strings.Split(f[0], "-")[len(strings.Split(f[0], "-"))-1])
+		name := strings.TrimSuffix(strings.TrimPrefix(r.name, "BenchmarkElection/"), "-"+strings.Split(r.name, "-")[len(strings.Split(r.name, "-"))-1])
 		mode, n, _ := strings.Cut(name, "/N=")
-		metrics := map[string]string{}
-		for i := 2; i+1 < len(f); i += 2 {
-			metrics[f[i+1]] = f[i]
-		}
+		metrics := r.metrics
 		ns, _ := strconv.ParseFloat(metrics["ns/op"], 64)
 		bc, _ := strconv.ParseFloat(metrics["broadcasts/election"], 64)
 		fmt.Fprintf(w, "| %s | %s | %.2fs | %.0f |\n", mode, n, ns/1e9, bc)

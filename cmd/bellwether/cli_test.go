@@ -263,14 +263,16 @@ func TestRunExitStatus(t *testing.T) {
 	}
 }
 
-// TestRunStopsOnSignal: a signal stops the command (SIGTERM to its
-// group), withdraws and exits 0; the command does not outlive run.
-func TestRunStopsOnSignal(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := dir + "/pid"
+// signalRun starts "bellwether run" with flags and the shell script as
+// COMMAND, which writes a pid to the file named by its $0 (the pid file is
+// written in full or not at all); once that pid is there it sends sigs and
+// waits for run to exit 0. It returns the pid and what run logged.
+func signalRun(t *testing.T, flags []string, script string, sigs ...os.Signal) (int, string) {
+	t.Helper()
+	pidFile := t.TempDir() + "/pid"
 	tc := newCLI()
-	args := append([]string{"run", "--bus", memBus()}, fastFlags...)
-	args = append(args, "--", "sh", "-c", `echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; exec sleep 1000`, pidFile)
+	args := append([]string{"run", "--bus", memBus()}, flags...)
+	args = append(args, "--", "sh", "-c", script, pidFile)
 	done := make(chan int, 1)
 	go func() { done <- tc.run(args...) }()
 	var pid int
@@ -281,26 +283,35 @@ func TestRunStopsOnSignal(t *testing.T) {
 		}
 		return pid > 0
 	})
-	tc.signals <- syscall.SIGTERM
+	for _, sig := range sigs {
+		tc.signals <- sig
+	}
 	select {
 	case code := <-done:
 		if code != 0 {
 			t.Errorf("exit %d, want 0; stderr:\n%s", code, tc.stderr)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
+		t.Fatalf("run did not stop after %v", sigs)
 	}
+	return pid, tc.stderr.String()
+}
+
+// TestRunStopsOnSignal: a signal stops the command (SIGTERM to its
+// group), withdraws and exits 0; the command does not outlive run.
+func TestRunStopsOnSignal(t *testing.T) {
+	pid, stderr := signalRun(t, fastFlags, `echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; exec sleep 1000`, syscall.SIGTERM)
 	if processExists(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Errorf("the command (pid %d) outlived run", pid)
 	}
 	for _, want := range []string{"stopping", msgStarted, msgStopped} {
-		if !strings.Contains(tc.stderr.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, tc.stderr)
+		if !strings.Contains(stderr, want) {
+			t.Errorf("log lacks %q:\n%s", want, stderr)
 		}
 	}
-	if strings.Contains(tc.stderr.String(), "leadership lost") {
-		t.Errorf("a clean stop logged a loss of leadership:\n%s", tc.stderr)
+	if strings.Contains(stderr, "leadership lost") {
+		t.Errorf("a clean stop logged a loss of leadership:\n%s", stderr)
 	}
 }
 
@@ -351,59 +362,21 @@ func TestLogVoice(t *testing.T) {
 // TestRunGrace: a command that ignores SIGTERM gets SIGKILL after
 // --grace, and so does what it started.
 func TestRunGrace(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := dir + "/pid"
-	tc := newCLI()
-	args := append([]string{"run", "--bus", memBus(), "--grace", "100ms", "--log-level", "info"}, fastFlags[:6]...)
-	args = append(args, "--", "sh", "-c", `trap "" TERM; sleep 1000 & echo $! > "$0.tmp" && mv "$0.tmp" "$0"; while :; do sleep 0.01; done`, pidFile)
-	done := make(chan int, 1)
-	go func() { done <- tc.run(args...) }()
-	var pid int
-	waitFor(t, "the command to start", func() bool {
-		b, err := os.ReadFile(pidFile)
-		if err == nil {
-			fmt.Sscan(string(b), &pid)
-		}
-		return pid > 0
-	})
-	tc.signals <- syscall.SIGINT
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d, want 0; stderr:\n%s", code, tc.stderr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
-	}
+	flags := append([]string{"--grace", "100ms", "--log-level", "info"}, fastFlags[:6]...)
+	pid, stderr := signalRun(t, flags, `trap "" TERM; sleep 1000 & echo $! > "$0.tmp" && mv "$0.tmp" "$0"; while :; do sleep 0.01; done`, syscall.SIGINT)
 	if processExists(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Errorf("the command's child (pid %d) outlived run", pid)
 	}
-	if !strings.Contains(tc.stderr.String(), "killing COMMAND") {
-		t.Errorf("log lacks the kill:\n%s", tc.stderr)
+	if !strings.Contains(stderr, "killing COMMAND") {
+		t.Errorf("log lacks the kill:\n%s", stderr)
 	}
 }
 
 // TestRunSecondSignal: a second signal skips the grace period.
 func TestRunSecondSignal(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := dir + "/pid"
-	tc := newCLI()
-	args := append([]string{"run", "--bus", memBus(), "--grace", "1h"}, fastFlags...)
-	args = append(args, "--", "sh", "-c", `trap "" TERM; echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; while :; do sleep 0.01; done`, pidFile)
-	done := make(chan int, 1)
-	go func() { done <- tc.run(args...) }()
-	waitFor(t, "the command to start", func() bool { _, err := os.Stat(pidFile); return err == nil })
-	tc.signals <- syscall.SIGTERM
-	tc.signals <- syscall.SIGTERM
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d, want 0; stderr:\n%s", code, tc.stderr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop after a second signal")
-	}
+	flags := append([]string{"--grace", "1h"}, fastFlags...)
+	signalRun(t, flags, `trap "" TERM; echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; while :; do sleep 0.01; done`, syscall.SIGTERM, syscall.SIGTERM)
 }
 
 // TestWatchAndStatusInProcess follows a leader on an in-process bus.

@@ -13,30 +13,6 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var demoCmd = &command{
-	name:     "demo",
-	short:    "start five members on this host and show an election, a failover and a handover",
-	run:      (*cli).cmdDemo,
-	synopsis: "",
-	about: `
-Shows bellwether at work on this host, with no set-up and no server. It
-starts 5 members as real processes ("bellwether run" on a private local bus
-in a temporary directory, with short timings), each ready to run a job while
-it leads, and prints what happens as it happens:
-
-  1. the election of a first leader, whose job starts;
-  2. a failover: the leader is killed with SIGKILL, and another member takes
-     over once the leader's heartbeats have timed out;
-  3. a handover: the next leader is stopped cleanly with SIGTERM; it stops
-     its job and withdraws, and the others elect at once.
-
-Each step shows its measured time; a summary follows. The demo takes about
-6 seconds, leaves nothing running and removes its directory, also when
-interrupted. Its output is plain text when not written to a terminal.`,
-	examples: `  bellwether demo
-  bellwether demo | tee demo.txt`,
-}
-
 // The demo's timings: short, so that the whole show takes seconds.
 var demoSettings = bellwether.Settings{
 	ElectionTimeout:   200 * time.Millisecond,
@@ -141,15 +117,11 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	d.section("2. Failover: kill -9 the leader")
 	leader := first.m
 	killedJob := leader.jobPid
-	t0 := time.Now()
 	leader.ending, leader.state = true, 'x'
-	signalProcess(leader.pid, syscall.SIGKILL)
-	d.line(t0, "sent SIGKILL to %s (pid %d)", leader.id, leader.pid)
-	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	next, failover, err := d.replace(leader, syscall.SIGKILL, "SIGKILL")
 	if err != nil {
 		return exitFailure, err
 	}
-	failover := next.at.Sub(t0)
 	d.note("failover took %s (expected: heartbeat timeout + election timeout = %s, give or take a heartbeat)",
 		fmtDur(failover), fmtDur(s.HeartbeatTimeout+s.ElectionTimeout))
 	if killedJob != 0 {
@@ -167,15 +139,11 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 	// 3. Handover.
 	d.section("3. Handover: stop the leader cleanly")
 	leader = next.m
-	t1 := time.Now()
 	leader.ending = true
-	signalProcess(leader.pid, syscall.SIGTERM)
-	d.line(t1, "sent SIGTERM to %s (pid %d)", leader.id, leader.pid)
-	third, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	third, handover, err := d.replace(leader, syscall.SIGTERM, "SIGTERM")
 	if err != nil {
 		return exitFailure, err
 	}
-	handover := third.at.Sub(t1)
 	d.note("handover took %s (expected: about the election timeout, %s)", fmtDur(handover), fmtDur(s.ElectionTimeout))
 	if err := d.settle(time.Second); err != nil {
 		return exitFailure, err
@@ -192,4 +160,14 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 
 	d.section("Stopping the other members")
 	return exitOK, nil
+}
+
+// replace sends the leader sig (named name) and waits for another member's
+// job to start; it returns that event and how long it took.
+func (d *demo) replace(leader *demoMember, sig syscall.Signal, name string) (demoEvent, time.Duration, error) {
+	t0 := time.Now()
+	signalProcess(leader.pid, sig)
+	d.line(t0, "sent %s to %s (pid %d)", name, leader.id, leader.pid)
+	next, err := d.waitFor(func(ev demoEvent) bool { return ev.m != nil && ev.m != leader && ev.event == eventStarted })
+	return next, next.at.Sub(t0), err
 }

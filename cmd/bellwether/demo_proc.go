@@ -19,8 +19,6 @@ import (
 	"github.com/bellwether-go/bellwether/transport"
 )
 
-var demoJobCmd = &command{name: demoJobName, short: "the demo's job: wait for SIGTERM", run: (*cli).cmdDemoJob, hidden: true}
-
 // cmdDemoJob is the demo's job: it waits to be stopped.
 func (c *cli) cmdDemoJob(cmd *command, ctx context.Context, args []string) int {
 	select {

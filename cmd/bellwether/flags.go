@@ -176,6 +176,18 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// parseFlagsOnly is parse for a subcommand that takes flags only: a
+// positional argument is a usage error.
+func (c *cli) parseFlagsOnly(cmd *command, fs *flag.FlagSet, args []string) (code int, done bool) {
+	if code, done := c.parse(cmd, fs, args); done {
+		return code, true
+	}
+	if fs.NArg() > 0 {
+		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; %s takes flags only", fs.Arg(0), cmd.name)), true
+	}
+	return 0, false
+}
+
 // parse sets fs's flags from the environment, then from args. It returns
 // done when the caller should return code at once: after --help (0) or an
 // error (2, one line on stderr).

@@ -55,15 +55,6 @@ import (
 
 const guardName = "_guard"
 
-var guardCmd = &command{
-	name:     guardName,
-	short:    "run's guard of a job: kills the job's process group when the lease runs out or run dies",
-	synopsis: "PATH ARGV0 [ARGS...]",
-	about:    `Started by bellwether run with the job's command; see guard.go.`,
-	run:      (*cli).cmdGuard,
-	hidden:   true,
-}
-
 // Messages between a member and its guard.
 const (
 	guardUntil   = "until"

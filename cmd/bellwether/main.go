@@ -71,7 +71,7 @@ func (c *cli) getenv(key string) string {
 
 // command is one of bellwether's subcommands: what the overview and its
 // --help say about it, and the function that runs it. commands lists them
-// all; each is declared in its own file.
+// all, in commands.go, beside their help texts.
 type command struct {
 	name     string
 	short    string // one line for the overview
@@ -83,8 +83,6 @@ type command struct {
 	run    func(c *cli, cmd *command, ctx context.Context, args []string) int
 	hidden bool // not in the overview: the demo's job and the guard
 }
-
-var commands = []*command{demoCmd, runCmd, watchCmd, statusCmd, simCmd, demoJobCmd, guardCmd}
 
 const overview = `bellwether elects one leader among processes that share a bus, and runs a
 command on the leader only.

@@ -15,50 +15,6 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var runCmd = &command{
-	name:     "run",
-	short:    "run a command on exactly one member of a group",
-	run:      (*cli).cmdRun,
-	synopsis: "[flags] -- COMMAND [ARGS...]",
-	about: `
-Joins the group and, while this member leads, runs COMMAND with stdin,
-stdout and stderr passed through. COMMAND's environment names the member
-(BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus and timings,
-so that "bellwether status" or "watch" run by COMMAND look at the same
-group; BELLWETHER_ID and BELLWETHER_HTTP are removed from it.
-
-COMMAND runs under a guard, a small process of its own that kills
-COMMAND's whole process group with SIGKILL when this member's lease runs
-out (the member was frozen or is too slow to renew it), when run dies
-(kill -9 included), or when run tells it to. Killing the guard kills the
-group too. A process that leaves the group (setsid, a shell's job control)
-escapes; docs/cli.md says what is covered.
-
-When leadership is lost, COMMAND's process group gets SIGTERM, then SIGKILL
-after --grace or when the lease ends, whichever comes first; the member
-stays in the group and runs COMMAND again if it leads again. When COMMAND
-exits on its own, what it left in its process group is stopped the same
-way, the member withdraws (so another is elected at once) and run exits
-with COMMAND's status (128+N if signal N killed it); COMMAND is not run
-again. On SIGINT, SIGTERM or SIGHUP, run stops COMMAND the same way,
-withdraws and exits 0; a second signal kills COMMAND at once. One member
-never runs two COMMANDs at a time.
-
-COMMAND runs in a process group of its own, so it cannot read from the
-terminal. Start-up errors (bad flag, URL or settings, unreachable bus,
-COMMAND not found) print one line and exit 2.`,
-	examples: `  # Run a long-lived service on one of the hosts where this line runs
-  # (from systemd or your init system on every host; not from cron):
-  bellwether run --bus nats://nats.internal:4222 --group report-sync -- ./report-sync
-
-  # Three local workers; one consumes the queue at a time:
-  for i in 1 2 3; do bellwether run --group consumer -- ./consume --queue jobs & done
-
-  # Faster failover, a status server, JSON logs:
-  bellwether run --group sync --heartbeat-interval 500ms --heartbeat-timeout 2s \
-      --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync`,
-}
-
 func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
 	fs := newFlagSet(cmd.name)
 	var co common

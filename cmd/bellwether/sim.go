@@ -15,47 +15,6 @@ import (
 	"github.com/bellwether-go/bellwether/sim"
 )
 
-var simCmd = &command{
-	name:     "sim",
-	short:    "simulate a group in virtual time: election, failover and cost under faults",
-	run:      (*cli).cmdSim,
-	synopsis: "[--scenario FILE] [flags]",
-	about: `
-Simulates a group in virtual time with the real election state machine:
-N members over a network with latency, loss, duplication, partitions,
-crashes, withdrawals and late joiners, repeated with derived seeds. It
-prints the time to one leader after start, failover times after a crash
-and after a withdrawal of the leader (p50, p99, max), the total time with
-more than one leader, broadcasts and deliveries per election and per
-simulated hour, and leadership changes. The same seed and scenario always
-give the same report.
-
-The scenario comes from --scenario (the file format is in
-docs/simulator.md) or, without it, from a default: 5 members, the leader
-crashes and later withdraws every two minutes, for ten minutes less the last
-withdrawal, twenty
-times. Flags override the file or the default; --fault replaces the
-default's faults (with a file, it adds to them).
-
-While it runs, the simulator checks invariants: a leader is always a live
-member; once the network is connected and quiet for the bound B, exactly
-one member leads and all know it; and then nothing changes. A violation
-stops it with exit status 1, the seed to rerun it, and the trace around it.`,
-	examples: `  # The default scenario, as a table:
-  bellwether sim
-
-  # 1,000 members in quiet mode for one simulated hour, a crash every ten minutes:
-  bellwether sim --members 1000 --duration 1h --repetitions 1 \
-      --fault "at 5m every 10m crash leader" --fault "at 6m every 10m restart"
-
-  # The reference protocol against the quiet one, and a timeline in the browser:
-  bellwether sim --modes reference --svg reference.svg
-  bellwether sim --modes quiet --svg quiet.svg
-
-  # A scenario file, as JSON:
-  bellwether sim --scenario partition.txt --json`,
-}
-
 // defaultScenario is the scenario without --scenario.
 var defaultScenario = []string{
 	"name default: the leader crashes, then withdraws, every two minutes",
@@ -112,11 +71,8 @@ func (c *cli) cmdSim(cmd *command, ctx context.Context, args []string) int {
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&svg, "svg", "", "also write an SVG timeline (leader over time, members as rows, faults marked) to `FILE`")
 	fs.StringVar(&trace, "trace", "", "also write the first repetition's trace, one event a line, to `FILE`")
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; sim takes flags only", fs.Arg(0)))
 	}
 
 	// The scenario is directive lines: the file's or the default's, then

@@ -8,28 +8,6 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-var statusCmd = &command{
-	name:     "status",
-	short:    "print the group's leader and exit (exit 3 when there is none)",
-	run:      (*cli).cmdStatus,
-	synopsis: "[flags]",
-	about: `
-Joins the group as an observer for up to --wait, prints the leader's id and
-exits 0 as soon as it hears one; or prints nothing on stdout, says why on
-stderr and exits 3 when it heard no leader. The leader announces itself
-every heartbeat interval, so the default wait (heartbeat interval plus
-election timeout) hears a leader that exists.`,
-	examples: `  # Who leads the group "nightly-report" on this host?
-  bellwether status --group nightly-report
-
-  # In a script:
-  if leader=$(bellwether status --bus nats://127.0.0.1:4222 --group sync); then
-      echo "leader: $leader"
-  else
-      echo "no leader"   # exit status 3
-  fi`,
-}
-
 var nilCallbacks bellwether.Callbacks
 
 func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
@@ -38,11 +16,8 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 	co.register(fs)
 	var wait time.Duration
 	durationVar(fs, &wait, "wait", 0, "how long to listen for the leader (default: heartbeat interval plus election timeout)")
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; status takes flags only", fs.Arg(0)))
 	}
 	if err := c.validate(&co); err != nil {
 		return c.fail(cmd.name, exitUsage, err)

@@ -3,32 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 )
-
-var watchCmd = &command{
-	name:     "watch",
-	short:    "print the group's leader, one JSON line per change",
-	run:      (*cli).cmdWatch,
-	synopsis: "[flags]",
-	about: `
-Joins the group as an observer, which never becomes leader and sends
-nothing, and prints one JSON object per line each time the known leader
-changes:
-
-  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1"}
-
-with "leader":null while no leader is known (after the leader withdrew or
-timed out, during an election). Nothing is printed until a leader is first
-heard, within one heartbeat interval when there is one. Runs until
-interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0.`,
-	examples: `  # Follow the leader of the group "nightly-report":
-  bellwether watch --group nightly-report
-
-  # On NATS, only the leader ids:
-  bellwether watch --bus nats://127.0.0.1:4222 --group sync | jq -r '.leader // "none"'`,
-}
 
 // watchLine is one line of watch's output.
 type watchLine struct {
@@ -41,11 +17,8 @@ func (c *cli) cmdWatch(cmd *command, ctx context.Context, args []string) int {
 	fs := newFlagSet(cmd.name)
 	var co common
 	co.register(fs)
-	if code, done := c.parse(cmd, fs, args); done {
+	if code, done := c.parseFlagsOnly(cmd, fs, args); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return c.fail(cmd.name, exitUsage, fmt.Errorf("unexpected argument %q; watch takes flags only", fs.Arg(0)))
 	}
 	if err := c.validate(&co); err != nil {
 		return c.fail(cmd.name, exitUsage, err)

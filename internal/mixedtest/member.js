@@ -19,26 +19,14 @@
 // The reference's console.warn lines go to stderr.
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
+const { loadLeaderManager: loadBundle } = require('../nodeenv/leadermanager.js');
 const readline = require('readline');
 const { connect } = require('nats');
 
 const VERSION = '0.20.0';
 
 function loadLeaderManager() {
-  const dir = path.join(__dirname, 'node_modules', 'trimerge-sync');
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  if (pkg.version !== VERSION) {
-    throw new Error(`trimerge-sync is ${pkg.version}, want ${VERSION}; run npm ci in ${__dirname}`);
-  }
-  // The bundle does not export LeaderManager: evaluate it as it ships and
-  // take the class from its scope.
-  const src = fs.readFileSync(path.join(dir, 'dist', 'index.js'), 'utf8');
-  const mod = { exports: {} };
-  new Function('exports', 'require', 'module', src + '\nexports.LeaderManager = LeaderManager;')(mod.exports, require, mod);
-  if (typeof mod.exports.LeaderManager !== 'function') throw new Error('LeaderManager not found in the bundle');
-  return mod.exports.LeaderManager;
+  return loadBundle(__dirname, VERSION, { require });
 }
 
 // subject is transport/nats's subject of a group: dots become '~'.

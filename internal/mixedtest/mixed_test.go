@@ -18,11 +18,18 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/crash"
+	"github.com/bellwether-go/bellwether/internal/nodeenv"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/goleak"
 )
+
+// pinned are the npm packages member.js needs, at the versions package.json
+// pins.
+var pinned = nodeenv.Packages{"trimerge-sync": "0.20.0", "nats": "2.29.3"}
+
+const fixHint = "install Node.js >= 18 and npm (apt-get install nodejs npm), then run `npm ci` in internal/mixedtest"
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -357,7 +364,7 @@ func without(live []member, id string) []member {
 // member that still knows the dead leader ignores requests, so whoever's
 // heartbeat timeout fires first tends to win, and any one leader will do.
 func TestMixedCluster(t *testing.T) {
-	node, dir := nodeSetup(t)
+	node, dir := nodeenv.Require(t, ".", 18, pinned, fixHint)
 	u := startNATS(t)
 	type spec struct {
 		id   string

@@ -34,11 +34,12 @@ type result struct {
 	err  error
 }
 
-// Require returns the node binary, having made sure that dir/node_modules
-// holds pkgs, installing them with npm ci when missing. When that is
-// impossible the test is skipped with fix as the hint, or fails when
-// CI=true. Each directory is set up once per test process.
-func Require(t testing.TB, dir string, minMajor int, pkgs Packages, fix string) string {
+// Require returns the node binary and dir made absolute, having made sure
+// that dir/node_modules holds pkgs, installing them with npm ci when
+// missing. When that is impossible the test is skipped with fix as the
+// hint, or fails when CI=true. Each directory is set up once per test
+// process.
+func Require(t testing.TB, dir string, minMajor int, pkgs Packages, fix string) (node, abs string) {
 	t.Helper()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -57,7 +58,7 @@ func Require(t testing.TB, dir string, minMajor int, pkgs Packages, fix string) 
 		}
 		t.Skipf("Node.js packages unavailable in %s (%v); to run this test, %s", dir, r.err, fix)
 	}
-	return r.node
+	return r.node, abs
 }
 
 // Install finds node, at least version minMajor, and runs npm ci in dir

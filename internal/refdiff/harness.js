@@ -10,7 +10,7 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
+const { loadLeaderManager: loadBundle } = require('../nodeenv/leadermanager.js');
 
 const VERSION = '0.20.0';
 
@@ -59,25 +59,19 @@ const fakeConsole = {
   debug: (...args) => warnings.push('debug: ' + args.join(' ')),
 };
 
+// The shipped bundle runs with our timers and console in scope.
 function loadLeaderManager() {
-  const dir = path.join(__dirname, 'node_modules', 'trimerge-sync');
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  if (pkg.version !== VERSION) {
-    throw new Error(`trimerge-sync is ${pkg.version}, want ${VERSION}; run npm ci in ${__dirname}`);
-  }
-  const src = fs.readFileSync(path.join(dir, 'dist', 'index.js'), 'utf8');
-  const mod = { exports: {} };
   const noRequire = (name) => {
     throw new Error(`the reference bundle unexpectedly requires ${name}`);
   };
-  // Evaluate the shipped bundle with our timers and console in scope.
-  const factory = new Function(
-    'exports', 'require', 'module', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console',
-    src + '\nexports.LeaderManager = LeaderManager;',
-  );
-  factory(mod.exports, noRequire, mod, fakeSetTimeout, clearTimer, fakeSetInterval, clearTimer, fakeConsole);
-  if (typeof mod.exports.LeaderManager !== 'function') throw new Error('LeaderManager not found in the bundle');
-  return mod.exports.LeaderManager;
+  return loadBundle(__dirname, VERSION, {
+    require: noRequire,
+    setTimeout: fakeSetTimeout,
+    clearTimeout: clearTimer,
+    setInterval: fakeSetInterval,
+    clearInterval: clearTimer,
+    console: fakeConsole,
+  });
 }
 
 const LeaderManager = loadLeaderManager();

@@ -44,12 +44,9 @@ import (
 type mslot struct {
 	mgr     *bellwether.Manager
 	running bool
-	paused  bool
-	cut     bool
-	outQ    []queued
-	inQ     []bellwether.Event
-	sent    int
-	leader  string
+	link
+	sent   int
+	leader string
 }
 
 type msim struct {
@@ -146,7 +143,7 @@ func (x *msim) run(ticks []tick) {
 				x.mu.Unlock()
 				break
 			}
-			d := x.deliveries.pop()
+			d := x.deliveries.Pop()
 			slot := int(d.key[2])
 			st := &x.slots[slot]
 			switch {
@@ -251,24 +248,14 @@ func (x *msim) external(e extEvent) {
 		st.running = false
 		st.inQ = nil
 		x.mu.Unlock()
-	case "pause":
-		st.paused = true
-		x.mu.Unlock()
-	case "partition":
-		st.cut = true
-		x.mu.Unlock()
-	case "heal":
-		st.cut = false
+	case "pause", "partition", "heal":
+		st.set(e.Op)
 		x.mu.Unlock()
 	case "resume":
-		st.paused = false
-		out := st.outQ
-		st.outQ = nil
+		out, in := st.resume()
 		for _, q := range out {
 			x.send(slot, q.index, q.event, now)
 		}
-		in := st.inQ
-		st.inQ = nil
 		x.mu.Unlock()
 		for _, ev := range in {
 			m.Receive(ev)

@@ -18,24 +18,12 @@ const referenceVersion = "0.20.0"
 
 const fixHint = "install Node.js >= 16 and npm, then run `npm ci` in internal/refdiff"
 
-// reference returns the node binary and the harness directory, installing
-// trimerge-sync into internal/refdiff/node_modules when it is missing. If
-// that is impossible the test is skipped, or fails when CI=true.
-func reference(t testing.TB) (node, dir string) {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nodeenv.Require(t, dir, 16, nodeenv.Packages{"trimerge-sync": referenceVersion}, fixHint), dir
-}
-
 // runReference runs every schedule through harness.js in one node process
 // and calls f with each schedule's result, in order, as node writes them:
 // the Go side works on one schedule while node runs the next ones.
 func runReference(t testing.TB, scheds []*schedule, f func(i int, r *result)) {
 	t.Helper()
-	node, dir := reference(t)
+	node, dir := nodeenv.Require(t, ".", 16, nodeenv.Packages{"trimerge-sync": referenceVersion}, fixHint)
 	in := filepath.Join(t.TempDir(), "schedules.jsonl")
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

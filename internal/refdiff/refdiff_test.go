@@ -83,31 +83,31 @@ func differential(t *testing.T, scheds []*schedule, failures *int, counts map[st
 	t.Helper()
 	runReference(t, scheds, func(i int, js *result) {
 		s := scheds[i]
+		// agrees compares one of ours with the reference, counting and
+		// showing (the first three) failures.
+		agrees := func(ours *result, err error) bool {
+			if err != nil {
+				t.Fatalf("seed %d: %v", s.Seed, err)
+			}
+			if d := compareResults(s, js, ours); d != nil {
+				*failures++
+				if *failures <= 3 {
+					t.Error(d)
+				}
+				return false
+			}
+			return true
+		}
 		ours, err := s.machine, error(nil)
 		if ours == nil {
 			ours, err = simulate(s, bellwether.ModeReference)
 		}
 		s.machine = nil
-		if err != nil {
-			t.Fatalf("seed %d: %v", s.Seed, err)
-		}
-		if d := compareResults(s, js, ours); d != nil {
-			*failures++
-			if *failures <= 3 {
-				t.Error(d)
-			}
+		if !agrees(ours, err) {
 			return
 		}
 		if s.Manager {
-			mgrs, err := simulateManagers(t, s, ours.ticks)
-			if err != nil {
-				t.Fatalf("seed %d: %v", s.Seed, err)
-			}
-			if d := compareResults(s, js, mgrs); d != nil {
-				*failures++
-				if *failures <= 3 {
-					t.Error(d)
-				}
+			if !agrees(simulateManagers(t, s, ours.ticks)) {
 				return
 			}
 			counts["manager"]++

@@ -1,6 +1,7 @@
 package refdiff
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 
@@ -219,7 +220,7 @@ func newSchedule(seed uint32) *schedule {
 	}
 	slices.SortStableFunc(s.Events, func(a, b extEvent) int {
 		if a.T != b.T {
-			return cmpInt64(a.T, b.T)
+			return cmp.Compare(a.T, b.T)
 		}
 		return a.Slot - b.Slot
 	})
@@ -260,7 +261,7 @@ func avoidTimerTies(s *schedule) {
 		}
 		slices.SortStableFunc(s.Events, func(a, b extEvent) int {
 			if a.T != b.T {
-				return cmpInt64(a.T, b.T)
+				return cmp.Compare(a.T, b.T)
 			}
 			return a.Slot - b.Slot
 		})
@@ -275,14 +276,4 @@ func orderSchedule() *schedule {
 		Seed: 0, ElectionTimeout: 1, HeartbeatInterval: 1, HeartbeatTimeout: 2, MaxLatency: 1,
 		IDs: slices.Clone(trickyIDs), Events: []extEvent{},
 	}
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

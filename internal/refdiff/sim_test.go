@@ -1,12 +1,14 @@
 package refdiff
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 // entry is one line of a client's trace. K is the kind: an external event
@@ -77,7 +79,7 @@ type stepKey [5]int64
 
 func (a stepKey) compare(b stepKey) int {
 	for i := range a {
-		if c := cmpInt64(a[i], b[i]); c != 0 {
+		if c := cmp.Compare(a[i], b[i]); c != 0 {
 			return c
 		}
 	}
@@ -101,16 +103,46 @@ type queued struct {
 	event bellwether.Event
 }
 
+// link is a slot's standing on the simulated network, the same in the
+// Machine's simulation and the Manager's.
+type link struct {
+	paused bool
+	cut    bool               // partitioned: what it sends and what is sent to it is lost
+	outQ   []queued           // broadcasts held while paused
+	inQ    []bellwether.Event // deliveries held while paused
+}
+
+// set carries out op if it is pause, partition or heal, and reports
+// whether it was.
+func (l *link) set(op string) bool {
+	switch op {
+	case "pause":
+		l.paused = true
+	case "partition":
+		l.cut = true
+	case "heal":
+		l.cut = false
+	default:
+		return false
+	}
+	return true
+}
+
+// resume ends a pause and hands over what it held: the broadcasts to send
+// now and the deliveries to make, in order.
+func (l *link) resume() (out []queued, in []bellwether.Event) {
+	out, in = l.outQ, l.inQ
+	l.paused, l.outQ, l.inQ = false, nil, nil
+	return out, in
+}
+
 type slotState struct {
 	m       *bellwether.Machine
 	running bool
-	paused  bool
-	cut     bool               // partitioned: what it sends and what is sent to it is lost
-	outQ    []queued           // broadcasts held while paused
-	inQ     []bellwether.Event // deliveries held while paused
-	sent    int                // broadcasts so far, over all instances
-	next    int64              // the machine's next deadline, -1 for none
-	leader  string             // known leader last recorded
+	link
+	sent   int    // broadcasts so far, over all instances
+	next   int64  // the machine's next deadline, -1 for none
+	leader string // known leader last recorded
 
 	// For the consistency check of EffectLeader within a step.
 	stepLeader  string
@@ -200,7 +232,7 @@ loop:
 			x.ticks = append(x.ticks, tick{x.now, slot})
 			x.step(slot, func(st *slotState) { x.apply(slot, st.m.Tick(at(x.now))) })
 		case classDelivery:
-			d := x.deliveries.pop()
+			d := x.deliveries.Pop()
 			st := &x.slots[slot]
 			switch {
 			case !st.running, st.cut:
@@ -246,21 +278,13 @@ func (x *sim) external(slot int, st *slotState, op string) {
 		x.apply(slot, st.m.Shutdown(at(x.now), op == "stop"))
 		st.running = false
 		st.inQ = nil
-	case "pause":
-		st.paused = true
-	case "partition":
-		st.cut = true
-	case "heal":
-		st.cut = false
+	case "pause", "partition", "heal":
+		st.set(op)
 	case "resume":
-		st.paused = false
-		out := st.outQ
-		st.outQ = nil
+		out, in := st.resume()
 		for _, q := range out {
 			x.send(slot, q.index, q.event)
 		}
-		in := st.inQ
-		st.inQ = nil
 		for _, e := range in {
 			x.apply(slot, st.m.Receive(at(x.now), e))
 		}
@@ -356,51 +380,15 @@ func schedDeliveries(s *schedule, q *deliveryQueue, now int64, from, index int, 
 			continue
 		}
 		t := now + 1 + int64(hash32(s.Seed, saltLatency, uint32(from), uint32(index), uint32(r))%uint32(s.MaxLatency))
-		q.push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
+		q.Push(delivery{key: stepKey{t, classDelivery, int64(r), int64(from), int64(index)}, event: e})
 	}
 }
 
 // deliveryQueue is a binary min-heap of deliveries by key (keys are
 // unique); the next delivery is at index 0.
-type deliveryQueue []delivery
+type deliveryQueue = minheap.Heap[delivery]
 
-func (q *deliveryQueue) push(d delivery) {
-	h := append(*q, d)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p].key.compare(h[i].key) <= 0 {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	*q = h
-}
-
-func (q *deliveryQueue) pop() delivery {
-	h := *q
-	d := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h[n] = delivery{}
-	h = h[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && h[c+1].key.compare(h[c].key) < 0 {
-			c++
-		}
-		if h[i].key.compare(h[c].key) <= 0 {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	*q = h
-	return d
-}
+func (d delivery) Less(e delivery) bool { return d.key.compare(e.key) < 0 }
 
 func (x *sim) record(slot int, k, v, j string) {
 	x.traces[slot] = append(x.traces[slot], entry{T: x.now, K: k, V: v, J: j})

@@ -1,6 +1,7 @@
 package refdiff
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ func startInstant(name string, seed uint32, ids string, horizon int64, events st
 	}
 	slices.SortStableFunc(s.Events, func(a, b extEvent) int {
 		if a.T != b.T {
-			return cmpInt64(a.T, b.T)
+			return cmp.Compare(a.T, b.T)
 		}
 		return a.Slot - b.Slot
 	})

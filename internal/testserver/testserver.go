@@ -177,31 +177,29 @@ func (s *Server) Kill() {
 // open and it answers nothing, as a hung server or a lost network does.
 func (s *Server) Freeze() {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		s.t.Fatalf("testserver: Freeze of %s, which is not running", s.name)
-		return
-	}
-	if err := freeze(s.cmd); err != nil {
-		s.t.Fatalf("testserver: freezing %s: %v", s.name, err)
-	}
-	s.frozen = true
+	s.stopOrGo("Freeze", "freezing", freeze, true)
 }
 
 // Thaw lets a frozen server run again (SIGCONT).
 func (s *Server) Thaw() {
 	s.t.Helper()
+	s.stopOrGo("Thaw", "thawing", thaw, false)
+}
+
+// stopOrGo freezes or thaws the running server with signal, as frozen
+// says; op and doing name it in failures.
+func (s *Server) stopOrGo(op, doing string, signal func(*exec.Cmd) error, frozen bool) {
+	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
-		s.t.Fatalf("testserver: Thaw of %s, which is not running", s.name)
+		s.t.Fatalf("testserver: %s of %s, which is not running", op, s.name)
 		return
 	}
-	if err := thaw(s.cmd); err != nil {
-		s.t.Fatalf("testserver: thawing %s: %v", s.name, err)
+	if err := signal(s.cmd); err != nil {
+		s.t.Fatalf("testserver: %s %s: %v", doing, s.name, err)
 	}
-	s.frozen = false
+	s.frozen = frozen
 }
 
 // halt ends the server with sig and waits until every process of it has

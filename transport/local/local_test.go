@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"io"
 	"net/url"
 	"os"
@@ -371,19 +372,11 @@ func TestFromURL(t *testing.T) {
 	if def.Dir() != local.DefaultDir() {
 		t.Fatalf("FromURL(local://).Dir() = %q, want %q", def.Dir(), local.DefaultDir())
 	}
-	for _, bad := range []struct{ url, want string }{
-		{"mem://x", "scheme"},
-		{"local:foo", "'//'"},
-		{"local://tmp/x", "three slashes"},
-		{"local:///tmp/x?mode=1", "query"},
-		{"local:///", "root"},
-	} {
-		u, err := url.Parse(bad.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := local.FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("FromURL(%s) = %v, want an error about %s", bad.url, err, bad.want)
-		}
-	}
+	bustest.FromURLErrors(t, local.FromURL, "bellwether/local: ", []bustest.BadURL{
+		{URL: "mem://x", Want: "scheme"},
+		{URL: "local:foo", Want: "'//'"},
+		{URL: "local://tmp/x", Want: "three slashes"},
+		{URL: "local:///tmp/x?mode=1", Want: "query"},
+		{URL: "local:///", Want: "root"},
+	})
 }

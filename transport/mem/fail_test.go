@@ -21,10 +21,7 @@ var errLinkDown = errors.New("link down")
 // ends it.
 func TestFailSends(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hub := mem.NewHub()
-		ta, tb := hub.NewTransport(), hub.NewTransport()
-		defer ta.Close()
-		defer tb.Close()
+		hub, ta, tb := twoTransports(t)
 		a, a2, b := join(t, ta, "g"), join(t, ta, "g"), join(t, tb, "g")
 
 		a.FailSends(errLinkDown)

@@ -23,7 +23,6 @@
 package mem
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 // DefaultMaxMessageSize is the message size limit of a hub made without
@@ -132,12 +132,12 @@ type Hub struct {
 	faults  Faults
 	buffer  int
 	maxSize int
-	groups  map[string][]*Conn // members in join order
-	side    map[*Transport]int // partition of each transport; absent is 0
-	pending pendingHeap        // delayed copies
-	seq     uint64             // tie-breaker of pending copies
-	timer   *time.Timer        // fires at the first pending copy
-	armedAt time.Time          // when timer is set to fire; zero if stopped
+	groups  map[string][]*Conn     // members in join order
+	side    map[*Transport]int     // partition of each transport; absent is 0
+	pending minheap.Heap[*pending] // delayed copies
+	seq     uint64                 // tie-breaker of pending copies
+	timer   *time.Timer            // fires at the first pending copy
+	armedAt time.Time              // when timer is set to fire; zero if stopped
 	stats   Stats
 }
 
@@ -277,7 +277,7 @@ func (h *Hub) routeLocked(from, to *Conn, msg []byte, now time.Time) {
 			continue
 		}
 		h.seq++
-		heap.Push(&h.pending, &pending{at: now.Add(d), seq: h.seq, from: from, to: to, msg: msg})
+		h.pending.Push(&pending{at: now.Add(d), seq: h.seq, from: from, to: to, msg: msg})
 		h.armLocked()
 	}
 }
@@ -333,7 +333,7 @@ func (h *Hub) fire() {
 	defer h.mu.Unlock()
 	now := time.Now()
 	for len(h.pending) > 0 && !h.pending[0].at.After(now) {
-		p := heap.Pop(&h.pending).(*pending)
+		p := h.pending.Pop()
 		h.deliverLocked(p.from, p.to, p.msg)
 	}
 	h.armedAt = time.Time{}
@@ -350,7 +350,7 @@ func (h *Hub) dropPendingLocked(t *Transport) {
 	}
 	clear(h.pending[len(kept):])
 	h.pending = kept
-	heap.Init(&h.pending)
+	h.pending.Init()
 	h.armLocked()
 }
 
@@ -361,23 +361,12 @@ type pending struct {
 	msg      []byte
 }
 
-type pendingHeap []*pending
-
-func (q pendingHeap) Len() int { return len(q) }
-func (q pendingHeap) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
+// Less orders copies by due time, then by sending.
+func (p *pending) Less(q *pending) bool {
+	if !p.at.Equal(q.at) {
+		return p.at.Before(q.at)
 	}
-	return q[i].seq < q[j].seq
-}
-func (q pendingHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *pendingHeap) Push(x any)   { *q = append(*q, x.(*pending)) }
-func (q *pendingHeap) Pop() any {
-	old := *q
-	p := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return p
+	return p.seq < q.seq
 }
 
 var _ bellwether.Transport = (*Transport)(nil)

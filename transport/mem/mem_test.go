@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,6 +34,15 @@ func TestConformanceWithDelay(t *testing.T) {
 		t.Cleanup(func() { tr.Close() })
 		return tr
 	}, bellwethertest.RecvBuffer(mem.DefaultBuffer))
+}
+
+// twoTransports returns a new hub and two transports on it, closed when
+// the test ends.
+func twoTransports(t *testing.T) (*mem.Hub, *mem.Transport, *mem.Transport) {
+	hub := mem.NewHub()
+	ta, tb := hub.NewTransport(), hub.NewTransport()
+	t.Cleanup(func() { ta.Close(); tb.Close() })
+	return hub, ta, tb
 }
 
 // join joins group on tr, in a synctest bubble or not.
@@ -85,10 +94,7 @@ func numbered(prefix string, n int) []string {
 
 func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hub := mem.NewHub()
-		ta, tb := hub.NewTransport(), hub.NewTransport()
-		defer ta.Close()
-		defer tb.Close()
+		_, ta, tb := twoTransports(t)
 		a, b := join(t, ta, "g"), join(t, tb, "g")
 
 		ta.Pause()
@@ -131,10 +137,7 @@ func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 
 func TestPauseConn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hub := mem.NewHub()
-		ta, tb := hub.NewTransport(), hub.NewTransport()
-		defer ta.Close()
-		defer tb.Close()
+		_, ta, tb := twoTransports(t)
 		a1, a2, b := join(t, ta, "g"), join(t, ta, "g"), join(t, tb, "g")
 		a1.Pause()
 		ta.Pause()
@@ -461,22 +464,14 @@ func TestFromURL(t *testing.T) {
 	bellwethertest.Send(t, b, []byte("same hub"))
 	bellwethertest.ExpectRecv(t, a, []byte("same hub"))
 
-	for _, bad := range []struct{ url, want string }{
-		{"udp://x", "scheme"},
-		{"mem:x", "'//'"},
-		{"mem://u@x", "user"},
-		{"mem://x/y", "path"},
-		{"mem://x?loss=1", "query"},
-		{"mem://x:80", "':'"},
-	} {
-		u, err := url.Parse(bad.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mem.FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("FromURL(%s) = %v, want an error about %s", bad.url, err, bad.want)
-		}
-	}
+	bustest.FromURLErrors(t, mem.FromURL, "bellwether/mem: ", []bustest.BadURL{
+		{URL: "udp://x", Want: "scheme"},
+		{URL: "mem:x", Want: "'//'"},
+		{URL: "mem://u@x", Want: "user"},
+		{URL: "mem://x/y", Want: "path"},
+		{URL: "mem://x?loss=1", Want: "query"},
+		{URL: "mem://x:80", Want: "':'"},
+	})
 }
 
 func fromURL(t *testing.T, s string) *mem.Transport {

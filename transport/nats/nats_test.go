@@ -1,14 +1,13 @@
 package nats_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
@@ -56,15 +55,7 @@ func serverURL(t testing.TB, s *server.Server) *url.URL {
 }
 
 func newTransport(t testing.TB, u *url.URL) *bwnats.Transport {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tr, err := bwnats.FromURL(ctx, u)
-	if err != nil {
-		t.Fatalf("FromURL(%s): %v", u, err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
+	return bustest.Open(t, bwnats.FromURL, u)
 }
 
 func TestMaxMessageSize(t *testing.T) {
@@ -101,35 +92,14 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 }
 
 func TestFromURLErrors(t *testing.T) {
-	ctx := context.Background()
 	port := testenv.FreePort(t)
-	for _, tc := range []struct {
-		url  string
-		want string
-	}{
-		{"redis://127.0.0.1:4222", `scheme "redis"; use nats://`},
-		{"nats://", "has no host"},
-		{"nats://127.0.0.1:4222/x", "path or query"},
-		{fmt.Sprintf("nats://127.0.0.1:%d", port), fmt.Sprintf("cannot reach nats at 127.0.0.1:%d", port)},
-		{fmt.Sprintf("nats://127.0.0.1:%d", port), fmt.Sprintf("nats-server -a 127.0.0.1 -p %d", port)},
-	} {
-		u, err := url.Parse(tc.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := bwnats.FromURL(ctx, u)
-		if err == nil {
-			tr.Close()
-			t.Errorf("FromURL(%s) succeeded; want an error", tc.url)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("FromURL(%s) = %v; want it to say %q", tc.url, err, tc.want)
-		}
-	}
-	if _, err := bwnats.FromURL(ctx, nil); err == nil {
-		t.Error("FromURL(nil) succeeded")
-	}
+	bustest.FromURLErrors(t, bwnats.FromURL, "bellwether/nats: ", []bustest.BadURL{
+		{URL: "redis://127.0.0.1:4222", Want: `scheme "redis"; use nats://`},
+		{URL: "nats://", Want: "has no host"},
+		{URL: "nats://127.0.0.1:4222/x", Want: "path or query"},
+		{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), Want: fmt.Sprintf("cannot reach nats at 127.0.0.1:%d", port)},
+		{URL: fmt.Sprintf("nats://127.0.0.1:%d", port), Want: fmt.Sprintf("nats-server -a 127.0.0.1 -p %d", port)},
+	})
 }
 
 func TestNewKeepsCallersConnection(t *testing.T) {
@@ -143,10 +113,7 @@ func TestNewKeepsCallersConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 	tr.Close()
 	if nc.IsClosed() {
 		t.Fatal("Transport.Close closed the caller's connection")
@@ -154,4 +121,10 @@ func TestNewKeepsCallersConnection(t *testing.T) {
 	if _, err := bwnats.New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
+}
+
+// TestKit runs the conformance kit and the outage test, each on a
+// NATS server of its own.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.NATS, bwnats.FromURL, bellwethertest.RecvBuffer(bwnats.RecvBuffer), bellwethertest.HealthDown("not connected to nats"))
 }

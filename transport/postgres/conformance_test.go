@@ -5,29 +5,15 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
 )
 
-// TestConformance runs the kit on a PostgreSQL cluster of the test's own,
-// which it also restarts, kills and freezes. A notification's payload is
-// text, so the bus is declared TextOnly.
-func TestConformance(t *testing.T) {
-	s := testserver.Postgres(t)
-	u := s.URL()
-	bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) },
-		bellwethertest.TextOnly(),
-		bellwethertest.RecvBuffer(bwpostgres.RecvBuffer),
-		bellwethertest.WithServer(s),
-		bellwethertest.HealthDown("not connected to postgres"))
-}
-
-// TestOutage: three Electors through a frozen and a killed PostgreSQL;
-// see bellwethertest.TestOutage.
-func TestOutage(t *testing.T) {
-	s := testserver.Postgres(t)
-	u := s.URL()
-	bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return newTransport(t, u) }, bellwethertest.WithServer(s))
+// TestKit runs the conformance kit and the outage test, each on a
+// PostgreSQL cluster of its own. A notification's payload is text,
+// so the bus is declared TextOnly.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.Postgres, bwpostgres.FromURL, bellwethertest.TextOnly(), bellwethertest.RecvBuffer(bwpostgres.RecvBuffer), bellwethertest.HealthDown("not connected to postgres"))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	bwpostgres "github.com/bellwether-go/bellwether/transport/postgres"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,15 +22,7 @@ func TestMain(m *testing.M) {
 }
 
 func newTransport(t testing.TB, u *url.URL) *bwpostgres.Transport {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tr, err := bwpostgres.FromURL(ctx, u)
-	if err != nil {
-		t.Fatalf("FromURL(%s): %v", u.Redacted(), err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
+	return bustest.Open(t, bwpostgres.FromURL, u)
 }
 
 func TestMaxMessageSize(t *testing.T) {
@@ -87,35 +80,14 @@ func TestTwoConnectionsPerTransport(t *testing.T) {
 }
 
 func TestFromURLErrors(t *testing.T) {
-	ctx := context.Background()
 	port := testenv.FreePort(t)
-	for _, tc := range []struct {
-		url  string
-		want string
-	}{
-		{"redis://127.0.0.1:5432", `scheme "redis"; use postgres://`},
-		{"postgres://127.0.0.1:5432/x?sslmode=bogus", "sslmode"},
-		{fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), fmt.Sprintf("cannot reach postgres at 127.0.0.1:%d", port)},
-		{fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), "is PostgreSQL running"},
-	} {
-		u, err := url.Parse(tc.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := bwpostgres.FromURL(ctx, u)
-		if err == nil {
-			tr.Close()
-			t.Errorf("FromURL(%s) succeeded; want an error", tc.url)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("FromURL(%s) = %v; want it to say %q", tc.url, err, tc.want)
-		}
-	}
-	if _, err := bwpostgres.FromURL(ctx, nil); err == nil {
-		t.Error("FromURL(nil) succeeded")
-	}
-	if _, err := bwpostgres.New(ctx, nil); err == nil {
+	bustest.FromURLErrors(t, bwpostgres.FromURL, "bellwether/postgres: ", []bustest.BadURL{
+		{URL: "redis://127.0.0.1:5432", Want: `scheme "redis"; use postgres://`},
+		{URL: "postgres://127.0.0.1:5432/x?sslmode=bogus", Want: "sslmode"},
+		{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), Want: fmt.Sprintf("cannot reach postgres at 127.0.0.1:%d", port)},
+		{URL: fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), Want: "is PostgreSQL running"},
+	})
+	if _, err := bwpostgres.New(context.Background(), nil); err == nil {
 		t.Error("New(nil) succeeded")
 	}
 }
@@ -123,11 +95,7 @@ func TestFromURLErrors(t *testing.T) {
 func TestFromURLNoSuchDatabase(t *testing.T) {
 	u := *testenv.PostgresURL(t)
 	u.Path = "/bellwether_no_such_database"
-	tr, err := bwpostgres.FromURL(context.Background(), &u)
-	if err == nil {
-		tr.Close()
-		t.Fatal("FromURL succeeded on a database that does not exist")
-	}
+	err := bustest.Refused(t, bwpostgres.FromURL, &u, "a database that does not exist")
 	if !strings.Contains(err.Error(), "createdb bellwether_no_such_database") {
 		t.Fatalf("FromURL = %v; want it to say how to create the database", err)
 	}
@@ -144,8 +112,5 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwredis "github.com/bellwether-go/bellwether/transport/redis"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -26,15 +28,7 @@ type quietLogger struct{}
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
 func newTransport(t testing.TB, u *url.URL) *bwredis.Transport {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tr, err := bwredis.FromURL(ctx, u)
-	if err != nil {
-		t.Fatalf("FromURL(%s): %v", u.Redacted(), err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
+	return bustest.Open(t, bwredis.FromURL, u)
 }
 
 func TestLastMemberUnsubscribes(t *testing.T) {
@@ -76,45 +70,20 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 }
 
 func TestFromURLErrors(t *testing.T) {
-	ctx := context.Background()
 	port := testenv.FreePort(t)
-	for _, tc := range []struct {
-		url  string
-		want string
-	}{
-		{"nats://127.0.0.1:6379", `scheme "nats"; use redis://`},
-		{"redis://", "has no host"},
-		{"redis://127.0.0.1:6379/x", "invalid database number"},
-		{fmt.Sprintf("redis://127.0.0.1:%d/0", port), fmt.Sprintf("cannot reach redis at 127.0.0.1:%d", port)},
-		{fmt.Sprintf("redis://127.0.0.1:%d/0", port), "connection refused; is redis-server running? start it with `redis-server"},
-	} {
-		u, err := url.Parse(tc.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := bwredis.FromURL(ctx, u)
-		if err == nil {
-			tr.Close()
-			t.Errorf("FromURL(%s) succeeded; want an error", tc.url)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("FromURL(%s) = %v; want it to say %q", tc.url, err, tc.want)
-		}
-	}
-	if _, err := bwredis.FromURL(ctx, nil); err == nil {
-		t.Error("FromURL(nil) succeeded")
-	}
+	bustest.FromURLErrors(t, bwredis.FromURL, "bellwether/redis: ", []bustest.BadURL{
+		{URL: "nats://127.0.0.1:6379", Want: `scheme "nats"; use redis://`},
+		{URL: "redis://", Want: "has no host"},
+		{URL: "redis://127.0.0.1:6379/x", Want: "invalid database number"},
+		{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Want: fmt.Sprintf("cannot reach redis at 127.0.0.1:%d", port)},
+		{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Want: "connection refused; is redis-server running? start it with `redis-server"},
+	})
 }
 
 func TestFromURLBadCredentials(t *testing.T) {
 	u := *testenv.RedisURL(t)
 	u.User = url.UserPassword("bellwether-no-such-user", "secret")
-	tr, err := bwredis.FromURL(context.Background(), &u)
-	if err == nil {
-		tr.Close()
-		t.Fatal("FromURL with a user that does not exist succeeded")
-	}
+	err := bustest.Refused(t, bwredis.FromURL, &u, "a user that does not exist")
 	if !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("FromURL = %v; want it to blame the credentials without showing the password", err)
 	}
@@ -132,10 +101,7 @@ func TestNewKeepsCallersClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, a, []byte("hi"))
-	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+	bustest.Talks(t, tr, newTransport(t, u))
 	tr.Close()
 	if err := client.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("the caller's client no longer works after Transport.Close: %v", err)
@@ -143,4 +109,10 @@ func TestNewKeepsCallersClient(t *testing.T) {
 	if _, err := bwredis.New(context.Background(), nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
+}
+
+// TestKit runs the conformance kit and the outage test, each on a
+// redis-server of its own.
+func TestKit(t *testing.T) {
+	bustest.Kit(t, testserver.Redis, bwredis.FromURL, bellwethertest.RecvBuffer(bwredis.RecvBuffer), bellwethertest.HealthDown("is not working"))
 }

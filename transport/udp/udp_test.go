@@ -3,6 +3,7 @@ package udp
 import (
 	"bytes"
 	"context"
+	"github.com/bellwether-go/bellwether/internal/bustest"
 	"net"
 	"net/url"
 	"strings"
@@ -170,25 +171,17 @@ func TestFromURL(t *testing.T) {
 	if tr, err := FromURL(context.Background(), u); err != nil || tr.ifi != nil || tr.ttl != DefaultTTL {
 		t.Fatalf("FromURL(%s) = %+v, %v", u, tr, err)
 	}
-	for _, bad := range []struct{ url, want string }{
-		{"mem://x", "scheme"},
-		{"udp:239.1.2.3:9999", "no multicast group"},
-		{"udp://", "no multicast group"},
-		{"udp://239.1.2.3", "no port"},
-		{"udp://u@239.1.2.3:9999", "user"},
-		{"udp://239.1.2.3:9999/x", "path"},
-		{"udp://239.1.2.3:9999?ttl=0", "ttl"},
-		{"udp://239.1.2.3:9999?ttl=x", "ttl"},
-		{"udp://239.1.2.3:9999?ttl=1&ttl=2", "once"},
-		{"udp://239.1.2.3:9999?interface=lo", "unknown parameter"},
-		{"udp://10.1.2.3:9999", "multicast"},
-	} {
-		u, err := url.Parse(bad.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := FromURL(context.Background(), u); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("FromURL(%s) = %v, want an error about %q", bad.url, err, bad.want)
-		}
-	}
+	bustest.FromURLErrors(t, FromURL, "bellwether/udp: ", []bustest.BadURL{
+		{URL: "mem://x", Want: "scheme"},
+		{URL: "udp:239.1.2.3:9999", Want: "no multicast group"},
+		{URL: "udp://", Want: "no multicast group"},
+		{URL: "udp://239.1.2.3", Want: "no port"},
+		{URL: "udp://u@239.1.2.3:9999", Want: "user"},
+		{URL: "udp://239.1.2.3:9999/x", Want: "path"},
+		{URL: "udp://239.1.2.3:9999?ttl=0", Want: "ttl"},
+		{URL: "udp://239.1.2.3:9999?ttl=x", Want: "ttl"},
+		{URL: "udp://239.1.2.3:9999?ttl=1&ttl=2", Want: "once"},
+		{URL: "udp://239.1.2.3:9999?interface=lo", Want: "unknown parameter"},
+		{URL: "udp://10.1.2.3:9999", Want: "multicast"},
+	})
 }

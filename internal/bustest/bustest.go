@@ -1,0 +1,106 @@
+// Package bustest holds what the tests of the server buses (NATS, Redis,
+// PostgreSQL, MQTT) would otherwise each write again: opening a transport
+// for a test, running the conformance kit on a server of the test's own,
+// and checking FromURL's errors.
+package bustest
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/bellwethertest"
+	"github.com/bellwether-go/bellwether/internal/testserver"
+	"github.com/bellwether-go/bellwether/transport"
+)
+
+// FromURL is a bus package's FromURL.
+type FromURL[T bellwether.Transport] func(context.Context, *url.URL, ...transport.Option) (T, error)
+
+// Open opens the bus at u with fromURL, allowing 10s, and closes the
+// transport when the test ends; it fails the test if the bus cannot be
+// opened.
+func Open[T bellwether.Transport](t testing.TB, fromURL FromURL[T], u *url.URL) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := fromURL(ctx, u)
+	if err != nil {
+		t.Fatalf("FromURL(%s): %v", u.Redacted(), err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// Kit runs the conformance kit (bellwethertest.TestTransport, as subtest
+// Transport) and bellwethertest.TestOutage (as Outage), each on a server
+// of its own that start gives and that the kit restarts, kills and
+// freezes. opts are the bus's promises to TestTransport.
+func Kit[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserver.Server, fromURL FromURL[T], opts ...bellwethertest.Option) {
+	t.Run("Transport", func(t *testing.T) {
+		s := start(t)
+		u := s.URL()
+		opts := append(opts, bellwethertest.WithServer(s))
+		bellwethertest.TestTransport(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, opts...)
+	})
+	t.Run("Outage", func(t *testing.T) {
+		s := start(t)
+		u := s.URL()
+		bellwethertest.TestOutage(t, func(t *testing.T) bellwether.Transport { return Open(t, fromURL, u) }, bellwethertest.WithServer(s))
+	})
+}
+
+// BadURL is a URL that FromURL must refuse, and a part of the error that
+// says why.
+type BadURL struct{ URL, Want string }
+
+// FromURLErrors checks that fromURL refuses each of bad with an error that
+// starts with prefix (the bus's import path and ": ") and says what Want
+// says, and that it refuses a nil URL.
+func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], prefix string, bad []BadURL) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tc := range bad {
+		u, err := url.Parse(tc.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := fromURL(ctx, u)
+		if err == nil {
+			tr.Close()
+			t.Errorf("FromURL(%s) succeeded; want an error", tc.URL)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.Want) {
+			t.Errorf("FromURL(%s) = %v; want it to start %q and say %q", tc.URL, err, prefix, tc.Want)
+		}
+	}
+	if _, err := fromURL(ctx, nil); err == nil {
+		t.Error("FromURL(nil) succeeded")
+	}
+}
+
+// Refused opens u with fromURL, which must fail (what says of u why), and
+// returns the error.
+func Refused[T bellwether.Transport](t *testing.T, fromURL FromURL[T], u *url.URL, what string) error {
+	t.Helper()
+	tr, err := fromURL(context.Background(), u)
+	if err == nil {
+		tr.Close()
+		t.Fatalf("FromURL succeeded with %s", what)
+	}
+	return err
+}
+
+// Talks checks that a member on tr hears a member on other, a transport of
+// the same bus opened otherwise, in a new group.
+func Talks(t *testing.T, tr, other bellwether.Transport) {
+	t.Helper()
+	g := bellwethertest.UniqueGroup(t, "talks")
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, other, g)
+	bellwethertest.Send(t, a, []byte("hi"))
+	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+}
