@@ -151,7 +151,7 @@ func (d *demo) show(ctx context.Context, exe string) (int, error) {
 
 	d.section("Summary")
 	d.printf("  %-10s %-10s %-8s %s\n", "step", "measured", "leader", "expected")
-	d.printf("  %-10s %-10s %-8s %s\n", "election", fmtDur(election), first.m.id, "election timeout + jitter, after start-up")
+	d.printf("  %-10s %-10s %-8s %s\n", "election", fmtDur(election), first.m.id, fmt.Sprintf("about %s after start-up: a new member listens for the lease's length", fmtDur(s.HeartbeatTimeout-s.ElectionTimeout/2)))
 	d.printf("  %-10s %-10s %-8s %s\n", "failover", fmtDur(failover), next.m.id, fmt.Sprintf("about %s: heartbeat timeout + election timeout", fmtDur(s.HeartbeatTimeout+s.ElectionTimeout)))
 	d.printf("  %-10s %-10s %-8s %s\n", "handover", fmtDur(handover), third.m.id, fmt.Sprintf("about %s: election timeout", fmtDur(s.ElectionTimeout)))
 	d.printf("\nA crashed leader is replaced once its heartbeats time out; a leader that\n")
