@@ -104,13 +104,6 @@ func (l *leadership) returned() {
 	close(l.done)
 }
 
-// started reports whether the job was started (it may have returned).
-func (l *leadership) started() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.state == jobRunning || l.state == jobReturned
-}
-
 // wait waits until the job has returned, if it was started or is about to
 // be. A cancelled leadership whose job was not started never starts one.
 func (l *leadership) wait(ctx context.Context) error {

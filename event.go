@@ -67,7 +67,8 @@ func (e Event) Validate() error {
 	return nil
 }
 
-// Reasons an event is rejected, as reported by [EventError.Reason]. They are
+// Reasons an event is rejected, as reported by [EventError.Reason] and
+// counted in [Stats].Rejected. They are
 // stable and short so that metrics can use them as label values.
 const (
 	ReasonSyntax   = "syntax"    // not a JSON object, or malformed JSON
@@ -75,6 +76,10 @@ const (
 	ReasonAction   = "action"    // "action" missing or not one of the four
 	ReasonClientID = "client_id" // "clientId" missing, empty or not a string
 	ReasonTooLarge = "too_large" // larger than the receiver accepts
+	// ReasonOwnID: a valid event that carries the receiver's own id, so
+	// another member is misconfigured with the same id. Only an Elector
+	// reports it (in Stats.Rejected); ParseEvent cannot know the id.
+	ReasonOwnID = "own_id"
 )
 
 // EventError describes why bytes are not a valid leader event.

@@ -41,6 +41,15 @@ type Conn interface {
 	Close() error
 }
 
+// HealthChecker is implemented by a Conn that can tell whether its
+// connection to the bus works, even when it has nothing to send. An
+// Elector uses it to tell a bus outage from a quiet group; see
+// [Elector.Health].
+type HealthChecker interface {
+	// Health returns nil while the bus is reachable, else why not.
+	Health() error
+}
+
 var (
 	// ErrClosed is returned by a Conn or Transport used after Close.
 	ErrClosed = errors.New("bellwether: closed")
