@@ -685,6 +685,20 @@ func TestValidateGroup(t *testing.T) {
 			t.Errorf("ValidateGroup(%q) accepted", bad)
 		}
 	}
+	// The error shows the character, not a byte of it; a byte that is
+	// not UTF-8 is shown as a byte.
+	for _, c := range []struct{ name, want string }{
+		{"café", `group name "café" has 'é' at byte 3;`},
+		{"a b", `group name "a b" has ' ' at byte 1;`},
+		{"x\U0001F600", `group name "x😀" has '😀' at byte 1;`},
+		{"ab\xff", `group name "ab\xff" has the byte 0xff at byte 2;`},
+		{"a\xe2\x98", `group name "a\xe2\x98" has the byte 0xe2 at byte 1;`},
+	} {
+		err := bellwether.ValidateGroup(c.name)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ValidateGroup(%q) = %v, want %s", c.name, err, c.want)
+		}
+	}
 }
 
 func TestElectorStatsCountsElections(t *testing.T) {
