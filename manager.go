@@ -15,7 +15,7 @@ type managerOptions struct {
 }
 
 // WithLogger sends the Manager's warnings (the reference's console.warn
-// lines) to l as Warn records with a "client" attribute. The default is
+// lines) to l as Warn records with an "id" attribute. The default is
 // slog.Default(); a nil l discards them.
 func WithLogger(l *slog.Logger) ManagerOption {
 	return func(o *managerOptions) { o.logger = l }
@@ -63,7 +63,7 @@ func NewManager(clientID string, onLeaderChange func(isLeader bool), broadcast f
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("client", clientID)
+	logger = logger.With("id", clientID)
 	mgr := &Manager{id: clientID}
 	mgr.d = newDriver(m, func(e Effect) {
 		switch e.Kind {

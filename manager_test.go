@@ -262,7 +262,7 @@ func TestManagerLogsWarnings(t *testing.T) {
 		m.Shutdown(false)
 		mu.Lock()
 		defer mu.Unlock()
-		if !strings.Contains(buf.String(), `level=WARN msg="leader timeout" client=b`) {
+		if !strings.Contains(buf.String(), `level=WARN msg="leader timeout" id=b`) {
 			t.Fatalf("log = %q", buf.String())
 		}
 	})
