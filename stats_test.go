@@ -14,8 +14,7 @@ import (
 // range.
 func TestElectionBucketsCannotBeChangedFromOutside(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
-		e := join(t, &b, "a", nil)
+		e := join(t, newBus(), "a", nil)
 		b1 := metrics.ElectionBuckets()
 		b1[0] = 99
 		h0 := e.Stats().ElectionDurations
