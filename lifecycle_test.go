@@ -360,8 +360,15 @@ func TestElectorWatchOneStatusPerChange(t *testing.T) {
 // (It hides the mem Conn's Health, as a bus with no health report.)
 type deafConn struct {
 	bellwether.Conn
-	mu    sync.Mutex
-	broke chan struct{} // closed while deaf
+	mu     sync.Mutex
+	broke  chan struct{} // closed while deaf
+	closed chan struct{} // closed by Close
+	once   sync.Once
+}
+
+func (c *deafConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 var errDeaf = errors.New("socket reader failed")
@@ -386,6 +393,8 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 	broke := c.broke
 	c.mu.Unlock()
 	select {
+	case <-c.closed:
+		return nil, bellwether.ErrClosed
 	case <-broke:
 		return nil, errDeaf
 	default:
@@ -401,6 +410,8 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 	}()
 	m, err := c.Conn.Recv(ctx)
 	select {
+	case <-c.closed:
+		return nil, bellwether.ErrClosed
 	case <-broke:
 		return nil, errDeaf
 	default:
@@ -418,7 +429,7 @@ func (b *deafBus) Join(ctx context.Context, group string) (bellwether.Conn, erro
 	if err != nil {
 		return nil, err
 	}
-	d := &deafConn{Conn: c, broke: make(chan struct{})}
+	d := &deafConn{Conn: c, broke: make(chan struct{}), closed: make(chan struct{})}
 	b.conns = append(b.conns, d)
 	return d, nil
 }
