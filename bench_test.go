@@ -145,7 +145,7 @@ func BenchmarkCodec(b *testing.B) {
 // BenchmarkManagerReceive measures how many heartbeats per second a
 // Manager takes in, from one goroutine.
 func BenchmarkManagerReceive(b *testing.B) {
-	m, err := bellwether.NewManager("web-2", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+	m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "web-2", Broadcast: func(bellwether.Event) {}, Mode: bellwether.ModeReference, Logger: quietLogger})
 	if err != nil {
 		b.Fatal(err)
 	}

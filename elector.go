@@ -373,13 +373,6 @@ func (e *Elector) Health() error {
 	return nil
 }
 
-// HealthChecker is implemented by a Conn that can tell whether its
-// connection to the bus works, even when it has nothing to send.
-type HealthChecker interface {
-	// Health returns nil while the bus is reachable, else why not.
-	Health() error
-}
-
 // Close stops the member. It may be called any number of times, from any
 // goroutine, concurrently: the first call starts the shutdown and every
 // call waits for it, under its own ctx. From the moment Close begins no
@@ -735,7 +728,3 @@ func (e *Elector) kickRecv() {
 	}
 	e.kickMu.Unlock()
 }
-
-// ReasonOwnID is the rejection reason of a message that carries the
-// receiver's own id: another member is misconfigured with the same id.
-const ReasonOwnID = "own_id"

@@ -6,144 +6,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/transport/mem"
 )
-
-// tbus is a minimal in-memory Transport for the Elector's tests, with a
-// switch to make one member's broadcasts fail.
-type tbus struct {
-	sent    atomic.Int64 // messages sent by all members, ever
-	mu      sync.Mutex
-	members map[*tconn]bool
-	joinErr error
-	joined  int
-}
-
-type tconn struct {
-	bus    *tbus
-	group  string
-	in     chan []byte
-	closed chan struct{}
-	once   sync.Once
-	fail   atomic.Bool
-	sent   atomic.Int64
-	n      int // join order
-}
 
 var errBusDown = errors.New("bus is down")
 
-func (b *tbus) Join(_ context.Context, group string) (bellwether.Conn, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.joinErr != nil {
-		return nil, b.joinErr
-	}
-	if b.members == nil {
-		b.members = map[*tconn]bool{}
-	}
-	b.joined++
-	c := &tconn{bus: b, group: group, in: make(chan []byte, 64), closed: make(chan struct{}), n: b.joined}
-	b.members[c] = true
-	return c, nil
-}
+// newBus returns the Elector tests' bus: a Transport on a mem hub of its
+// own. Made inside a synctest bubble, it runs in virtual time.
+func newBus() plainBus { return plainBus{mem.NewHub().NewTransport()} }
 
-func (b *tbus) Close() error { return nil }
+// plainBus hands out mem Conns without their Health: a bus that reports
+// no health of its own, so that a failed Send is all an Elector learns of
+// a FailSends. (TestElectorHealthFollowsTheTransportAfterAnOutage uses mem
+// with its Health.)
+type plainBus struct{ *mem.Transport }
 
-// inject delivers raw bytes to every member of group, as a stranger would.
-func (b *tbus) inject(group string, msg []byte) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for c := range b.members {
-		if c.group == group {
-			select {
-			case c.in <- slices.Clone(msg):
-			default:
-			}
-		}
-	}
-}
-
-func (c *tconn) Send(ctx context.Context, msg []byte) error {
-	select {
-	case <-c.closed:
-		return bellwether.ErrClosed
-	default:
-	}
-	if len(msg) > c.MaxMessageSize() {
-		return bellwether.ErrMessageTooLarge
-	}
-	if c.fail.Load() {
-		return errBusDown
-	}
-	c.sent.Add(1)
-	c.bus.sent.Add(1)
-	c.bus.mu.Lock()
-	defer c.bus.mu.Unlock()
-	for o := range c.bus.members {
-		if o != c && o.group == c.group {
-			select {
-			case o.in <- slices.Clone(msg):
-			default:
-			}
-		}
-	}
-	return nil
-}
-
-func (c *tconn) Recv(ctx context.Context) ([]byte, error) {
-	select {
-	case m := <-c.in:
-		return m, nil
-	case <-c.closed:
-		return nil, bellwether.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (c *tconn) MaxMessageSize() int { return 1024 }
-
-// hconn is a tconn that reports its own health, as real transports do.
-type hconn struct {
-	*tconn
-	down atomic.Bool
-}
-
-func (h *hconn) Health() error {
-	if h.down.Load() {
-		return errBusDown
-	}
-	return nil
-}
-
-// hbus hands out hconns.
-type hbus struct {
-	tbus
-	mu    sync.Mutex
-	conns []*hconn
-}
-
-func (b *hbus) Join(ctx context.Context, group string) (bellwether.Conn, error) {
-	c, err := b.tbus.Join(ctx, group)
+func (b plainBus) Join(ctx context.Context, group string) (bellwether.Conn, error) {
+	c, err := b.Transport.Join(ctx, group)
 	if err != nil {
 		return nil, err
 	}
-	h := &hconn{tconn: c.(*tconn)}
-	b.mu.Lock()
-	b.conns = append(b.conns, h)
-	b.mu.Unlock()
-	return h, nil
+	return struct{ bellwether.Conn }{c}, nil
 }
 
 func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b hbus
-		leader, err := bellwether.Join(context.Background(), &b, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger})
+		b := mem.NewHub().NewTransport() // with Health, as real transports
+		leader, err := bellwether.Join(context.Background(), b, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,14 +50,13 @@ func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
 		// outage is in place first.) Its long election timeout lets it
 		// hear the leader's next heartbeat first, after which it has
 		// nothing to send.
-		f, err := bellwether.Join(context.Background(), &b, bellwether.Config{ID: "b", Group: "g", Logger: quietLogger,
+		f, err := bellwether.Join(context.Background(), b, bellwether.Config{ID: "b", Group: "g", Logger: quietLogger,
 			Settings: bellwether.Settings{ElectionTimeout: 3 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := b.conns[1]
-		h.down.Store(true)
-		h.fail.Store(true)
+		h := b.Hub().Members("g")[1]
+		h.FailSends(errBusDown) // Send fails and Health says so
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if err := f.Health(); !errors.Is(err, errBusDown) {
@@ -173,8 +66,7 @@ func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
 			t.Fatalf("send errors = %d, want 1", f.Stats().SendErrors)
 		}
 		// The bus comes back; the follower has nothing to send.
-		h.down.Store(false)
-		h.fail.Store(false)
+		h.FailSends(nil)
 		synctest.Wait()
 		if err := f.Health(); !errors.Is(err, errBusDown) {
 			t.Fatalf("Health() just after = %v, want the send error for one heartbeat interval", err)
@@ -189,16 +81,6 @@ func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
 		}
 		closeAll(t, f, leader)
 	})
-}
-
-func (c *tconn) Close() error {
-	c.once.Do(func() {
-		close(c.closed)
-		c.bus.mu.Lock()
-		delete(c.bus.members, c)
-		c.bus.mu.Unlock()
-	})
-	return nil
 }
 
 // recorder records an Elector's callbacks in order.
@@ -235,7 +117,7 @@ func (r *recorder) callbacks() bellwether.Callbacks {
 	}
 }
 
-func join(t *testing.T, b *tbus, id string, r *recorder, mut ...func(*bellwether.Config)) *bellwether.Elector {
+func join(t *testing.T, b bellwether.Transport, id string, r *recorder, mut ...func(*bellwether.Config)) *bellwether.Elector {
 	t.Helper()
 	cfg := bellwether.Config{ID: id, Group: "g", Logger: quietLogger}
 	if r != nil {
@@ -264,12 +146,12 @@ func TestElectorElectsAndHandsOver(t *testing.T) {
 	for _, mode := range []bellwether.ElectionMode{bellwether.ModeQuiet, bellwether.ModeReference} {
 		t.Run(mode.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var b tbus
+				b := newBus()
 				var ra, rb, rc recorder
 				setMode := func(c *bellwether.Config) { c.Mode = mode }
-				ea := join(t, &b, "a", &ra, setMode)
-				eb := join(t, &b, "b", &rb, setMode)
-				ec := join(t, &b, "c", &rc, setMode)
+				ea := join(t, b, "a", &ra, setMode)
+				eb := join(t, b, "b", &rb, setMode)
+				ec := join(t, b, "c", &rc, setMode)
 				// A new member does not win before it has listened for the
 				// lease's length (HeartbeatTimeout - ElectionTimeout/2).
 				ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -325,9 +207,9 @@ func TestElectorElectsAndHandsOver(t *testing.T) {
 
 func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var r recorder
-		e := join(t, &b, "b", &r)
+		e := join(t, b, "b", &r)
 		if err := e.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +218,7 @@ func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 		ctx := r.ctxs[0]
 		r.mu.Unlock()
 		// Another leader with a smaller id appears (a healed partition).
-		b.inject("g", []byte(`{"type":"leader","action":"current","clientId":"a"}`))
+		b.Hub().Inject("g", []byte(`{"type":"leader","action":"current","clientId":"a"}`))
 		synctest.Wait()
 		if ctx.Err() == nil {
 			t.Fatal("leadership context still alive after leadership was lost")
@@ -363,10 +245,10 @@ func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 
 func TestElectorResign(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var ra recorder
-		ea := join(t, &b, "a", &ra)
-		eb := join(t, &b, "b", nil)
+		ea := join(t, b, "a", &ra)
+		eb := join(t, b, "b", nil)
 		if err := ea.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -395,10 +277,10 @@ func TestElectorResign(t *testing.T) {
 
 func TestElectorObserver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var ro recorder
-		obs := join(t, &b, "0-observer", &ro, func(c *bellwether.Config) { c.Observer = true })
-		el := join(t, &b, "x", nil)
+		obs := join(t, b, "0-observer", &ro, func(c *bellwether.Config) { c.Observer = true })
+		el := join(t, b, "x", nil)
 		time.Sleep(8 * time.Second) // a new member first listens for the lease's length
 		synctest.Wait()
 		if id, _ := obs.Leader(); id != "x" {
@@ -427,20 +309,16 @@ func TestElectorObserver(t *testing.T) {
 
 func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var r recorder
-		e := join(t, &b, "a", &r)
+		e := join(t, b, "a", &r)
 		if err := e.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.Health(); err != nil {
 			t.Fatalf("Health() = %v while the bus works", err)
 		}
-		b.mu.Lock()
-		for c := range b.members {
-			c.fail.Store(true)
-		}
-		b.mu.Unlock()
+		b.FailSends(errBusDown)
 		failedAt := time.Now()
 		time.Sleep(7 * time.Second)
 		synctest.Wait()
@@ -467,10 +345,10 @@ func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 
 func TestElectorDropsInvalidMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var r recorder
-		e := join(t, &b, "m", &r)
-		follower := join(t, &b, "n", nil)
+		e := join(t, b, "m", &r)
+		follower := join(t, b, "n", nil)
 		if err := e.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +361,7 @@ func TestElectorDropsInvalidMessages(t *testing.T) {
 			`{"type":"leader","action":"dance","clientId":"a"}`,
 			`{"type":"leader","action":"current","clientId":"` + strings.Repeat("a", 70000) + `"}`,
 		} {
-			b.inject("g", []byte(msg))
+			b.Hub().Inject("g", []byte(msg))
 		}
 		synctest.Wait()
 		if !e.IsLeader() {
@@ -508,8 +386,8 @@ func TestElectorDropsInvalidMessages(t *testing.T) {
 
 func TestElectorWatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
-		e := join(t, &b, "a", nil)
+		b := newBus()
+		e := join(t, b, "a", nil)
 		ch := e.Watch(context.Background())
 		first := <-ch
 		if first.Group != "g" || first.ID != "a" || first.IsLeader {
@@ -549,11 +427,11 @@ func TestElectorWatch(t *testing.T) {
 
 func TestElectorCloseFromCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var e *bellwether.Elector
 		ready := make(chan struct{})
 		returned := make(chan error, 1)
-		e = join(t, &b, "a", nil, func(c *bellwether.Config) {
+		e = join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
 				<-ready
 				returned <- e.Close(ctx)
@@ -567,7 +445,7 @@ func TestElectorCloseFromCallback(t *testing.T) {
 		if e.IsLeader() {
 			t.Fatal("leading after Close")
 		}
-		if n := b.sent.Load(); n != 3 { // request, current, withdraw
+		if n := b.Hub().Stats().Sent; n != 3 { // request, current, withdraw
 			t.Fatalf("sent %d messages, want 3", n)
 		}
 	})
@@ -575,10 +453,10 @@ func TestElectorCloseFromCallback(t *testing.T) {
 
 func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var order []string
 		var mu sync.Mutex
-		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+		e := join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
 				<-ctx.Done()
 				time.Sleep(3 * time.Second) // a job that takes time to stop
@@ -587,7 +465,7 @@ func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
 				mu.Unlock()
 			}
 		})
-		watcher := join(t, &b, "z", nil, func(c *bellwether.Config) {
+		watcher := join(t, b, "z", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnNewLeader = func(id string) {
 				if id == "" {
 					mu.Lock()
@@ -615,9 +493,9 @@ func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
 
 func TestElectorCloseTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		release := make(chan struct{})
-		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+		e := join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnStartedLeading = func(ctx context.Context) { <-release }
 		})
 		if err := e.AwaitLeadership(context.Background()); err != nil {
@@ -648,7 +526,8 @@ func TestElectorCloseTimeout(t *testing.T) {
 }
 
 func TestJoinErrors(t *testing.T) {
-	var b tbus
+	b, down := newBus(), newBus()
+	down.FailJoins(errBusDown)
 	ctx := context.Background()
 	for _, c := range []struct {
 		t    bellwether.Transport
@@ -656,13 +535,13 @@ func TestJoinErrors(t *testing.T) {
 		want string
 	}{
 		{nil, bellwether.Config{ID: "a", Group: "g"}, "transport is nil"},
-		{&b, bellwether.Config{Group: "g"}, "client id is empty"},
-		{&b, bellwether.Config{ID: "a"}, "group name is empty"},
-		{&b, bellwether.Config{ID: "a", Group: "no spaces"}, `has ' ' at byte 2`},
-		{&b, bellwether.Config{ID: "a", Group: "g", Settings: bellwether.Settings{HeartbeatInterval: -1}}, "HeartbeatInterval -1ns is negative"},
-		{&b, bellwether.Config{ID: "a", Group: "g", SendTimeout: -1}, "SendTimeout -1ns is negative"},
-		{&b, bellwether.Config{ID: "a", Group: "g", Mode: 5}, "invalid election mode"},
-		{&tbus{joinErr: errBusDown}, bellwether.Config{ID: "a", Group: "g"}, `joining group "g": bus is down`},
+		{b, bellwether.Config{Group: "g"}, "client id is empty"},
+		{b, bellwether.Config{ID: "a"}, "group name is empty"},
+		{b, bellwether.Config{ID: "a", Group: "no spaces"}, `has ' ' at byte 2`},
+		{b, bellwether.Config{ID: "a", Group: "g", Settings: bellwether.Settings{HeartbeatInterval: -1}}, "HeartbeatInterval -1ns is negative"},
+		{b, bellwether.Config{ID: "a", Group: "g", SendTimeout: -1}, "SendTimeout -1ns is negative"},
+		{b, bellwether.Config{ID: "a", Group: "g", Mode: 5}, "invalid election mode"},
+		{down, bellwether.Config{ID: "a", Group: "g"}, `joining group "g": mem: join "g": bus is down`},
 	} {
 		e, err := bellwether.Join(ctx, c.t, c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -685,13 +564,27 @@ func TestValidateGroup(t *testing.T) {
 			t.Errorf("ValidateGroup(%q) accepted", bad)
 		}
 	}
+	// The error shows the character, not a byte of it; a byte that is
+	// not UTF-8 is shown as a byte.
+	for _, c := range []struct{ name, want string }{
+		{"café", `group name "café" has 'é' at byte 3;`},
+		{"a b", `group name "a b" has ' ' at byte 1;`},
+		{"x\U0001F600", `group name "x😀" has '😀' at byte 1;`},
+		{"ab\xff", `group name "ab\xff" has the byte 0xff at byte 2;`},
+		{"a\xe2\x98", `group name "a\xe2\x98" has the byte 0xe2 at byte 1;`},
+	} {
+		err := bellwether.ValidateGroup(c.name)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ValidateGroup(%q) = %v, want %s", c.name, err, c.want)
+		}
+	}
 }
 
 func TestElectorStatsCountsElections(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
-		e := join(t, &b, "a", nil)
-		f := join(t, &b, "b", nil)
+		b := newBus()
+		e := join(t, b, "a", nil)
+		f := join(t, b, "b", nil)
 		if err := e.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -720,10 +613,10 @@ func TestElectorStatsCountsElections(t *testing.T) {
 
 func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var mu sync.Mutex
 		jobs := 0
-		e := join(t, &b, "a", nil, func(c *bellwether.Config) {
+		e := join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnStartedLeading = func(ctx context.Context) {
 				mu.Lock()
 				jobs++
@@ -743,9 +636,9 @@ func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
 		go func() { closed <- e.Close(context.Background()) }()
 		// While the first job stops, a loses the office and wins it back.
 		time.Sleep(100 * time.Millisecond)
-		b.inject("g", []byte(`{"type":"leader","action":"current","clientId":"0"}`))
+		b.Hub().Inject("g", []byte(`{"type":"leader","action":"current","clientId":"0"}`))
 		time.Sleep(100 * time.Millisecond)
-		b.inject("g", []byte(`{"type":"leader","action":"withdraw","clientId":"0"}`))
+		b.Hub().Inject("g", []byte(`{"type":"leader","action":"withdraw","clientId":"0"}`))
 		if err := <-closed; err != nil {
 			t.Fatal(err)
 		}

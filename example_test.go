@@ -18,9 +18,10 @@ func ExampleNewManager() {
 	var mu sync.Mutex
 	members := map[string]*bellwether.Manager{}
 	join := func(id string) *bellwether.Manager {
-		m, err := bellwether.NewManager(id,
-			func(leading bool) { fmt.Println(id, "leads:", leading) },
-			func(e bellwether.Event) {
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{
+			ID:             id,
+			OnLeaderChange: func(leading bool) { fmt.Println(id, "leads:", leading) },
+			Broadcast: func(e bellwether.Event) {
 				mu.Lock()
 				defer mu.Unlock()
 				for other, o := range members {
@@ -29,7 +30,9 @@ func ExampleNewManager() {
 					}
 				}
 			},
-			bellwether.Settings{}) // the defaults: 1s election, 2s heartbeat, 8s timeout
+			Mode: bellwether.ModeReference, // as the reference class; the zero value is ModeQuiet
+			// Settings left zero: 1s election, 2s heartbeat, 8s timeout
+		})
 		if err != nil {
 			log.Fatal(err)
 		}

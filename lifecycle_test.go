@@ -112,11 +112,11 @@ func TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail(t *testing.T) {
 		for _, phase := range []float64{0, 0.25, 0.5, 0.75, 0.99} {
 			t.Run(fmt.Sprintf("%s/phase%.2f", tm.name, phase), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					var b tbus
+					b := newBus()
 					var j jobs
 					var es []*bellwether.Elector
 					for _, id := range []string{"a", "b", "c"} {
-						es = append(es, join(t, &b, id, nil, func(c *bellwether.Config) {
+						es = append(es, join(t, b, id, nil, func(c *bellwether.Config) {
 							c.Settings = tm.s
 							c.Callbacks.OnStartedLeading = j.job(id, 0)
 						}))
@@ -125,13 +125,7 @@ func TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail(t *testing.T) {
 						t.Fatal(err)
 					}
 					time.Sleep(3*s.HeartbeatInterval + time.Duration(phase*float64(s.HeartbeatInterval)))
-					b.mu.Lock()
-					for c := range b.members {
-						if c == b.first() {
-							c.fail.Store(true)
-						}
-					}
-					b.mu.Unlock()
+					b.Hub().Members("g")[0].FailSends(errBusDown) // the first to join
 					time.Sleep(s.HeartbeatTimeout + 4*s.ElectionTimeout + 2*s.HeartbeatInterval)
 					synctest.Wait()
 					if j.count("b") == 0 {
@@ -150,17 +144,6 @@ func TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail(t *testing.T) {
 	}
 }
 
-// first returns the first member that joined b.
-func (b *tbus) first() *tconn {
-	var first *tconn
-	for c := range b.members {
-		if first == nil || c.n < first.n {
-			first = c
-		}
-	}
-	return first
-}
-
 // TestElectorTwoMembersWithOneID: a second member given the leader's id.
 // The leader hears it and stands aside at once, says why in Health and
 // counts it; it leads no more while it hears its id. The twin, which may
@@ -168,14 +151,14 @@ func (b *tbus) first() *tconn {
 // the group: never both, and no two jobs at once. Before, both led.
 func TestElectorTwoMembersWithOneID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var j jobs
-		a := join(t, &b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 0) })
-		z := join(t, &b, "z", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("z", 0) })
+		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 0) })
+		z := join(t, b, "z", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("z", 0) })
 		if err := a.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		twin := join(t, &b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a'", 0) })
+		twin := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a'", 0) })
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if a.IsLeader() || twin.IsLeader() {
@@ -220,11 +203,11 @@ func TestElectorCloseConcurrently(t *testing.T) {
 	for _, order := range []string{"program first", "job first"} {
 		t.Run(order, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var b tbus
+				b := newBus()
 				var e *bellwether.Elector
 				jobReturned := make(chan struct{})
 				quit := make(chan struct{})
-				e = join(t, &b, "a", nil, func(c *bellwether.Config) {
+				e = join(t, b, "a", nil, func(c *bellwether.Config) {
 					c.Callbacks.OnStartedLeading = func(ctx context.Context) {
 						defer close(jobReturned)
 						defer e.Close(ctx) // a deferred clean-up in the job
@@ -271,11 +254,11 @@ func TestElectorCloseConcurrently(t *testing.T) {
 
 func TestElectorCloseFromOnNewLeader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var e *bellwether.Elector
 		returned := make(chan error, 1)
 		ready := make(chan struct{})
-		e = join(t, &b, "a", nil, func(c *bellwether.Config) {
+		e = join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnNewLeader = func(id string) {
 				<-ready
 				if id == "a" {
@@ -288,7 +271,7 @@ func TestElectorCloseFromOnNewLeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		if n := b.sent.Load(); n < 3 { // request, current, withdraw
+		if n := b.Hub().Stats().Sent; n < 3 { // request, current, withdraw
 			t.Fatalf("sent %d messages", n)
 		}
 	})
@@ -299,10 +282,10 @@ func TestElectorCloseFromOnNewLeader(t *testing.T) {
 // stopped. Before, Resign returned at once and withdrew while the job ran.
 func TestElectorResignWaitsForTheJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
+		b := newBus()
 		var j jobs
-		a := join(t, &b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 3*time.Second) })
-		bb := join(t, &b, "b", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("b", 0) })
+		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 3*time.Second) })
+		bb := join(t, b, "b", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("b", 0) })
 		if err := a.AwaitLeadership(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -337,8 +320,8 @@ func TestElectorResignWaitsForTheJob(t *testing.T) {
 // leads change together.
 func TestElectorWatchOneStatusPerChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b tbus
-		a := join(t, &b, "a", nil)
+		b := newBus()
+		a := join(t, b, "a", nil)
 		var mu sync.Mutex
 		var seen []bellwether.Status
 		ch := a.Watch(context.Background())
@@ -351,7 +334,7 @@ func TestElectorWatchOneStatusPerChange(t *testing.T) {
 				mu.Unlock()
 			}
 		}()
-		other := join(t, &b, "0", nil)
+		other := join(t, b, "0", nil)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		closeAll(t, other) // a takes over
@@ -372,12 +355,20 @@ func TestElectorWatchOneStatusPerChange(t *testing.T) {
 	})
 }
 
-// deafConn is a tconn whose socket reader can be made to fail: Recv then
+// deafConn is a Conn whose socket reader can be made to fail: Recv then
 // returns an error, at once and on every call, as a real transport does.
+// (It hides the mem Conn's Health, as a bus with no health report.)
 type deafConn struct {
-	*tconn
-	mu    sync.Mutex
-	broke chan struct{} // closed while deaf
+	bellwether.Conn
+	mu     sync.Mutex
+	broke  chan struct{} // closed while deaf
+	closed chan struct{} // closed by Close
+	once   sync.Once
+}
+
+func (c *deafConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 var errDeaf = errors.New("socket reader failed")
@@ -408,29 +399,37 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 		return nil, errDeaf
 	default:
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-broke:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	m, err := c.Conn.Recv(ctx)
 	select {
-	case m := <-c.in:
-		return m, nil
-	case <-broke:
-		return nil, errDeaf
 	case <-c.closed:
 		return nil, bellwether.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-broke:
+		return nil, errDeaf
+	default:
 	}
+	return m, err
 }
 
 type deafBus struct {
-	tbus
+	bellwether.Transport
 	conns []*deafConn
 }
 
 func (b *deafBus) Join(ctx context.Context, group string) (bellwether.Conn, error) {
-	c, err := b.tbus.Join(ctx, group)
+	c, err := b.Transport.Join(ctx, group)
 	if err != nil {
 		return nil, err
 	}
-	d := &deafConn{tconn: c.(*tconn), broke: make(chan struct{})}
+	d := &deafConn{Conn: c, broke: make(chan struct{}), closed: make(chan struct{})}
 	b.conns = append(b.conns, d)
 	return d, nil
 }
@@ -440,7 +439,7 @@ func (b *deafBus) Join(ctx context.Context, group string) (bellwether.Conn, erro
 // Before, a deaf member reported nil, elected itself and led.
 func TestElectorDeafMemberStandsAside(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b deafBus
+		b := deafBus{Transport: newBus()}
 		e, err := bellwether.Join(context.Background(), &b, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger})
 		if err != nil {
 			t.Fatal(err)

@@ -5,26 +5,36 @@ import (
 	"log/slog"
 )
 
-// ManagerOption configures a [Manager].
-type ManagerOption func(*managerOptions)
-
-type managerOptions struct {
-	logger *slog.Logger
-	mode   ElectionMode
-	seed   uint64
-}
-
-// WithLogger sends the Manager's warnings (the reference's console.warn
-// lines) to l as Warn records with a "client" attribute. The default is
-// slog.Default(); a nil l discards them.
-func WithLogger(l *slog.Logger) ManagerOption {
-	return func(o *managerOptions) { o.logger = l }
-}
-
-// WithElectionMode selects the election mode; the Manager's default is
-// ModeReference, the reference's exact behaviour.
-func WithElectionMode(mode ElectionMode, seed uint64) ManagerOption {
-	return func(o *managerOptions) { o.mode, o.seed = mode, seed }
+// ManagerConfig configures a [Manager]. Like [Config] for [Join] and
+// [MachineConfig] for [NewMachine], it is a struct: the three
+// constructors take their settings the same way, a zero field means its
+// default, and a field added later breaks no caller.
+type ManagerConfig struct {
+	// ID is this member's client id; see ValidateID. Required.
+	ID string
+	// Settings are the protocol's timings; zero fields take their
+	// defaults. Every member of a group should use the same.
+	Settings Settings
+	// Broadcast must deliver an event to every other member. It is called
+	// on the Manager's goroutine, one event at a time. Required.
+	Broadcast func(Event)
+	// OnLeaderChange is called with true when this member becomes the
+	// leader and with false when it stops being the leader (but not on
+	// Shutdown). Optional.
+	OnLeaderChange func(isLeader bool)
+	// Mode selects how elections run. The zero value is ModeQuiet, as for
+	// an Elector and a Machine, so that a zero Mode means one thing
+	// everywhere; set ModeReference for the reference's exact behaviour
+	// (every member answers every request), which is what a differential
+	// test against the reference wants. The two interoperate in one group.
+	Mode ElectionMode
+	// Seed seeds ModeQuiet's jitter; members of a group should use
+	// different seeds. Zero is a valid seed.
+	Seed uint64
+	// Logger receives the Manager's warnings (the reference's
+	// console.warn lines) as Warn records with an "id" attribute. Nil
+	// means slog.Default(); slog.New(slog.DiscardHandler) discards them.
+	Logger *slog.Logger
 }
 
 // Manager is the reference LeaderManager in Go: it runs the election
@@ -39,32 +49,26 @@ type Manager struct {
 	d  *driver
 }
 
-// NewManager starts a member with id clientID and, as the reference
-// constructor does, starts an election at once by broadcasting a request.
-//
-// onLeaderChange is called with true when this member becomes the leader
-// and with false when it stops being the leader (but not on Shutdown); it
-// may be nil. broadcast must deliver the event to every other member; it
-// must not be nil. Zero fields of s take their defaults. It is an error for
-// clientID to be empty or s to be invalid.
-func NewManager(clientID string, onLeaderChange func(isLeader bool), broadcast func(Event), s Settings, opts ...ManagerOption) (*Manager, error) {
-	o := managerOptions{logger: slog.Default(), mode: ModeReference}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if broadcast == nil {
+// NewManager starts a member with id cfg.ID and, as the reference
+// constructor does, starts an election at once (in ModeReference by
+// broadcasting a request at once; in ModeQuiet after a short jitter). It
+// is an error for cfg.ID to be invalid, cfg.Broadcast to be nil or
+// cfg.Settings to be invalid.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Broadcast == nil {
 		return nil, errors.New("bellwether: NewManager: broadcast function is nil")
 	}
-	m, err := NewMachine(MachineConfig{ID: clientID, Settings: s, Mode: o.mode, Seed: o.seed})
+	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Mode: cfg.Mode, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	logger := o.logger
+	logger := cfg.Logger
 	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+		logger = slog.Default()
 	}
-	logger = logger.With("client", clientID)
-	mgr := &Manager{id: clientID}
+	logger = logger.With("id", cfg.ID)
+	broadcast, onLeaderChange := cfg.Broadcast, cfg.OnLeaderChange
+	mgr := &Manager{id: cfg.ID}
 	mgr.d = newDriver(m, func(e Effect) {
 		switch e.Kind {
 		case EffectBroadcast:

@@ -24,10 +24,11 @@ type syncBus struct {
 	log  []string
 }
 
-func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, opts ...bellwether.ManagerOption) *bellwether.Manager {
+// join adds a Manager in ModeReference unless a mut says otherwise.
+func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, mut ...func(*bellwether.ManagerConfig)) *bellwether.Manager {
 	t.Helper()
-	opts = append([]bellwether.ManagerOption{bellwether.WithLogger(quietLogger)}, opts...)
-	m, err := bellwether.NewManager(id, func(leading bool) {
+	cfg := bellwether.ManagerConfig{ID: id, Settings: s, Mode: bellwether.ModeReference, Logger: quietLogger}
+	cfg.OnLeaderChange = func(leading bool) {
 		b.mu.Lock()
 		if leading {
 			b.log = append(b.log, id+" leads")
@@ -35,7 +36,8 @@ func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, opts ...b
 			b.log = append(b.log, id+" follows")
 		}
 		b.mu.Unlock()
-	}, func(e bellwether.Event) {
+	}
+	cfg.Broadcast = func(e bellwether.Event) {
 		b.mu.Lock()
 		var to []*bellwether.Manager
 		for oid, o := range b.mgrs {
@@ -47,7 +49,11 @@ func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, opts ...b
 		for _, o := range to {
 			o.Receive(e)
 		}
-	}, s, opts...)
+	}
+	for _, f := range mut {
+		f(&cfg)
+	}
+	m, err := bellwether.NewManager(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,14 +123,14 @@ func TestManagerCallbacksInOrderOneAtATime(t *testing.T) {
 			running--
 			mu.Unlock()
 		}
-		m, err := bellwether.NewManager("b", func(l bool) {
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "b", OnLeaderChange: func(l bool) {
 			if l {
 				enter("leading")
 			} else {
 				enter("not leading")
 			}
-		}, func(e bellwether.Event) { enter("send " + string(e.Action)) },
-			bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		}, Broadcast: func(e bellwether.Event) { enter("send " + string(e.Action)) }, Mode: bellwether.ModeReference, Logger: quietLogger})
+
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,13 +152,13 @@ func TestManagerReceiveDoesNotWaitForCallbacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		calls := 0 // only the worker calls broadcast after NewManager
-		m, err := bellwether.NewManager("a", nil, func(bellwether.Event) {
-			// The first request goes out before NewManager returns, as
-			// in the reference; every later broadcast blocks.
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", Broadcast: func(bellwether.Event) {
+
 			if calls++; calls > 1 {
 				<-release
 			}
-		}, bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		}, Mode: bellwether.ModeReference, Logger: quietLogger})
+
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,9 +185,8 @@ func TestManagerShutdown(t *testing.T) {
 		var mu sync.Mutex
 		var sent []bellwether.Action
 		calls := 0
-		m, err := bellwether.NewManager("a", func(bool) { mu.Lock(); calls++; mu.Unlock() },
-			func(e bellwether.Event) { mu.Lock(); sent = append(sent, e.Action); mu.Unlock() },
-			bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", OnLeaderChange: func(bool) { mu.Lock(); calls++; mu.Unlock() }, Broadcast: func(e bellwether.Event) { mu.Lock(); sent = append(sent, e.Action); mu.Unlock() }, Mode: bellwether.ModeReference, Logger: quietLogger})
+
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,13 +224,13 @@ func TestManagerShutdownFromCallback(t *testing.T) {
 		var sent []bellwether.Action
 		var m *bellwether.Manager
 		ready := make(chan struct{})
-		m, err := bellwether.NewManager("a", func(leading bool) {
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", OnLeaderChange: func(leading bool) {
 			<-ready
 			if leading {
 				m.Shutdown(true)
 			}
-		}, func(e bellwether.Event) { mu.Lock(); sent = append(sent, e.Action); mu.Unlock() },
-			bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		}, Broadcast: func(e bellwether.Event) { mu.Lock(); sent = append(sent, e.Action); mu.Unlock() }, Mode: bellwether.ModeReference, Logger: quietLogger})
+
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +257,7 @@ func TestManagerLogsWarnings(t *testing.T) {
 		var buf bytes.Buffer
 		var mu sync.Mutex
 		h := slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil)
-		m, err := bellwether.NewManager("b", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(slog.New(h)))
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "b", Broadcast: func(bellwether.Event) {}, Mode: bellwether.ModeReference, Logger: slog.New(h)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +267,7 @@ func TestManagerLogsWarnings(t *testing.T) {
 		m.Shutdown(false)
 		mu.Lock()
 		defer mu.Unlock()
-		if !strings.Contains(buf.String(), `level=WARN msg="leader timeout" client=b`) {
+		if !strings.Contains(buf.String(), `level=WARN msg="leader timeout" id=b`) {
 			t.Fatalf("log = %q", buf.String())
 		}
 	})
@@ -280,13 +285,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func TestNewManagerErrors(t *testing.T) {
-	if _, err := bellwether.NewManager("", nil, func(bellwether.Event) {}, bellwether.Settings{}); err == nil || !strings.Contains(err.Error(), "client id is empty") {
+	if _, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "", Broadcast: func(bellwether.Event) {}, Mode: bellwether.ModeReference}); err == nil || !strings.Contains(err.Error(), "client id is empty") {
 		t.Errorf("empty id: %v", err)
 	}
-	if _, err := bellwether.NewManager("a", nil, nil, bellwether.Settings{}); err == nil || !strings.Contains(err.Error(), "broadcast function is nil") {
+	if _, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", Broadcast: nil, Mode: bellwether.ModeReference}); err == nil || !strings.Contains(err.Error(), "broadcast function is nil") {
 		t.Errorf("nil broadcast: %v", err)
 	}
-	if _, err := bellwether.NewManager("a", nil, func(bellwether.Event) {}, bellwether.Settings{HeartbeatTimeout: time.Second}); err == nil || !strings.Contains(err.Error(), "HeartbeatTimeout 1s") {
+	if _, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", Broadcast: func(bellwether.Event) {}, Settings: bellwether.Settings{HeartbeatTimeout: time.Second}, Mode: bellwether.ModeReference}); err == nil || !strings.Contains(err.Error(), "HeartbeatTimeout 1s") {
 		t.Errorf("bad settings: %v", err)
 	}
 }
@@ -296,7 +301,7 @@ func TestManagerQuietMode(t *testing.T) {
 		var b syncBus
 		var ms []*bellwether.Manager
 		for i, id := range []string{"c", "a", "b"} {
-			ms = append(ms, b.join(t, id, bellwether.Settings{}, bellwether.WithElectionMode(bellwether.ModeQuiet, uint64(i))))
+			ms = append(ms, b.join(t, id, bellwether.Settings{}, func(c *bellwether.ManagerConfig) { c.Mode, c.Seed = bellwether.ModeQuiet, uint64(i) }))
 		}
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
@@ -313,7 +318,7 @@ func TestManagerQuietMode(t *testing.T) {
 
 func TestManagerIgnoresInvalidEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, err := bellwether.NewManager("b", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(quietLogger))
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "b", Broadcast: func(bellwether.Event) {}, Mode: bellwether.ModeReference, Logger: quietLogger})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,9 @@ import (
 type ElectionMode uint8
 
 const (
-	// ModeQuiet, the default, runs the same protocol with the same
+	// ModeQuiet, the default (the zero value of Config.Mode,
+	// ManagerConfig.Mode and MachineConfig.Mode alike), runs the same
+	// protocol with the same
 	// messages, but a member speaks only when its voice can change the
 	// outcome: a member that
 	// starts an election waits a random delay of up to a quarter of the

@@ -73,7 +73,7 @@ func (b *refBus) join(id string) *refMember {
 	b.all = append(b.all, m)
 	b.members = append(b.members, m)
 	b.mu.Unlock()
-	mgr, err := bellwether.NewManager(id, func(leading bool) {
+	mgr, err := bellwether.NewManager(bellwether.ManagerConfig{ID: id, OnLeaderChange: func(leading bool) {
 		text := id + " is demoted"
 		if leading {
 			text = id + " is promoted to leader"
@@ -81,7 +81,8 @@ func (b *refBus) join(id string) *refMember {
 		b.mu.Lock()
 		b.events = append(b.events, refEvent{time.Now(), m.index, text})
 		b.mu.Unlock()
-	}, m.post, refSettings, bellwether.WithLogger(quietLogger))
+	}, Broadcast: m.post, Settings: refSettings, Mode: bellwether.ModeReference, Logger: quietLogger})
+
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -199,9 +200,8 @@ func TestReference_IgnoresEventsAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var events []bellwether.Event
-		lm, err := bellwether.NewManager("test", func(bool) { t.Error("unexpected leader change") },
-			func(e bellwether.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
-			bellwether.Settings{})
+		lm, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "test", OnLeaderChange: func(bool) { t.Error("unexpected leader change") }, Broadcast: func(e bellwether.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }, Mode: bellwether.ModeReference})
+
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package bellwether
 import (
 	"sync"
 	"time"
+
+	"github.com/bellwether-go/bellwether/metrics"
 )
 
 // Stats are an Elector's counters since it joined, for metrics and tests.
@@ -21,10 +23,11 @@ type Stats struct {
 	Sent       map[Action]uint64 // broadcasts by action
 	Received   map[Action]uint64 // valid events heard, by action
 	// Rejected counts messages dropped from the bus, by reason (the
-	// Reason constants and ReasonOwnID).
+	// Reason constants).
 	Rejected map[string]uint64
 	// ElectionDurations is the distribution of election lengths, from the
-	// start of an election to its end.
+	// start of an election to its end, in the buckets that
+	// metrics.ElectionBuckets returns.
 	ElectionDurations Histogram
 }
 
@@ -37,9 +40,6 @@ type Histogram struct {
 	Sum    float64   // sum of all observations
 }
 
-// ElectionBuckets are the bucket bounds of Stats.ElectionDurations.
-var ElectionBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30}
-
 type counters struct {
 	mu               sync.Mutex
 	isLeader         bool
@@ -50,17 +50,20 @@ type counters struct {
 	sentBy           map[Action]uint64
 	receivedBy       map[Action]uint64
 	rejectedBy       map[string]uint64
+	bounds           []float64 // metrics.ElectionBuckets, this Elector's own copy
 	buckets          []uint64
 	count            uint64
 	sum              float64
 }
 
 func newCounters() *counters {
+	bounds := metrics.ElectionBuckets()
 	return &counters{
+		bounds:     bounds,
 		sentBy:     map[Action]uint64{},
 		receivedBy: map[Action]uint64{},
 		rejectedBy: map[string]uint64{},
-		buckets:    make([]uint64, len(ElectionBuckets)),
+		buckets:    make([]uint64, len(bounds)),
 	}
 }
 
@@ -97,7 +100,7 @@ func (c *counters) leading(l bool) {
 func (c *counters) observeElection(d time.Duration) {
 	s := d.Seconds()
 	c.mu.Lock()
-	for i, b := range ElectionBuckets {
+	for i, b := range c.bounds {
 		if s <= b {
 			c.buckets[i]++
 		}
@@ -120,7 +123,7 @@ func (c *counters) snapshot() Stats {
 		Received:         make(map[Action]uint64, len(c.receivedBy)),
 		Rejected:         make(map[string]uint64, len(c.rejectedBy)),
 		ElectionDurations: Histogram{
-			Bounds: append([]float64(nil), ElectionBuckets...),
+			Bounds: append([]float64(nil), c.bounds...),
 			Counts: append([]uint64(nil), c.buckets...),
 			Count:  c.count,
 			Sum:    c.sum,

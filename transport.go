@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Transport is a broadcast bus: any number of groups, each a set of members
@@ -41,6 +42,15 @@ type Conn interface {
 	Close() error
 }
 
+// HealthChecker is implemented by a Conn that can tell whether its
+// connection to the bus works, even when it has nothing to send. An
+// Elector uses it to tell a bus outage from a quiet group; see
+// [Elector.Health].
+type HealthChecker interface {
+	// Health returns nil while the bus is reachable, else why not.
+	Health() error
+}
+
 var (
 	// ErrClosed is returned by a Conn or Transport used after Close.
 	ErrClosed = errors.New("bellwether: closed")
@@ -62,11 +72,17 @@ func ValidateGroup(name string) error {
 	if len(name) > MaxGroupLength {
 		return fmt.Errorf("bellwether: group name is %d bytes long; the limit is %d", len(name), MaxGroupLength)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("bellwether: group name %q has %q at byte %d; use letters, digits, '-', '_' and '.'", name, c, i)
+	for i, r := range name {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.' {
+			continue
 		}
+		// Show the character, not its first byte; a byte that is not
+		// UTF-8 at all has no character to show.
+		what := fmt.Sprintf("%q", r)
+		if _, size := utf8.DecodeRuneInString(name[i:]); r == utf8.RuneError && size == 1 {
+			what = fmt.Sprintf("the byte %#02x", name[i])
+		}
+		return fmt.Errorf("bellwether: group name %q has %s at byte %d; use ASCII letters, digits, '-', '_' and '.'", name, what, i)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -113,7 +114,7 @@ func runGo() map[string]result {
 	// The reference on Node's timers against the Manager on Go's: both
 	// re-arm the follower's heartbeat timeout on every heartbeat.
 	res["follower heartbeat step"] = bench("follower heartbeat step", func(b *testing.B) {
-		m, err := bellwether.NewManager("web-2", nil, func(bellwether.Event) {}, bellwether.Settings{}, bellwether.WithLogger(nil))
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "web-2", Broadcast: func(bellwether.Event) {}, Mode: bellwether.ModeReference, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}

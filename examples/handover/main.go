@@ -60,16 +60,19 @@ func run(w io.Writer) error {
 	ids := []string{"carol", "alice", "bob"}
 	for _, id := range ids {
 		say("%s joins and asks for an election", id)
-		m, err := bellwether.NewManager(id,
-			func(leading bool) {
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{
+			ID:        id,
+			Settings:  settings,
+			Broadcast: func(e bellwether.Event) { b.broadcast(id, e) },
+			OnLeaderChange: func(leading bool) {
 				if leading {
 					say("%s is now the leader", id)
 				} else {
 					say("%s is no longer the leader", id)
 				}
 			},
-			func(e bellwether.Event) { b.broadcast(id, e) },
-			settings)
+			Mode: bellwether.ModeReference, // every member answers, as in the reference
+		})
 		if err != nil {
 			return err
 		}

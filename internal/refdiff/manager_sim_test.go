@@ -291,11 +291,18 @@ func (x *msim) newManager(slot int) (*bellwether.Manager, error) {
 		x.broadcastLocked(slot, e)
 	}
 	logger := slog.New(&warnHandler{x: x, slot: slot})
-	return bellwether.NewManager(s.IDs[slot], onLeaderChange, broadcast, bellwether.Settings{
-		ElectionTimeout:   time.Duration(s.ElectionTimeout) * time.Millisecond,
-		HeartbeatInterval: time.Duration(s.HeartbeatInterval) * time.Millisecond,
-		HeartbeatTimeout:  time.Duration(s.HeartbeatTimeout) * time.Millisecond,
-	}, bellwether.WithLogger(logger))
+	return bellwether.NewManager(bellwether.ManagerConfig{
+		ID:             s.IDs[slot],
+		OnLeaderChange: onLeaderChange,
+		Broadcast:      broadcast,
+		Settings: bellwether.Settings{
+			ElectionTimeout:   time.Duration(s.ElectionTimeout) * time.Millisecond,
+			HeartbeatInterval: time.Duration(s.HeartbeatInterval) * time.Millisecond,
+			HeartbeatTimeout:  time.Duration(s.HeartbeatTimeout) * time.Millisecond,
+		},
+		Mode:   bellwether.ModeReference, // the differential test compares with the reference
+		Logger: logger,
+	})
 }
 
 func (x *msim) broadcast(slot int, e bellwether.Event) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/metrics"
 	bwprom "github.com/bellwether-go/bellwether/metrics/prometheus"
 	"github.com/bellwether-go/bellwether/transport/mem"
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,8 +159,8 @@ func TestHistogramBuckets(t *testing.T) {
 			if h.GetSampleCount() != 1 {
 				t.Errorf("sample count %d, want 1", h.GetSampleCount())
 			}
-			if len(h.GetBucket()) != len(bellwether.ElectionBuckets) {
-				t.Errorf("%d buckets, want %d", len(h.GetBucket()), len(bellwether.ElectionBuckets))
+			if len(h.GetBucket()) != len(metrics.ElectionBuckets()) {
+				t.Errorf("%d buckets, want %d", len(h.GetBucket()), len(metrics.ElectionBuckets()))
 			}
 			// One election of about ElectionTimeout: every bucket at or
 			// above it holds it.

@@ -145,3 +145,52 @@ func TestFailSendsStopsALeader(t *testing.T) {
 		}
 	})
 }
+
+// TestInjectMembersFailJoins: a stranger's bytes reach every member of the
+// group, paused or not, and no other group; Members lists the open
+// members in join order; FailJoins refuses joins until cleared.
+func TestInjectMembersFailJoins(t *testing.T) {
+	ctx := context.Background()
+	h := mem.NewHub()
+	tr := h.NewTransport()
+	defer tr.Close()
+	var cs []bellwether.Conn
+	for _, g := range []string{"g", "g", "other", "g"} {
+		c, err := tr.Join(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	cs[1].Close()
+	if got := h.Members("g"); len(got) != 2 || got[0] != cs[0] || got[1] != cs[3] {
+		t.Fatalf("Members(g) = %v, want the first and fourth conns in join order", got)
+	}
+	cs[3].(*mem.Conn).Pause()
+	big := make([]byte, mem.DefaultMaxMessageSize+1) // no size limit for a stranger
+	h.Inject("g", big)
+	if m, err := cs[0].Recv(ctx); err != nil || len(m) != len(big) {
+		t.Fatalf("Recv = %d bytes, %v", len(m), err)
+	}
+	cs[3].(*mem.Conn).Resume()
+	if m, err := cs[3].Recv(ctx); err != nil || len(m) != len(big) {
+		t.Fatalf("paused member: Recv = %d bytes, %v", len(m), err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := cs[2].Recv(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("another group heard the injection: %v", err)
+	}
+	if s := h.Stats(); s.Delivered != 2 || s.Sent != 0 {
+		t.Fatalf("stats = %+v, want 2 delivered, 0 sent", s)
+	}
+
+	tr.FailJoins(errLinkDown)
+	if _, err := tr.Join(ctx, "g"); !errors.Is(err, errLinkDown) {
+		t.Fatalf("Join during FailJoins = %v", err)
+	}
+	tr.FailJoins(nil)
+	if _, err := tr.Join(ctx, "g"); err != nil {
+		t.Fatalf("Join after FailJoins(nil) = %v", err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -245,7 +246,7 @@ func (h *Hub) chance(p float64) bool {
 }
 
 func (h *Hub) routeLocked(from, to *Conn, msg []byte, now time.Time) {
-	if !h.connectedLocked(from.t, to.t) {
+	if from != nil && !h.connectedLocked(from.t, to.t) {
 		h.stats.Partitioned++
 		return
 	}
@@ -287,7 +288,7 @@ func (h *Hub) deliverLocked(from, to *Conn, msg []byte) {
 	if to.closed {
 		return
 	}
-	if !h.connectedLocked(from.t, to.t) {
+	if from != nil && !h.connectedLocked(from.t, to.t) {
 		h.stats.Partitioned++
 		return
 	}
@@ -303,6 +304,26 @@ func (h *Hub) deliverLocked(from, to *Conn, msg []byte) {
 	if !to.pausedLocked() {
 		to.poke()
 	}
+}
+
+// Inject delivers a copy of msg to every member of group as a stranger on
+// the bus would, for tests of what a receiver does with bytes no member
+// sent: at once, through no fault or partition and with no size limit,
+// into each member's buffer like any message (a paused member reads it
+// when it resumes). It is counted in Stats.Delivered, not in Sent.
+func (h *Hub) Inject(group string, msg []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, to := range h.groups[group] {
+		h.deliverLocked(nil, to, msg)
+	}
+}
+
+// Members returns the open members of group, in the order they joined.
+func (h *Hub) Members(group string) []*Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.groups[group])
 }
 
 // armLocked sets the timer for the first pending copy.
@@ -379,6 +400,7 @@ type Transport struct {
 	closed  bool
 	paused  bool
 	sendErr error // set by FailSends
+	joinErr error // set by FailJoins
 }
 
 // Hub returns the hub the transport is on.
@@ -386,6 +408,7 @@ func (t *Transport) Hub() *Hub { return t.h }
 
 // Join makes a new member of group. It returns an error if group is not a
 // valid group name (see bellwether.ValidateGroup), ErrClosed after Close,
+// the FailJoins error while one is set,
 // or ctx.Err() if ctx is done.
 func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
 	if err := bellwether.ValidateGroup(group); err != nil {
@@ -399,6 +422,9 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	defer h.mu.Unlock()
 	if t.closed {
 		return nil, fmt.Errorf("mem: join %q: %w", group, bellwether.ErrClosed)
+	}
+	if t.joinErr != nil {
+		return nil, fmt.Errorf("mem: join %q: %w", group, t.joinErr)
 	}
 	c := &Conn{
 		t:      t,
@@ -445,6 +471,14 @@ func (t *Transport) FailSends(err error) {
 	t.h.mu.Lock()
 	defer t.h.mu.Unlock()
 	t.sendErr = err
+}
+
+// FailJoins makes every Join of the transport fail with an error wrapping
+// err, as a bus that cannot be reached does, until FailJoins(nil).
+func (t *Transport) FailJoins(err error) {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	t.joinErr = err
 }
 
 // Resume ends Pause: each member not paused on its own sends the messages

@@ -1,0 +1,444 @@
+// Package wire is the codec of leader events: a small strict JSON reader
+// and a writer that produces exactly what JavaScript's JSON.stringify
+// does, and the UTF-16 order of ids that JavaScript's < uses. The root
+// package wraps it as Event, ParseEvent and CompareIDs; it lives apart so
+// that the domain types read without 400 lines of byte handling beside
+// them.
+//
+// Strings are WTF-8 throughout: a three-byte surrogate sequence stands for
+// an unpaired UTF-16 surrogate received from a JavaScript peer.
+package wire
+
+import (
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendEvent appends the JSON encoding of a leader event to b: the fields
+// in the order type, action, clientId, no spaces, each string as
+// [AppendString] writes it.
+func AppendEvent(b []byte, typ, action, clientID string) []byte {
+	b = append(b, `{"type":`...)
+	b = AppendString(b, typ)
+	b = append(b, `,"action":`...)
+	b = AppendString(b, action)
+	b = append(b, `,"clientId":`...)
+	b = AppendString(b, clientID)
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string the way JSON.stringify does.
+// s is WTF-8: a three-byte surrogate sequence stands for an unpaired UTF-16
+// surrogate received from a JavaScript peer, and is escaped as \uXXXX.
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		if u, ok := surrogateAt(s, i); ok {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', hexDigits[u>>12], hexDigits[u>>8&0xf], hexDigits[u>>4&0xf], hexDigits[u&0xf])
+			i += 3
+			start = i
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// surrogateAt reports whether s[i:] starts with the WTF-8 encoding of a
+// UTF-16 surrogate (U+D800 to U+DFFF), and which.
+func surrogateAt(s string, i int) (uint16, bool) {
+	if i+2 < len(s) && s[i] == 0xED && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF {
+		return 0xD000 | uint16(s[i+1]&0x3F)<<6 | uint16(s[i+2]&0x3F), true
+	}
+	return 0, false
+}
+
+// Field is one string field of a parsed object.
+type Field struct {
+	// Value is the string, decoded. It aliases the input when the string
+	// has no escapes.
+	Value []byte
+	// Present reports that the field's last occurrence was a string.
+	Present bool
+	// Kind names the JSON type of the field's last occurrence when that
+	// was not a string ("a number", "null", ...), for messages; else "".
+	Kind string
+}
+
+// Fields are the fields of a leader event that [Parse] extracts.
+type Fields struct {
+	Type, Action, ClientID Field
+}
+
+// SyntaxError reports input that is not one well-formed JSON object.
+type SyntaxError struct {
+	Msg    string // what is wrong
+	Offset int    // where, in bytes from the start of the input
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.Msg, e.Offset) }
+
+// MaxDepth bounds the nesting of skipped values, so hostile input cannot
+// exhaust the stack.
+const MaxDepth = 64
+
+// Parse reads one JSON object from data into f: the string values of its
+// "type", "action" and "clientId" fields. It accepts any field order,
+// insignificant white space and unknown fields (skipped), and, as
+// JavaScript's JSON.parse does, lets a repeated field's last value win.
+// Anything that is not exactly one JSON object of valid UTF-8 is a
+// *SyntaxError. An escaped unpaired surrogate is kept as its WTF-8 bytes.
+// Parse never panics and, for strings without escapes, never allocates.
+func Parse(data []byte, f *Fields) error {
+	*f = Fields{}
+	p := parser{data: data}
+	p.ws()
+	if !p.eat('{') {
+		return p.syntax("not a JSON object")
+	}
+	p.ws()
+	if !p.eat('}') {
+		for {
+			p.ws()
+			key, err := p.str()
+			if err != nil {
+				return err
+			}
+			p.ws()
+			if !p.eat(':') {
+				return p.syntax("expected ':' after object key")
+			}
+			p.ws()
+			var field *Field
+			switch string(key) {
+			case "type":
+				field = &f.Type
+			case "action":
+				field = &f.Action
+			case "clientId":
+				field = &f.ClientID
+			}
+			if field != nil && p.peek() == '"' {
+				v, err := p.str()
+				if err != nil {
+					return err
+				}
+				*field = Field{Value: v, Present: true}
+			} else {
+				kind, err := p.skip(0)
+				if err != nil {
+					return err
+				}
+				if field != nil {
+					*field = Field{Kind: kind}
+				}
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat('}') {
+				break
+			}
+			return p.syntax("expected ',' or '}' in object")
+		}
+	}
+	p.ws()
+	if p.i != len(p.data) {
+		return p.syntax("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// parser is a small strict JSON reader, just enough for leader events.
+type parser struct {
+	data []byte
+	i    int
+}
+
+func (p *parser) syntax(msg string) error {
+	return &SyntaxError{Msg: msg, Offset: p.i}
+}
+
+func (p *parser) peek() byte {
+	if p.i < len(p.data) {
+		return p.data[p.i]
+	}
+	return 0
+}
+
+func (p *parser) eat(c byte) bool {
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a JSON string. The result aliases the input when the string has
+// no escapes, and is a fresh slice otherwise.
+func (p *parser) str() ([]byte, error) {
+	if !p.eat('"') {
+		return nil, p.syntax("expected a string")
+	}
+	start := p.i
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		switch {
+		case c == '"':
+			s := p.data[start:p.i]
+			p.i++
+			return s, nil
+		case c == '\\':
+			return p.strEscaped(start)
+		case c < 0x20:
+			return nil, p.syntax("control character in string")
+		case c < 0x80:
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.data[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, p.syntax("invalid UTF-8 in string")
+			}
+			p.i += size
+		}
+	}
+	return nil, p.syntax("unterminated string")
+}
+
+func (p *parser) strEscaped(start int) ([]byte, error) {
+	out := append([]byte(nil), p.data[start:p.i]...)
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return out, nil
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.data) {
+				return nil, p.syntax("unterminated escape")
+			}
+			e := p.data[p.i]
+			p.i++
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				u, ok := p.hex4()
+				if !ok {
+					return nil, p.syntax("invalid \\u escape")
+				}
+				if u >= 0xD800 && u <= 0xDBFF && p.i+1 < len(p.data) && p.data[p.i] == '\\' && p.data[p.i+1] == 'u' {
+					save := p.i
+					p.i += 2
+					if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+						out = utf8.AppendRune(out, rune(0x10000+(u-0xD800)<<10+(lo-0xDC00)))
+						continue
+					}
+					p.i = save
+				}
+				if u >= 0xD800 && u <= 0xDFFF {
+					// Keep an unpaired surrogate as WTF-8, as JavaScript keeps it.
+					out = append(out, 0xED, byte(0x80|u>>6&0x3F), byte(0x80|u&0x3F))
+				} else {
+					out = utf8.AppendRune(out, rune(u))
+				}
+			default:
+				return nil, p.syntax("invalid escape")
+			}
+		case c < 0x20:
+			return nil, p.syntax("control character in string")
+		case c < 0x80:
+			out = append(out, c)
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.data[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, p.syntax("invalid UTF-8 in string")
+			}
+			out = append(out, p.data[p.i:p.i+size]...)
+			p.i += size
+		}
+	}
+	return nil, p.syntax("unterminated string")
+}
+
+func (p *parser) hex4() (uint32, bool) {
+	if p.i+4 > len(p.data) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(p.data[p.i:p.i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	p.i += 4
+	return uint32(v), true
+}
+
+// skip reads any JSON value and returns a word for its kind, for messages.
+func (p *parser) skip(depth int) (string, error) {
+	if depth > MaxDepth {
+		return "", p.syntax("nesting too deep")
+	}
+	switch c := p.peek(); {
+	case c == '"':
+		_, err := p.str()
+		return "a string", err
+	case c == '{':
+		p.i++
+		p.ws()
+		if p.eat('}') {
+			return "an object", nil
+		}
+		for {
+			p.ws()
+			if _, err := p.str(); err != nil {
+				return "", err
+			}
+			p.ws()
+			if !p.eat(':') {
+				return "", p.syntax("expected ':' after object key")
+			}
+			p.ws()
+			if _, err := p.skip(depth + 1); err != nil {
+				return "", err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat('}') {
+				return "an object", nil
+			}
+			return "", p.syntax("expected ',' or '}' in object")
+		}
+	case c == '[':
+		p.i++
+		p.ws()
+		if p.eat(']') {
+			return "an array", nil
+		}
+		for {
+			p.ws()
+			if _, err := p.skip(depth + 1); err != nil {
+				return "", err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat(']') {
+				return "an array", nil
+			}
+			return "", p.syntax("expected ',' or ']' in array")
+		}
+	case c == 't':
+		return "true", p.literal("true")
+	case c == 'f':
+		return "false", p.literal("false")
+	case c == 'n':
+		return "null", p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number", p.number()
+	default:
+		return "", p.syntax("expected a JSON value")
+	}
+}
+
+func (p *parser) literal(word string) error {
+	if len(p.data)-p.i >= len(word) && string(p.data[p.i:p.i+len(word)]) == word {
+		p.i += len(word)
+		return nil
+	}
+	return p.syntax("invalid literal")
+}
+
+func (p *parser) number() error {
+	p.eat('-')
+	switch {
+	case p.eat('0'):
+	case p.peek() >= '1' && p.peek() <= '9':
+		p.digits()
+	default:
+		return p.syntax("invalid number")
+	}
+	if p.eat('.') {
+		if !p.digits() {
+			return p.syntax("invalid number")
+		}
+	}
+	if c := p.peek(); c == 'e' || c == 'E' {
+		p.i++
+		if c := p.peek(); c == '+' || c == '-' {
+			p.i++
+		}
+		if !p.digits() {
+			return p.syntax("invalid number")
+		}
+	}
+	return nil
+}
+
+func (p *parser) digits() bool {
+	start := p.i
+	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
+		p.i++
+	}
+	return p.i > start
+}

@@ -1,0 +1,45 @@
+package wire
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseFields(t *testing.T) {
+	var f Fields
+	if err := Parse([]byte(` {"clientId":"b","x":[1,{"y":null}],"action":3,"type":"t","clientId":"a\u00e9"} `), &f); err != nil {
+		t.Fatal(err)
+	}
+	if string(f.Type.Value) != "t" || !f.Type.Present {
+		t.Errorf("type = %+v", f.Type)
+	}
+	if f.Action.Present || f.Action.Kind != "a number" {
+		t.Errorf("action = %+v, want a number, not present", f.Action)
+	}
+	if string(f.ClientID.Value) != "aé" {
+		t.Errorf("clientId = %q, want the last value", f.ClientID.Value)
+	}
+	var se *SyntaxError
+	if err := Parse([]byte(`{"a":1}x`), &f); !errors.As(err, &se) || se.Offset != 7 {
+		t.Errorf("trailing data: err = %v, want a SyntaxError at offset 7", err)
+	}
+}
+
+func TestAppendEventRoundTrip(t *testing.T) {
+	b := AppendEvent(nil, "leader", "request", "a\"\x01\xed\xa0\x80")
+	want := `{"type":"leader","action":"request","clientId":"a\"\u0001\ud800"}`
+	if string(b) != want {
+		t.Fatalf("AppendEvent = %s, want %s", b, want)
+	}
+	var f Fields
+	if err := Parse(b, &f); err != nil || string(f.ClientID.Value) != "a\"\x01\xed\xa0\x80" {
+		t.Fatalf("Parse = %q, %v", f.ClientID.Value, err)
+	}
+}
+
+func TestCompareUTF16(t *testing.T) {
+	// U+1F600 is a surrogate pair, which UTF-16 puts before U+FFFF.
+	if Compare("\U0001F600", "\uFFFF") != -1 || Compare("\uFFFF", "\U0001F600") != 1 || Compare("x", "x") != 0 {
+		t.Error("Compare does not follow UTF-16 order")
+	}
+}

@@ -1,0 +1,31 @@
+package bellwether_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"testing/synctest"
+
+	"github.com/bellwether-go/bellwether/metrics"
+)
+
+// The Elector's histogram must not depend on a slice callers can change:
+// appending to the exported ElectionBuckets it had made it index out of
+// range.
+func TestElectionBucketsCannotBeChangedFromOutside(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := join(t, newBus(), "a", nil)
+		b1 := metrics.ElectionBuckets()
+		b1[0] = 99
+		h0 := e.Stats().ElectionDurations
+		h0.Bounds[0], h0.Counts[0] = 99, 99
+		if err := e.AwaitLeadership(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		h := e.Stats().ElectionDurations
+		if h.Count != 1 || len(h.Counts) != len(h.Bounds) || !slices.Equal(h.Bounds, metrics.ElectionBuckets()) {
+			t.Fatalf("histogram = %+v, want one election in the buckets %v", h, metrics.ElectionBuckets())
+		}
+		closeAll(t, e)
+	})
+}
