@@ -479,7 +479,7 @@ type floodConn struct {
 	slow   time.Duration
 	closed chan struct{}
 	once   sync.Once
-	i      int
+	i      atomic.Int64 // messages delivered; read by the test while the receiver runs
 }
 
 func (c *floodConn) Send(ctx context.Context, msg []byte) error {
@@ -494,16 +494,16 @@ func (c *floodConn) Send(ctx context.Context, msg []byte) error {
 }
 
 func (c *floodConn) Recv(ctx context.Context) ([]byte, error) {
-	if c.i == 0 {
+	if c.i.Load() == 0 {
 		select {
 		case <-c.start:
 		case <-c.closed:
 			return nil, bellwether.ErrClosed
 		}
 	}
-	if c.i < c.n {
-		c.i++
-		return c.msgs(c.i), nil
+	if i := c.i.Load(); i < int64(c.n) {
+		c.i.Store(i + 1)
+		return c.msgs(int(i + 1)), nil
 	}
 	select {
 	case <-c.closed:
@@ -550,7 +550,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			}
 			before := heapInUse()
 			close(c.start)
-			for c.i < c.n { // the flood runs in virtual time: wait for it
+			for c.i.Load() < int64(c.n) { // the flood runs in virtual time: wait for it
 				time.Sleep(time.Millisecond)
 			}
 			grew := int64(heapInUse()) - int64(before)
@@ -577,7 +577,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			}
 			before := heapInUse()
 			close(c.start)
-			for c.i < c.n {
+			for c.i.Load() < int64(c.n) {
 				time.Sleep(time.Millisecond)
 			}
 			grew := int64(heapInUse()) - int64(before)
