@@ -102,16 +102,15 @@ func (d *driver) after(out Output, now time.Time) bool {
 
 // enqueue adds e to the queue, folding it into a pending effect it repeats,
 // so that a flood of input costs CPU and never a growing queue while the
-// worker waits on a slow bus. A broadcast identical to the last one queued
-// is sent once, numbered as the later (the send comes after both); a
-// leader report replaces a pending one; a warning already pending is not
-// repeated. Nothing moves across a change of leadership.
+// worker waits on a slow bus. A broadcast identical to one pending is sent
+// once, numbered as the later (the send comes after both); a leader report
+// replaces a pending one; a warning already pending is not repeated.
+// Nothing moves across a change of leadership.
 func (d *driver) enqueue(e Effect) {
 	if !d.coalesce {
 		d.queue = append(d.queue, e)
 		return
 	}
-scan:
 	for i := len(d.queue) - 1; i >= 0; i-- {
 		q := &d.queue[i]
 		if q.Kind == EffectLeading {
@@ -129,11 +128,15 @@ scan:
 			q.Leader = e.Leader
 			return
 		case EffectBroadcast:
+			// A member has at most four distinct broadcasts, so folding
+			// into any pending one bounds the queue under any input: a
+			// flood alternating two of them on a slow bus no longer grows
+			// it, at the cost of sending the later one at the first's
+			// place.
 			if q.Event == e.Event {
 				q.Seq = e.Seq
 				return
 			}
-			break scan // broadcasts keep their order
 		}
 	}
 	d.queue = append(d.queue, e)

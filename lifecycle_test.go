@@ -564,6 +564,35 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			closeAll(t, e)
 		})
 	})
+	t.Run("alternating broadcasts on a slow bus", func(t *testing.T) {
+		// current from a, withdraw from a, request from b, over and over:
+		// the member sends request, accept, request, accept ... and its
+		// bus takes a second per send.
+		synctest.Test(t, func(t *testing.T) {
+			cycle := []string{
+				`{"type":"leader","action":"current","clientId":"a"}`,
+				`{"type":"leader","action":"withdraw","clientId":"a"}`,
+				`{"type":"leader","action":"request","clientId":"b"}`,
+			}
+			c := &floodConn{n: 300_000, start: make(chan struct{}), slow: time.Second, closed: make(chan struct{}),
+				msgs: func(i int) []byte { return []byte(cycle[i%3]) }}
+			e, err := bellwether.Join(context.Background(), floodBus{c}, bellwether.Config{ID: "zz", Group: "g", Logger: quietLogger, Mode: bellwether.ModeReference})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := heapInUse()
+			close(c.start)
+			for c.i.Load() < int64(c.n) {
+				time.Sleep(time.Millisecond)
+			}
+			grew := int64(heapInUse()) - int64(before)
+			t.Logf("heap grew by %.2f MB over %d messages", float64(grew)/(1<<20), c.n)
+			if grew > limit {
+				t.Fatalf("heap grew by %d bytes", grew)
+			}
+			closeAll(t, e)
+		})
+	})
 	t.Run("accepts with long ids during an election", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			pad := strings.Repeat("x", 890)
