@@ -33,7 +33,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Callbacks are told of leadership changes; all are optional.
 	Callbacks Callbacks
-	// SendTimeout bounds each broadcast. Zero means HeartbeatInterval/2.
+	// SendTimeout bounds each broadcast, which counts for the lease only if
+	// the bus acknowledges it within that time. Zero means
+	// HeartbeatInterval: a heartbeat acknowledged that late still renews
+	// the lease, which lasts longer (HeartbeatTimeout - ElectionTimeout/2),
+	// and a bus that is slow under load does not cost the lease.
 	SendTimeout time.Duration
 }
 
@@ -146,7 +150,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	}
 	cfg.Settings = cfg.Settings.WithDefaults()
 	if cfg.SendTimeout == 0 {
-		cfg.SendTimeout = cfg.Settings.HeartbeatInterval / 2
+		cfg.SendTimeout = cfg.Settings.HeartbeatInterval
 	}
 	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Observer: cfg.Observer, Mode: cfg.Mode, Seed: rand.Uint64(), Lease: true})
 	if err != nil {
