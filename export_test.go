@@ -1,6 +1,9 @@
 package bellwether
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // ReceiveBytes hands msg to e's receive path (parse, counters, driver
 // step) as if its receiver had just read it from the bus. Only for a test
@@ -51,7 +54,7 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 		step(m.Tick)
 	}
 	if !m.IsLeader() {
-		return nil, &EventError{Detail: "LeaderBeat: not elected"}
+		return nil, errors.New("bellwether: LeaderBeat: the member was not elected")
 	}
 	return func() {
 		now = d.next // the timer fires at the deadline
