@@ -1,11 +1,14 @@
 package bellwether_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/transport/mem"
 )
 
 var heartbeatJSON = []byte(`{"type":"leader","action":"current","clientId":"web-17"}`)
@@ -42,6 +45,79 @@ func TestSteadyStateAllocations(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { buf = e.AppendJSON(buf[:0]) }); n != 0 {
 		t.Errorf("encoding into a buffer: %v allocations, want 0", n)
 	}
+}
+
+// joinFollower joins id to a bus that brings it nothing and makes it a
+// follower of leader by handing its receive path leader's heartbeat, as
+// ReceiveBytes does for the rest of the test. settle waits for the worker
+// to have handled the follow.
+func joinFollower(tb testing.TB, id, leader string, settle func(*bellwether.Elector)) (*bellwether.Elector, []byte) {
+	tb.Helper()
+	e, err := bellwether.Join(context.Background(), mem.NewHub().NewTransport(), bellwether.Config{ID: id, Group: "g", Logger: quietLogger})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close(context.Background()) })
+	hb := bellwether.NewEvent(bellwether.ActionCurrent, leader).AppendJSON(nil)
+	bellwether.ReceiveBytes(e, hb)
+	settle(e)
+	if got, _ := e.Leader(); got != leader {
+		tb.Fatalf("follower knows leader %q, want %q", got, leader)
+	}
+	return e, hb
+}
+
+// A follower's heartbeat from its known leader, from the received bytes
+// to its state (parse, counters, driver step, machine), allocates nothing
+// and does not wake the driver's worker: it only moves the heartbeat
+// deadline later, which the armed timer finds when it fires.
+func TestFollowerHeartbeatAllocNothingAndWakesNoWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, hb := joinFollower(t, "web-2", "web-17", func(*bellwether.Elector) { synctest.Wait() })
+		interval := e.Settings().HeartbeatInterval
+		time.Sleep(interval)
+		synctest.Wait() // the worker has handled the follow and armed its timer
+		wakes := bellwether.WorkerWakes(e)
+		before := e.Stats()
+		const beats = 200
+		for range beats {
+			time.Sleep(interval)
+			bellwether.ReceiveBytes(e, hb)
+		}
+		synctest.Wait()
+		if got := bellwether.WorkerWakes(e) - wakes; got != 0 {
+			t.Errorf("%d heartbeats woke the worker %d times, want 0", beats, got)
+		}
+		after := e.Stats()
+		if got := after.Received[bellwether.ActionCurrent] - before.Received[bellwether.ActionCurrent]; got != beats {
+			t.Errorf("counted %d heartbeats received, want %d", got, beats)
+		}
+		if id, _ := e.Leader(); id != "web-17" {
+			t.Fatalf("follower knows leader %q after the heartbeats", id)
+		}
+		if bellwether.RaceEnabled {
+			return // allocation counts are meaningless under the race detector
+		}
+		if n := testing.AllocsPerRun(beats, func() {
+			time.Sleep(interval)
+			bellwether.ReceiveBytes(e, hb)
+		}); n != 0 {
+			t.Errorf("follower heartbeat, bytes to state: %v allocations, want 0", n)
+		}
+		// Another sender's id is new bytes: one string, and nothing else.
+		other := bellwether.NewEvent(bellwether.ActionAccept, "web-9").AppendJSON(nil)
+		var flip bool
+		if n := testing.AllocsPerRun(beats, func() {
+			time.Sleep(interval)
+			if flip = !flip; flip {
+				bellwether.ReceiveBytes(e, other)
+			} else {
+				bellwether.ReceiveBytes(e, hb)
+			}
+		}); n > 0.5 {
+			t.Errorf("alternating senders: %v allocations per message, want at most 1 per other sender", n)
+		}
+	})
 }
 
 func BenchmarkMachineStep(b *testing.B) {
@@ -109,6 +185,44 @@ func BenchmarkMachineStep(b *testing.B) {
 			m.Receive(now, acc)
 			now = now.Add(time.Second)
 			m.Tick(now)
+		}
+	})
+}
+
+// BenchmarkHeartbeat measures the protocol's steady state as users run
+// it: a follower's heartbeat from the received bytes to its state (decode,
+// counters, driver step, machine), and a leader's from its timer to the
+// bytes handed to the bus (machine tick, driver queue, encoding, the
+// acknowledgement stepped in).
+func BenchmarkHeartbeat(b *testing.B) {
+	b.Run("follower-bytes-to-state", func(b *testing.B) {
+		// Real time: wait, at most a second, for the worker to follow.
+		e, hb := joinFollower(b, "web-2", "web-17", func(e *bellwether.Elector) {
+			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if id, _ := e.Leader(); id != "" {
+					return
+				}
+			}
+		})
+		b.ReportAllocs()
+		b.SetBytes(int64(len(hb)))
+		for b.Loop() {
+			bellwether.ReceiveBytes(e, hb)
+		}
+	})
+	b.Run("leader-timer-to-bytes", func(b *testing.B) {
+		var sent int
+		beat, err := bellwether.LeaderBeat("a", bellwether.Settings{}, func(msg []byte) { sent += len(msg) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		sent = 0
+		for b.Loop() {
+			beat()
+		}
+		if sent == 0 {
+			b.Fatal("the leader sent nothing")
 		}
 	})
 }

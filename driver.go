@@ -2,6 +2,7 @@ package bellwether
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,8 +25,9 @@ type driver struct {
 	settled func()                          // after each batch of effects, on the worker; may be nil
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
-	wake chan struct{}
-	done chan struct{}
+	wake  chan struct{}
+	woken atomic.Uint64 // times the worker woke on wake, for the tests
+	done  chan struct{}
 }
 
 func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time)) *driver {
@@ -191,6 +193,7 @@ func (d *driver) run() {
 		d.mu.Unlock()
 		select {
 		case <-d.wake:
+			d.woken.Add(1)
 		case <-t.C:
 			d.mu.Lock()
 			d.armed = time.Time{}

@@ -101,6 +101,8 @@ type Elector struct {
 	kickCtx context.Context // the receiver's context, cancelled by kickRecv
 	kick    context.CancelFunc
 
+	lastSender string // the id of the last event received; the receiver's only
+
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
 	closed   chan struct{} // closed when Close has finished, callbacks included
@@ -683,26 +685,55 @@ func (e *Elector) recvLoop() {
 		if msg == nil {
 			continue
 		}
-		ev, err := ParseEvent(msg)
-		if err != nil {
-			var ee *EventError
-			reason := ReasonSyntax
-			if errors.As(err, &ee) {
-				reason = ee.Reason
-			}
-			e.stats.rejected(reason)
-			e.log.Debug("dropped a message that is not a leader event", "err", err)
-			continue
-		}
-		if ev.ClientID == e.cfg.ID {
-			// Transports never echo our own messages: another member
-			// uses our id. The machine stands aside (and says so once).
-			e.stats.rejected(ReasonOwnID)
-		} else {
-			e.stats.received(ev.Action)
-		}
-		e.d.receive(ev)
+		e.receiveBytes(msg)
 	}
+}
+
+// receiveBytes takes one received message to the machine; it runs on the
+// receiver's goroutine only. A heartbeat from the known leader, the
+// steady state, allocates nothing: the sender's id is reused from the
+// string this member already holds.
+func (e *Elector) receiveBytes(msg []byte) {
+	a, raw, err := parseEvent(msg)
+	if err != nil {
+		var ee *EventError
+		reason := ReasonSyntax
+		if errors.As(err, &ee) {
+			reason = ee.Reason
+		}
+		e.stats.rejected(reason)
+		e.log.Debug("dropped a message that is not a leader event", "err", err)
+		return
+	}
+	ev := Event{Type: EventType, Action: a, ClientID: e.senderID(raw)}
+	if ev.ClientID == e.cfg.ID {
+		// Transports never echo our own messages: another member
+		// uses our id. The machine stands aside (and says so once).
+		e.stats.rejected(ReasonOwnID)
+	} else {
+		e.stats.received(ev.Action)
+	}
+	e.d.receive(ev)
+}
+
+// senderID returns raw as a string, reusing an id this member holds when
+// raw equals it (comparing string(raw) does not allocate).
+func (e *Elector) senderID(raw []byte) string {
+	if string(raw) == e.lastSender {
+		return e.lastSender
+	}
+	if string(raw) == e.cfg.ID {
+		return e.cfg.ID
+	}
+	e.mu.Lock()
+	leader := e.status.Leader
+	e.mu.Unlock()
+	if string(raw) == leader {
+		e.lastSender = leader
+		return leader
+	}
+	e.lastSender = string(raw)
+	return e.lastSender
 }
 
 // recvContext returns the context for the next Recv: one the send path

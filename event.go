@@ -149,41 +149,52 @@ const MaxEventSize = 64 << 10
 // ParseEvent never panics. For an event whose strings have no escapes it
 // allocates only the client id.
 func ParseEvent(data []byte) (Event, error) {
+	a, id, err := parseEvent(data)
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{Type: EventType, Action: a, ClientID: string(id)}, nil
+}
+
+// parseEvent is ParseEvent without the id's string: the id's bytes alias
+// data when it has no escapes, so that a receiver that already holds the
+// same id (its leader's) can reuse that string and allocate nothing.
+func parseEvent(data []byte) (Action, []byte, error) {
 	if len(data) > MaxEventSize {
-		return Event{}, &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
+		return "", nil, &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
 	}
 	var f wire.Fields
 	if err := wire.Parse(data, &f); err != nil {
-		return Event{}, &EventError{Reason: ReasonSyntax, Detail: err.Error()}
+		return "", nil, &EventError{Reason: ReasonSyntax, Detail: err.Error()}
 	}
 	typ, action, id := f.Type, f.Action, f.ClientID
 	switch {
 	case typ.Kind != "":
-		return Event{}, &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
+		return "", nil, &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
 	case !typ.Present:
-		return Event{}, &EventError{Reason: ReasonType, Detail: "type is missing"}
+		return "", nil, &EventError{Reason: ReasonType, Detail: "type is missing"}
 	case string(typ.Value) != EventType:
-		return Event{}, &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
+		return "", nil, &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
 	case action.Kind != "":
-		return Event{}, &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
+		return "", nil, &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
 	case !action.Present:
-		return Event{}, &EventError{Reason: ReasonAction, Detail: "action is missing"}
+		return "", nil, &EventError{Reason: ReasonAction, Detail: "action is missing"}
 	case id.Kind != "":
-		return Event{}, &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
+		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
 	case !id.Present:
-		return Event{}, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
+		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
 	case len(id.Value) == 0:
-		return Event{}, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
+		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
 	case len(id.Value) > MaxIDLength:
 		// Longer ids are not ids anyone can use (ValidateID), and keeping
 		// them would let a flood of candidates cost megabytes.
-		return Event{}, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
+		return "", nil, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
 	}
 	a := knownAction(action.Value)
 	if a == "" {
-		return Event{}, &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
+		return "", nil, &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
 	}
-	return Event{Type: EventType, Action: a, ClientID: string(id.Value)}, nil
+	return a, id.Value, nil
 }
 
 // knownAction returns the constant for b without allocating, or "".

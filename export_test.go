@@ -1,0 +1,63 @@
+package bellwether
+
+import (
+	"errors"
+	"time"
+)
+
+// ReceiveBytes hands msg to e's receive path (parse, counters, driver
+// step) as if its receiver had just read it from the bus. Only for a test
+// whose bus brings e nothing, as the receiver's goroutine owns that path.
+func ReceiveBytes(e *Elector, msg []byte) { e.receiveBytes(msg) }
+
+// WorkerWakes returns how many times e's driver worker was woken by an
+// input, as opposed to its own timer.
+func WorkerWakes(e *Elector) uint64 { return e.d.woken.Load() }
+
+// LeaderBeat returns a leader, elected in virtual time, whose beat runs
+// the driver's timer path at the machine's next deadline each call: the
+// machine's Tick, the driver's queue, and each broadcast encoded into a
+// buffer and handed to send, as the Elector's worker does, then its
+// acknowledgement stepped in.
+func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err error) {
+	s = s.WithDefaults()
+	m, err := NewMachine(MachineConfig{ID: id, Settings: s, Mode: ModeReference, Lease: true})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var d *driver
+	d = newDriver(m, func(ef Effect) {
+		if ef.Kind != EffectBroadcast {
+			return
+		}
+		var buf [128]byte
+		send(ef.Event.AppendJSON(buf[:0]))
+		d.mu.Lock()
+		d.after(d.m.Acked(now, ef.Seq), now)
+		d.mu.Unlock()
+	}, nil)
+	d.coalesce = true
+	var batch []Effect
+	step := func(f func(time.Time) Output) {
+		d.mu.Lock()
+		d.after(f(now), now)
+		batch, d.queue = d.queue, batch[:0]
+		d.mu.Unlock()
+		for _, e := range batch {
+			d.handle(e)
+		}
+	}
+	step(m.Start)
+	for i := 0; i < 10 && !m.IsLeader(); i++ { // the election runs its course
+		now = d.next
+		step(m.Tick)
+	}
+	if !m.IsLeader() {
+		return nil, errors.New("bellwether: LeaderBeat: the member was not elected")
+	}
+	return func() {
+		now = d.next // the timer fires at the deadline
+		step(m.Tick)
+	}, nil
+}
