@@ -521,6 +521,23 @@ type floodBus struct{ c *floodConn }
 func (b floodBus) Join(context.Context, string) (bellwether.Conn, error) { return b.c, nil }
 func (b floodBus) Close() error                                          { return nil }
 
+// flood lets the flood through and fails t if it grew the heap by more
+// than a few MB.
+func (c *floodConn) flood(t *testing.T, what string) {
+	t.Helper()
+	const limit = 4 << 20
+	before := heapInUse()
+	close(c.start)
+	for c.i.Load() < int64(c.n) { // the flood runs in virtual time: wait for it
+		time.Sleep(time.Millisecond)
+	}
+	grew := int64(heapInUse()) - int64(before)
+	t.Logf("heap grew by %.2f MB over %s", float64(grew)/(1<<20), what)
+	if grew > limit {
+		t.Fatalf("heap grew by %d bytes over %s", grew, what)
+	}
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
@@ -533,7 +550,6 @@ func heapInUse() uint64 {
 // election, each grow the heap by no more than a few MB. (Before, one
 // answer was queued per request, 26 MB, and every candidate kept, 61 MB.)
 func TestElectorFloodsCostNoMemory(t *testing.T) {
-	const limit = 4 << 20
 	t.Run("requests to a leader on a slow bus", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c := &floodConn{n: 300_000, start: make(chan struct{}), slow: time.Second, closed: make(chan struct{}),
@@ -548,16 +564,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			if err := e.AwaitLeadership(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			before := heapInUse()
-			close(c.start)
-			for c.i.Load() < int64(c.n) { // the flood runs in virtual time: wait for it
-				time.Sleep(time.Millisecond)
-			}
-			grew := int64(heapInUse()) - int64(before)
-			t.Logf("heap grew by %.2f MB over %d requests", float64(grew)/(1<<20), c.n)
-			if grew > limit {
-				t.Fatalf("heap grew by %d bytes", grew)
-			}
+			c.flood(t, fmt.Sprintf("%d requests", c.n))
 			if !e.IsLeader() {
 				t.Fatal("the flood unseated the leader")
 			}
@@ -580,16 +587,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := heapInUse()
-			close(c.start)
-			for c.i.Load() < int64(c.n) {
-				time.Sleep(time.Millisecond)
-			}
-			grew := int64(heapInUse()) - int64(before)
-			t.Logf("heap grew by %.2f MB over %d messages", float64(grew)/(1<<20), c.n)
-			if grew > limit {
-				t.Fatalf("heap grew by %d bytes", grew)
-			}
+			c.flood(t, fmt.Sprintf("%d messages", c.n))
 			closeAll(t, e)
 		})
 	})
@@ -604,16 +602,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := heapInUse()
-			close(c.start)
-			for c.i.Load() < int64(c.n) {
-				time.Sleep(time.Millisecond)
-			}
-			grew := int64(heapInUse()) - int64(before)
-			t.Logf("heap grew by %.2f MB over %d accepts of %d-byte ids", float64(grew)/(1<<20), c.n, len(pad)+9)
-			if grew > limit {
-				t.Fatalf("heap grew by %d bytes", grew)
-			}
+			c.flood(t, fmt.Sprintf("%d accepts of %d-byte ids", c.n, len(pad)+9))
 			time.Sleep(2 * time.Second) // the election (1s) is over
 			if id, _ := e.Leader(); id != pad+"000000000" {
 				t.Fatalf("leader %.20q..., want the smallest candidate", id)
