@@ -541,7 +541,7 @@ func TestJoinErrors(t *testing.T) {
 		{b, bellwether.Config{ID: "a", Group: "g", Settings: bellwether.Settings{HeartbeatInterval: -1}}, "HeartbeatInterval -1ns is negative"},
 		{b, bellwether.Config{ID: "a", Group: "g", SendTimeout: -1}, "SendTimeout -1ns is negative"},
 		{b, bellwether.Config{ID: "a", Group: "g", Mode: 5}, "invalid election mode"},
-		{down, bellwether.Config{ID: "a", Group: "g"}, `joining group "g": mem: join "g": bus is down`},
+		{down, bellwether.Config{ID: "a", Group: "g"}, `joining group "g": bellwether/mem: join "g": bus is down`},
 	} {
 		e, err := bellwether.Join(ctx, c.t, c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

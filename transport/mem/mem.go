@@ -72,7 +72,7 @@ func (f Faults) validate() error {
 		v    float64
 	}{{"Loss", f.Loss}, {"Duplicate", f.Duplicate}, {"Reorder", f.Reorder}} {
 		if !(p.v >= 0 && p.v <= 1) {
-			return fmt.Errorf("mem: Faults.%s is %v; a probability is between 0 and 1", p.name, p.v)
+			return fmt.Errorf("bellwether/mem: Faults.%s is %v; a probability is between 0 and 1", p.name, p.v)
 		}
 	}
 	for _, d := range []struct {
@@ -80,7 +80,7 @@ func (f Faults) validate() error {
 		v    time.Duration
 	}{{"Delay", f.Delay}, {"Jitter", f.Jitter}, {"ReorderDelay", f.ReorderDelay}} {
 		if d.v < 0 {
-			return fmt.Errorf("mem: Faults.%s is %v; it cannot be negative", d.name, d.v)
+			return fmt.Errorf("bellwether/mem: Faults.%s is %v; it cannot be negative", d.name, d.v)
 		}
 	}
 	return nil
@@ -158,10 +158,10 @@ func NewHub(opts ...Option) *Hub {
 		panic(err)
 	}
 	if h.buffer <= 0 {
-		panic(fmt.Sprintf("mem: WithBuffer(%d): the buffer must hold at least one message", h.buffer))
+		panic(fmt.Sprintf("bellwether/mem: WithBuffer(%d): the buffer must hold at least one message", h.buffer))
 	}
 	if h.maxSize <= 0 {
-		panic(fmt.Sprintf("mem: WithMaxMessageSize(%d): the limit must be positive", h.maxSize))
+		panic(fmt.Sprintf("bellwether/mem: WithMaxMessageSize(%d): the limit must be positive", h.maxSize))
 	}
 	return h
 }
@@ -210,7 +210,7 @@ func (h *Hub) Partition(sides ...[]*Transport) {
 	for i, s := range sides {
 		for _, t := range s {
 			if t.h != h {
-				panic("mem: Partition: a transport is of another hub")
+				panic("bellwether/mem: Partition: a transport is of another hub")
 			}
 			h.side[t] = i + 1
 		}
@@ -421,10 +421,10 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t.closed {
-		return nil, fmt.Errorf("mem: join %q: %w", group, bellwether.ErrClosed)
+		return nil, fmt.Errorf("bellwether/mem: join %q: %w", group, bellwether.ErrClosed)
 	}
 	if t.joinErr != nil {
-		return nil, fmt.Errorf("mem: join %q: %w", group, t.joinErr)
+		return nil, fmt.Errorf("bellwether/mem: join %q: %w", group, t.joinErr)
 	}
 	c := &Conn{
 		t:      t,
@@ -524,7 +524,7 @@ func (c *Conn) MaxMessageSize() int { return c.t.h.maxSize }
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	h := c.t.h
 	if len(msg) > h.maxSize {
-		return fmt.Errorf("mem: message of %d bytes is over the limit of %d: %w", len(msg), h.maxSize, bellwether.ErrMessageTooLarge)
+		return fmt.Errorf("bellwether/mem: message of %d bytes is over the limit of %d: %w", len(msg), h.maxSize, bellwether.ErrMessageTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -533,11 +533,11 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.closed {
-		return fmt.Errorf("mem: send: %w", bellwether.ErrClosed)
+		return fmt.Errorf("bellwether/mem: send: %w", bellwether.ErrClosed)
 	}
 	if err := c.sendErrLocked(); err != nil {
 		h.stats.Failed++
-		return fmt.Errorf("mem: send: %w", err)
+		return fmt.Errorf("bellwether/mem: send: %w", err)
 	}
 	h.stats.Sent++
 	if c.pausedLocked() {
@@ -561,7 +561,7 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 		h.mu.Lock()
 		if c.closed {
 			h.mu.Unlock()
-			return nil, fmt.Errorf("mem: recv: %w", bellwether.ErrClosed)
+			return nil, fmt.Errorf("bellwether/mem: recv: %w", bellwether.ErrClosed)
 		}
 		if !c.pausedLocked() && len(c.inbox) > 0 {
 			msg := c.inbox[0]
@@ -579,7 +579,7 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-c.done:
-			return nil, fmt.Errorf("mem: recv: %w", bellwether.ErrClosed)
+			return nil, fmt.Errorf("bellwether/mem: recv: %w", bellwether.ErrClosed)
 		}
 	}
 }
@@ -636,7 +636,7 @@ func (c *Conn) Health() error {
 	c.t.h.mu.Lock()
 	defer c.t.h.mu.Unlock()
 	if c.closed {
-		return fmt.Errorf("mem: %w", bellwether.ErrClosed)
+		return fmt.Errorf("bellwether/mem: %w", bellwether.ErrClosed)
 	}
 	return c.sendErrLocked()
 }
