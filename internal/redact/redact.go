@@ -54,6 +54,11 @@ func URL(u *url.URL) string {
 	if r.Opaque != "" {
 		r.Opaque = Text(r.Opaque)
 	}
+	if r.Scheme == "" {
+		// Not a URL but, likely, a keyword/value DSN taken for a path.
+		r.Path = Text(r.Path)
+		r.RawPath = ""
+	}
 	return r.String()
 }
 

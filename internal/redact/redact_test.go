@@ -52,6 +52,10 @@ func TestURL(t *testing.T) {
 	if got, want := URL(u), "postgres://u:xxxxx@h/db?password=xxxxx"; got != want {
 		t.Errorf("URL = %q; want %q", got, want)
 	}
+	dsn, _ := url.Parse("host=h password=s3cret")
+	if got, want := URL(dsn), "host=h%20password=xxxxx"; got != want {
+		t.Errorf("URL = %q; want %q", got, want)
+	}
 	if p, _ := u.User.Password(); p != "s3cret" || u.RawQuery != "password=s3cret" {
 		t.Errorf("URL changed its argument: %v", u)
 	}
