@@ -79,7 +79,7 @@ func TestStatusServer(t *testing.T) {
 		e        *bellwether.Elector
 		isLeader bool
 	}{{e, true}, {f, false}} {
-		srv := httptest.NewServer(newStatusHandler(tt.e))
+		srv := httptest.NewServer(newStatusHandler(tt.e, ""))
 		code, body, h := get(t, srv.URL+"/leader")
 		if code != 200 || h.Get("Content-Type") != "application/json" {
 			t.Errorf("/leader: %d %s", code, h.Get("Content-Type"))
@@ -153,7 +153,7 @@ func TestStatusServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newStatusHandler(o))
+	srv := httptest.NewServer(newStatusHandler(o, ""))
 	_, body, _ := get(t, srv.URL+"/leader")
 	srv.Close()
 	o.Close(context.Background())
