@@ -13,22 +13,23 @@ import (
 // bus through busName, already redacted; this catches a client library's
 // error or log text that quotes the URL or the password.
 type scrubHandler struct {
-	h   slog.Handler
-	bus string
+	h       slog.Handler
+	secrets []string // redact.Secrets of the bus URL
 }
 
 // scrubLogs returns h, hiding bus's secrets if it has any.
 func scrubLogs(h slog.Handler, bus string) slog.Handler {
-	if len(redact.Secrets(bus)) == 0 {
+	secrets := redact.Secrets(bus)
+	if len(secrets) == 0 {
 		return h
 	}
-	return scrubHandler{h: h, bus: bus}
+	return scrubHandler{h: h, secrets: secrets}
 }
 
 func (s scrubHandler) Enabled(ctx context.Context, l slog.Level) bool { return s.h.Enabled(ctx, l) }
 
 func (s scrubHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, redact.Scrub(r.Message, s.bus), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, redact.Hide(r.Message, s.secrets), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(s.attr(a))
 		return true
@@ -41,11 +42,11 @@ func (s scrubHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	for i, a := range as {
 		scrubbed[i] = s.attr(a)
 	}
-	return scrubHandler{h: s.h.WithAttrs(scrubbed), bus: s.bus}
+	return scrubHandler{h: s.h.WithAttrs(scrubbed), secrets: s.secrets}
 }
 
 func (s scrubHandler) WithGroup(name string) slog.Handler {
-	return scrubHandler{h: s.h.WithGroup(name), bus: s.bus}
+	return scrubHandler{h: s.h.WithGroup(name), secrets: s.secrets}
 }
 
 // attr returns a with the secrets hidden in its value: strings, groups,
@@ -55,7 +56,7 @@ func (s scrubHandler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		a.Value = slog.StringValue(redact.Scrub(v.String(), s.bus))
+		a.Value = slog.StringValue(redact.Hide(v.String(), s.secrets))
 	case slog.KindGroup:
 		g := v.Group()
 		scrubbed := make([]slog.Attr, len(g))
@@ -65,7 +66,7 @@ func (s scrubHandler) attr(a slog.Attr) slog.Attr {
 		a.Value = slog.GroupValue(scrubbed...)
 	case slog.KindAny:
 		text := fmt.Sprint(v.Any())
-		if hidden := redact.Scrub(text, s.bus); hidden != text {
+		if hidden := redact.Hide(text, s.secrets); hidden != text {
 			a.Value = slog.StringValue(hidden)
 		} else {
 			a.Value = v

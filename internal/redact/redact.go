@@ -187,7 +187,13 @@ func Secrets(s string) []string {
 // Mask: for the text of a client library's error or log line, which may
 // quote the URL or the password.
 func Scrub(msg, bus string) string {
-	for _, s := range Secrets(bus) {
+	return Hide(msg, Secrets(bus))
+}
+
+// Hide returns msg with each of secrets (from Secrets, longest first)
+// replaced by Mask: Scrub for a caller that hides the same secrets often.
+func Hide(msg string, secrets []string) string {
+	for _, s := range secrets {
 		msg = strings.ReplaceAll(msg, s, Mask)
 	}
 	return msg
