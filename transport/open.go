@@ -29,6 +29,7 @@ import (
 	"sync"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/redact"
 )
 
 // OpenFunc opens the bus that u names; u's scheme is one the bus
@@ -109,19 +110,19 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (bellwether.Transp
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("bus URL %q is not a URL (%v); write it as %s", rawURL, err, examples())
+		return nil, fmt.Errorf("bus URL %q is not a URL (%v); write it as %s", redact.String(rawURL), redact.Scrub(err.Error(), rawURL), examples())
 	}
 	if u.Scheme == "" {
-		return nil, fmt.Errorf("bus URL %q has no scheme; write it as %s", u.Redacted(), examples())
+		return nil, fmt.Errorf("bus URL %q has no scheme; write it as %s", redact.String(rawURL), examples())
 	}
 	registry.RLock()
 	s, ok := registry.schemes[u.Scheme]
 	registry.RUnlock()
 	if !ok {
 		if pkg, isKnown := known[u.Scheme]; isKnown {
-			return nil, fmt.Errorf("bus URL %q has scheme %q, whose bus this program does not include; add import _ %q (or %q for every bus)", u.Redacted(), u.Scheme, modulePath+pkg, modulePath+"all")
+			return nil, fmt.Errorf("bus URL %q has scheme %q, whose bus this program does not include; add import _ %q (or %q for every bus)", redact.URL(u), u.Scheme, modulePath+pkg, modulePath+"all")
 		}
-		return nil, fmt.Errorf("bus URL %q has unknown scheme %q; known schemes: %s", u.Redacted(), u.Scheme, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("bus URL %q has unknown scheme %q; known schemes: %s", redact.URL(u), u.Scheme, strings.Join(Schemes(), ", "))
 	}
 	return s.open(ctx, u, opts...)
 }
@@ -168,7 +169,7 @@ func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
 		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, u.Redacted(), err)
+		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, redact.URL(u), err)
 	}
 	return nil
 }

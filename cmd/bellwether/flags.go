@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/redact"
 )
 
 // common are the flags of run, watch and status.
@@ -135,9 +136,9 @@ func (co *common) logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if co.logFormat == "json" {
 		opts.ReplaceAttr = secondsAttr
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(scrubLogs(slog.NewJSONHandler(w, opts), co.bus))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(scrubLogs(slog.NewTextHandler(w, opts), co.bus))
 }
 
 // secondsAttr writes a duration as a number of seconds.
@@ -155,13 +156,21 @@ func (c *cli) validate(co *common) error {
 		return err
 	}
 	if u, err := url.Parse(co.bus); err == nil && strings.EqualFold(u.Scheme, "mem") && !c.inProcess {
-		return fmt.Errorf("--bus %q: a mem:// bus lives inside one process, so every bellwether process would be alone on a bus of its own and lead; use local:// for processes on this host, or a server bus (nats://, redis://, postgres://) across hosts", co.bus)
+		return fmt.Errorf("--bus %q: a mem:// bus lives inside one process, so every bellwether process would be alone on a bus of its own and lead; use local:// for processes on this host, or a server bus (nats://, redis://, postgres://) across hosts", co.busName())
 	}
 	return nil
 }
 
-// busName names the bus for messages.
+// busName names the bus for messages: every log line, error and output
+// that shows the bus shows this, with the URL's secrets (a password, a
+// token, password= in the query or a DSN) hidden.
 func (co *common) busName() string {
+	return redact.String(co.busURL())
+}
+
+// busURL is the bus URL itself, secrets and all, for the job's
+// environment only.
+func (co *common) busURL() string {
 	if co.bus == "" {
 		return "local://"
 	}

@@ -26,7 +26,9 @@ type leaderJSON struct {
 //	GET /leader   {"group":…,"id":…,"leader":…|null,"isLeader":…,"since":…}
 //	GET /healthz  200 "ok" while e's bus works, 503 and the reason when not
 //	GET /metrics  Prometheus text format, from a registry of its own
-func newStatusHandler(e *bellwether.Elector) http.Handler {
+//
+// bus is the bus URL, whose secrets /healthz's reason never shows.
+func newStatusHandler(e *bellwether.Elector, bus string) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(bwprom.NewCollector(e))
 	mux := http.NewServeMux()
@@ -45,7 +47,7 @@ func newStatusHandler(e *bellwether.Elector) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		if err := e.Health(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "unhealthy: %s\n", oneLine(err))
+			fmt.Fprintf(w, "unhealthy: %s\n", oneLine(scrubError(err, bus)))
 			return
 		}
 		fmt.Fprintln(w, "ok")

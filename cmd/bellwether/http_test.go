@@ -38,7 +38,7 @@ func (s *sickTransport) Join(ctx context.Context, group string) (bellwether.Conn
 
 func (c sickConn) Health() error {
 	if c.t.sick.Load() {
-		return errors.New("bus unreachable")
+		return errors.New("bus unreachable: dial redis://:s3cret@127.0.0.1:1 failed") // as a client library may say
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func TestStatusServer(t *testing.T) {
 		e        *bellwether.Elector
 		isLeader bool
 	}{{e, true}, {f, false}} {
-		srv := httptest.NewServer(newStatusHandler(tt.e))
+		srv := httptest.NewServer(newStatusHandler(tt.e, "redis://:s3cret@127.0.0.1:1"))
 		code, body, h := get(t, srv.URL+"/leader")
 		if code != 200 || h.Get("Content-Type") != "application/json" {
 			t.Errorf("/leader: %d %s", code, h.Get("Content-Type"))
@@ -127,8 +127,8 @@ func TestStatusServer(t *testing.T) {
 		}
 		tr.sick.Store(true)
 		code, body, _ = get(t, srv.URL+"/healthz")
-		if code != 503 || !strings.Contains(body, "bus unreachable") {
-			t.Errorf("/healthz of a sick bus: %d %q", code, body)
+		if code != 503 || !strings.Contains(body, "bus unreachable") || strings.Contains(body, "s3cret") {
+			t.Errorf("/healthz of a sick bus: %d %q; want 503, the reason, and the bus's password hidden", code, body)
 		}
 		tr.sick.Store(false)
 
@@ -153,7 +153,7 @@ func TestStatusServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newStatusHandler(o))
+	srv := httptest.NewServer(newStatusHandler(o, ""))
 	_, body, _ := get(t, srv.URL+"/leader")
 	srv.Close()
 	o.Close(context.Background())

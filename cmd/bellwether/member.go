@@ -47,7 +47,7 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 	tr, err := transport.Open(cctx, co.bus, transport.WithLogger(base))
 	if err != nil {
 		closeListener(ln)
-		return nil, fmt.Errorf("--bus %q: %w", co.busName(), err)
+		return nil, fmt.Errorf("--bus %q: %w", co.busName(), scrubError(err, co.bus))
 	}
 	e, err := bellwether.Join(cctx, tr, bellwether.Config{
 		ID:        co.id,
@@ -60,11 +60,11 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 	if err != nil {
 		tr.Close()
 		closeListener(ln)
-		return nil, fmt.Errorf("--bus %q: %w", co.busName(), err)
+		return nil, fmt.Errorf("--bus %q: %w", co.busName(), scrubError(err, co.bus))
 	}
 	m.tr, m.e = tr, e
 	if ln != nil {
-		m.srv = &http.Server{Handler: newStatusHandler(e), ReadHeaderTimeout: 5 * time.Second}
+		m.srv = &http.Server{Handler: newStatusHandler(e, co.bus), ReadHeaderTimeout: 5 * time.Second}
 		m.srvDone = make(chan struct{})
 		go func() {
 			defer close(m.srvDone)

@@ -114,7 +114,7 @@ func jobEnv(environ []string, co *common) []string {
 	set := []string{
 		"BELLWETHER_MEMBER_ID=" + co.id,
 		"BELLWETHER_GROUP=" + co.group,
-		"BELLWETHER_BUS=" + co.busName(),
+		"BELLWETHER_BUS=" + co.busURL(),
 		envName("election-timeout") + "=" + co.settings.ElectionTimeout.String(),
 		envName("heartbeat-interval") + "=" + co.settings.HeartbeatInterval.String(),
 		envName("heartbeat-timeout") + "=" + co.settings.HeartbeatTimeout.String(),

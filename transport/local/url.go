@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
@@ -21,20 +22,20 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 		return nil, err
 	}
 	if u.Scheme != "local" {
-		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", redact.URL(u), u.Scheme)
 	}
 	if u.Opaque != "" {
-		return nil, fmt.Errorf("bellwether/local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", redact.URL(u))
 	}
 	if u.User != nil || u.Host != "" {
-		return nil, fmt.Errorf("bellwether/local: URL %q names a host; the bus is on this host only and the directory goes in the path: local:///ABSOLUTE/DIR (three slashes)", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q names a host; the bus is on this host only and the directory goes in the path: local:///ABSOLUTE/DIR (three slashes)", redact.URL(u))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bellwether/local: URL %q has a query or fragment; local:// takes none", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q has a query or fragment; local:// takes none", redact.URL(u))
 	}
 	dir := u.Path
 	if dir == "/" {
-		return nil, fmt.Errorf("bellwether/local: URL %q names the root directory; write local:// for the default directory or local:///ABSOLUTE/DIR", u.Redacted())
+		return nil, fmt.Errorf("bellwether/local: URL %q names the root directory; write local:// for the default directory or local:///ABSOLUTE/DIR", redact.URL(u))
 	}
 	return New(dir)
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sync"
 
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
@@ -41,19 +42,19 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 		return nil, err
 	}
 	if u.Scheme != "mem" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", redact.URL(u), u.Scheme)
 	}
 	if u.Opaque != "" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has no '//'; write mem://%s", u.Redacted(), u.Opaque)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has no '//'; write mem://%s", redact.URL(u), u.Opaque)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has a user; an in-process hub has none: write mem://NAME", u.Redacted())
+		return nil, fmt.Errorf("bellwether/mem: URL %q has a user; an in-process hub has none: write mem://NAME", redact.URL(u))
 	}
 	if u.Path != "" && u.Path != "/" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has path %q; the hub's name goes after '//' alone: mem://NAME", u.Redacted(), u.Path)
+		return nil, fmt.Errorf("bellwether/mem: URL %q has path %q; the hub's name goes after '//' alone: mem://NAME", redact.URL(u), u.Path)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has a query or fragment; mem:// takes none (set faults with mem.Named(name).SetFaults)", u.Redacted())
+		return nil, fmt.Errorf("bellwether/mem: URL %q has a query or fragment; mem:// takes none (set faults with mem.Named(name).SetFaults)", redact.URL(u))
 	}
 	name := u.Host
 	for i := 0; i < len(name); i++ {

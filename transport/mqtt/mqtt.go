@@ -17,6 +17,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
@@ -78,13 +79,13 @@ func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transp
 		return nil, errors.New("bellwether/mqtt: FromURL needs a URL like mqtt://127.0.0.1:1883; got nil")
 	}
 	if u.Scheme != "mqtt" && u.Scheme != "mqtts" {
-		return nil, fmt.Errorf("bellwether/mqtt: URL %q has scheme %q; use %s", u.Redacted(), u.Scheme, form)
+		return nil, fmt.Errorf("bellwether/mqtt: URL %q has scheme %q; use %s", redact.URL(u), u.Scheme, form)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/mqtt: URL %q has no host; use %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/mqtt: URL %q has no host; use %s", redact.URL(u), form)
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bellwether/mqtt: URL %q has a path or query, which bellwether's MQTT bus does not use; use %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/mqtt: URL %q has a path or query, which bellwether's MQTT bus does not use; use %s", redact.URL(u), form)
 	}
 	server := *u
 	server.User, server.Path = nil, ""

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 	natsgo "github.com/nats-io/nats.go"
 )
@@ -105,13 +106,13 @@ func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transp
 		return nil, errors.New("bellwether/nats: FromURL needs a URL like nats://127.0.0.1:4222; got nil")
 	}
 	if u.Scheme != "nats" && u.Scheme != "tls" {
-		return nil, fmt.Errorf("bellwether/nats: URL %q has scheme %q; use nats://host:4222 (or tls://host:4222 for TLS)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/nats: URL %q has scheme %q; use nats://host:4222 (or tls://host:4222 for TLS)", redact.URL(u), u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/nats: URL %q has no host; use nats://host:4222", u.Redacted())
+		return nil, fmt.Errorf("bellwether/nats: URL %q has no host; use nats://host:4222", redact.URL(u))
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
-		return nil, fmt.Errorf("bellwether/nats: URL %q has a path or query, which NATS does not use; use nats://[user:password@]host:port", u.Redacted())
+		return nil, fmt.Errorf("bellwether/nats: URL %q has a path or query, which NATS does not use; use nats://[user:password@]host:port", redact.URL(u))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("bellwether/nats: connecting: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -100,22 +101,13 @@ func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transp
 		return nil, errors.New("bellwether/postgres: FromURL needs a URL like postgres://user@127.0.0.1:5432/dbname?sslmode=disable; got nil")
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return nil, fmt.Errorf("bellwether/postgres: URL %q has scheme %q; use postgres://user:password@host:5432/dbname?sslmode=disable", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/postgres: URL %q has scheme %q; use postgres://user:password@host:5432/dbname?sslmode=disable", redact.URL(u), u.Scheme)
 	}
 	cfg, err := pgconn.ParseConfig(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("bellwether/postgres: URL %q: %v; use postgres://user:password@host:5432/dbname?sslmode=disable", u.Redacted(), redact(err, u))
+		return nil, fmt.Errorf("bellwether/postgres: URL %q: %v; use postgres://user:password@host:5432/dbname?sslmode=disable", redact.URL(u), redact.Scrub(err.Error(), u.String()))
 	}
 	return New(ctx, cfg, opts...)
-}
-
-// redact hides u's password in err's text.
-func redact(err error, u *url.URL) string {
-	msg := err.Error()
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
-	}
-	return msg
 }
 
 // New connects with cfg, which must come from pgconn.ParseConfig, and

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -112,14 +113,14 @@ func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transp
 		return nil, errors.New("bellwether/redis: FromURL needs a URL like redis://127.0.0.1:6379/0; got nil")
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has scheme %q; use redis://[:password@]host:6379/0 (or rediss:// for TLS)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("bellwether/redis: URL %q has scheme %q; use redis://[:password@]host:6379/0 (or rediss:// for TLS)", redact.URL(u), u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has no host; use redis://host:6379/0", u.Redacted())
+		return nil, fmt.Errorf("bellwether/redis: URL %q has no host; use redis://host:6379/0", redact.URL(u))
 	}
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {
-		return nil, fmt.Errorf("bellwether/redis: URL %q: %w; use redis://[[user]:password@]host:6379/0", u.Redacted(), err)
+		return nil, fmt.Errorf("bellwether/redis: URL %q: %w; use redis://[[user]:password@]host:6379/0", redact.URL(u), err)
 	}
 	if opt.ClientName == "" {
 		opt.ClientName = "bellwether"

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
 
@@ -24,24 +25,24 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 	}
 	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
 	if u.Scheme != "udp" {
-		return nil, fmt.Errorf("bellwether/udp: URL %q has scheme %q; want %s", u.Redacted(), u.Scheme, form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has scheme %q; want %s", redact.URL(u), u.Scheme, form)
 	}
 	if u.Opaque != "" || u.Host == "" {
-		return nil, fmt.Errorf("bellwether/udp: URL %q names no multicast group; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q names no multicast group; write %s", redact.URL(u), form)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("bellwether/udp: URL %q has a user; multicast has no login: write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has a user; multicast has no login: write %s", redact.URL(u), form)
 	}
 	if u.Path != "" && u.Path != "/" || u.Fragment != "" {
-		return nil, fmt.Errorf("bellwether/udp: URL %q has a path or fragment; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has a path or fragment; write %s", redact.URL(u), form)
 	}
 	if u.Port() == "" {
-		return nil, fmt.Errorf("bellwether/udp: URL %q has no port; write %s", u.Redacted(), form)
+		return nil, fmt.Errorf("bellwether/udp: URL %q has no port; write %s", redact.URL(u), form)
 	}
 	cfg := Config{Address: u.Host}
 	for key, vals := range u.Query() {
 		if len(vals) != 1 {
-			return nil, fmt.Errorf("bellwether/udp: URL %q gives %s %d times; give it once", u.Redacted(), key, len(vals))
+			return nil, fmt.Errorf("bellwether/udp: URL %q gives %s %d times; give it once", redact.URL(u), key, len(vals))
 		}
 		switch v := vals[0]; key {
 		case "iface":
@@ -49,11 +50,11 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 		case "ttl":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 255 {
-				return nil, fmt.Errorf("bellwether/udp: URL %q: ttl=%q is not a number from 1 to 255", u.Redacted(), v)
+				return nil, fmt.Errorf("bellwether/udp: URL %q: ttl=%q is not a number from 1 to 255", redact.URL(u), v)
 			}
 			cfg.TTL = n
 		default:
-			return nil, fmt.Errorf("bellwether/udp: URL %q has unknown parameter %q; the parameters are iface and ttl, as in %s", u.Redacted(), key, form)
+			return nil, fmt.Errorf("bellwether/udp: URL %q has unknown parameter %q; the parameters are iface and ttl, as in %s", redact.URL(u), key, form)
 		}
 	}
 	return New(cfg)
