@@ -633,9 +633,11 @@ func (e *Elector) recvLoop() {
 		if waited {
 			err, msg = nil, nil
 		}
-		if err == nil && doubt && hc != nil {
-			// A bus that will not take our messages may not bring us the
-			// others' either: a server bus reconnecting hears nothing.
+		if err == nil && msg == nil && doubt && hc != nil {
+			// Nothing came: a bus that will not take our messages may not
+			// bring us the others' either (a server bus reconnecting
+			// hears nothing). A message that came is heard, whatever the
+			// bus says of itself.
 			err = hc.Health()
 		}
 		if err != nil {
