@@ -105,7 +105,12 @@ func (m *Manager) Receive(e Event) {
 // When Shutdown returns the withdrawal has been handed to broadcast, no
 // callback will run again and the Manager's goroutine is gone. Like the
 // reference it does not call onLeaderChange(false). Later calls do nothing.
-// It may be called from inside a callback.
+//
+// It may be called from inside a callback. Called while one of the
+// Manager's callbacks runs (from inside it, typically: the Manager cannot
+// tell its caller apart), it does not wait for that callback: it returns
+// at once, and the withdrawal is handed to broadcast, after everything
+// queued before it, as soon as that callback returns.
 func (m *Manager) Shutdown(clean bool) { m.d.shutdown(clean, true) }
 
 // IsLeader reports whether this member is the leader now.
