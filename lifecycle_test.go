@@ -392,12 +392,8 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 	c.mu.Lock()
 	broke := c.broke
 	c.mu.Unlock()
-	select {
-	case <-c.closed:
-		return nil, bellwether.ErrClosed
-	case <-broke:
-		return nil, errDeaf
-	default:
+	if err := c.fault(broke); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -409,14 +405,23 @@ func (c *deafConn) Recv(ctx context.Context) ([]byte, error) {
 		}
 	}()
 	m, err := c.Conn.Recv(ctx)
-	select {
-	case <-c.closed:
-		return nil, bellwether.ErrClosed
-	case <-broke:
-		return nil, errDeaf
-	default:
+	if err := c.fault(broke); err != nil {
+		return nil, err
 	}
 	return m, err
+}
+
+// fault is what Recv returns instead of a message: ErrClosed after Close,
+// the reader's failure while deaf, else nil.
+func (c *deafConn) fault(broke <-chan struct{}) error {
+	select {
+	case <-c.closed:
+		return bellwether.ErrClosed
+	case <-broke:
+		return errDeaf
+	default:
+		return nil
+	}
 }
 
 type deafBus struct {
