@@ -3,6 +3,7 @@ package bellwether
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,11 +31,13 @@ type leadership struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	end   time.Time // when the lease ends unless renewed
-	over  bool      // the lease is gone; end no longer moves
-	state jobState
-	done  chan struct{} // closed once the job has returned or will never run
+	epoch   atomic.Uint64 // the leadership's epoch, see Epoch
+	handing atomic.Bool   // a handover to a preempting member began
+	mu      sync.Mutex
+	end     time.Time // when the lease ends unless renewed
+	over    bool      // the lease is gone; end no longer moves
+	state   jobState
+	done    chan struct{} // closed once the job has returned or will never run
 }
 
 type jobState uint8
@@ -51,6 +54,9 @@ func newLeadership(e *Elector, end time.Time) *leadership {
 	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.base, leadershipKey{}, l))
 	return l
 }
+
+// handOver reports whether a handover may begin: only the first call does.
+func (l *leadership) handOver() bool { return l.handing.CompareAndSwap(false, true) }
 
 // renew moves the lease's end later while the lease lasts.
 func (l *leadership) renew(end time.Time) {

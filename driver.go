@@ -127,7 +127,7 @@ func (d *driver) enqueue(e Effect) {
 				return
 			}
 		case EffectLeader:
-			q.Leader = e.Leader
+			*q = e
 			return
 		case EffectBroadcast:
 			// A member has at most four distinct broadcasts, so folding

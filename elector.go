@@ -39,6 +39,20 @@ type Config struct {
 	// the lease, which lasts longer (HeartbeatTimeout - ElectionTimeout/2),
 	// and a bus that is slow under load does not cost the lease.
 	SendTimeout time.Duration
+	// Value is an opaque string this member announces in its heartbeats
+	// while it leads, typically the address at which it serves: every
+	// member's Status.Value is the known leader's. At most MaxValueLength
+	// bytes of UTF-8; it is sent in the clear to everyone on the bus.
+	Value string
+	// Preempt makes this member take over from a leader whose id sorts
+	// after its own, when it joins or returns to the group, with a clean
+	// handover: it asks that leader to hand over; the leader stops its job,
+	// then withdraws, and the group elects, which the smallest standing id
+	// wins. Only bellwether leaders can be asked: a reference (TypeScript)
+	// leader is followed until it withdraws or fails. A member that called
+	// Resign does not preempt until it next leads. See the package
+	// documentation on preferring leaders.
+	Preempt bool
 }
 
 // Callbacks are called by an [Elector] in the order the changes happened.
@@ -73,6 +87,13 @@ type Status struct {
 	Leader   string    // the known leader's id, "" when none is known
 	IsLeader bool      // whether this member leads
 	Since    time.Time // when Leader last changed
+	// Epoch is the known leader's epoch (this member's own while it
+	// leads; see [Epoch]), 0 when no leader is known or the leader is a
+	// reference client, which sends none.
+	Epoch uint64
+	// Value is the known leader's Config.Value, "" when no leader is known
+	// or it set none.
+	Value string
 }
 
 // Elector is a member of a group on a [Transport]: it runs the election
@@ -102,6 +123,7 @@ type Elector struct {
 	kick    context.CancelFunc
 
 	lastSender string // the id of the last event received; the receiver's only
+	lastValue  string // the last value received; the receiver's only
 
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
@@ -150,11 +172,14 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	if cfg.SendTimeout < 0 {
 		return nil, fmt.Errorf("bellwether: invalid config: SendTimeout %v is negative", cfg.SendTimeout)
 	}
+	if err := validateValue(cfg.Value); err != nil {
+		return nil, fmt.Errorf("bellwether: invalid config: Value: %w", err)
+	}
 	cfg.Settings = cfg.Settings.WithDefaults()
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = cfg.Settings.HeartbeatInterval
 	}
-	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Observer: cfg.Observer, Mode: cfg.Mode, Seed: rand.Uint64(), Lease: true})
+	m, err := NewMachine(MachineConfig{ID: cfg.ID, Settings: cfg.Settings, Observer: cfg.Observer, Mode: cfg.Mode, Seed: rand.Uint64(), Lease: true, Value: cfg.Value, Preempt: cfg.Preempt})
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +321,22 @@ func LeaseExpiry(ctx context.Context) (expiry time.Time, ok bool) {
 	return l.expiry(), true
 }
 
+// Epoch reports the epoch that the leadership of ctx (the context
+// OnStartedLeading was given, or one derived from it) holds now: a fencing
+// token, greater than the epoch of every leadership this member had heard
+// of when it won. It can rise during one leadership, when this member met
+// another leader and stayed, so that a store that saw the other's epoch
+// accepts this one's next write; once the leadership has ended it no
+// longer changes. ok is false when ctx is not a leadership context. See
+// docs/fencing.md.
+func Epoch(ctx context.Context) (epoch uint64, ok bool) {
+	l, ok := ctx.Value(leadershipKey{}).(*leadership)
+	if !ok {
+		return 0, false
+	}
+	return l.epoch.Load(), true
+}
+
 // fromJob reports whether ctx is (derived from) one of this Elector's
 // leadership contexts: the caller is, or speaks for, its job.
 func (e *Elector) fromJob(ctx context.Context) bool {
@@ -324,6 +365,23 @@ func (e *Elector) Resign(ctx context.Context) error {
 	if l == nil {
 		return nil
 	}
+	done := e.resign(l)
+	if e.fromJob(ctx) {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// resign ends the leadership l with a clean handover: it cancels l, and
+// once l's job has returned resigns the Machine, whose withdrawal lets the
+// others elect. The channel is closed when the withdrawal was handed to
+// the bus (or l had ended already).
+func (e *Elector) resign(l *leadership) <-chan struct{} {
 	l.cancel()
 	done := make(chan struct{})
 	go func() {
@@ -337,15 +395,7 @@ func (e *Elector) Resign(ctx context.Context) error {
 		})
 		e.d.sync()
 	}()
-	if e.fromJob(ctx) {
-		return nil
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return done
 }
 
 // Health reports whether the member can take part in its group: nil, or
@@ -434,7 +484,7 @@ func (e *Elector) shutdown() {
 	}
 	e.mu.Lock()
 	e.status.IsLeader = false
-	e.status.Leader = ""
+	e.status.Leader, e.status.Epoch, e.status.Value = "", 0, ""
 	e.publishLocked()
 	e.mu.Unlock()
 	e.stats.leading(false)
@@ -478,7 +528,12 @@ func (e *Elector) handle(ef Effect) {
 	case EffectLeading:
 		e.setLeading(ef.Leading)
 	case EffectLeader:
-		e.setLeader(ef.Leader)
+		e.setLeader(ef)
+	case EffectHandover:
+		if l := e.cur.Load(); l != nil && l.handOver() {
+			e.log.Info("handing over: a member with a smaller id preempts", "to", ef.Leader)
+			e.resign(l)
+		}
 	case EffectWarning:
 		switch ef.Warning {
 		case WarnDeferring, WarnStaying:
@@ -538,8 +593,10 @@ func (e *Elector) setLeading(leading bool) {
 		return // Close began: no new leadership
 	}
 	var end time.Time
-	e.d.read(func(m *Machine) { end, _ = m.LeaseEnd() })
+	var epoch uint64
+	e.d.read(func(m *Machine) { end, _ = m.LeaseEnd(); epoch = m.Epoch() })
 	l := newLeadership(e, end)
+	l.epoch.Store(epoch)
 	e.cur.Store(l)
 	e.mu.Lock()
 	e.status.IsLeader = true
@@ -549,18 +606,25 @@ func (e *Elector) setLeading(leading bool) {
 	e.events.push(note{kind: noteStarted, lead: l})
 }
 
-func (e *Elector) setLeader(id string) {
+// setLeader records a change of the known leader, or of its epoch or
+// value; only a change of id is a new leader.
+func (e *Elector) setLeader(ef Effect) {
 	e.mu.Lock()
 	if e.state != lifeRunning {
 		e.mu.Unlock()
 		return
 	}
-	e.status.Leader = id
-	e.status.Since = time.Now()
+	changed := e.status.Leader != ef.Leader
+	e.status.Leader, e.status.Epoch, e.status.Value = ef.Leader, ef.Epoch, ef.Value
+	if changed {
+		e.status.Since = time.Now()
+	}
 	e.dirty = true
 	e.mu.Unlock()
-	e.stats.add(&e.stats.leaderChanges, 1)
-	e.events.push(note{kind: noteLeader, leader: id})
+	if changed {
+		e.stats.add(&e.stats.leaderChanges, 1)
+		e.events.push(note{kind: noteLeader, leader: ef.Leader})
+	}
 }
 
 // settled publishes the status once for a batch of effects, so that one
@@ -595,6 +659,7 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 	if l := e.cur.Load(); l != nil {
 		if end, ok := m.LeaseEnd(); ok {
 			l.renew(end)
+			l.epoch.Store(m.Epoch())
 		}
 	}
 	if c := m.Conflict(); c != e.conflict {
@@ -696,7 +761,7 @@ func (e *Elector) recvLoop() {
 // steady state, allocates nothing: the sender's id is reused from the
 // string this member already holds.
 func (e *Elector) receiveBytes(msg []byte) {
-	a, raw, err := parseEvent(msg)
+	r, err := parseEvent(msg)
 	if err != nil {
 		var ee *EventError
 		reason := ReasonSyntax
@@ -707,7 +772,13 @@ func (e *Elector) receiveBytes(msg []byte) {
 		e.log.Debug("dropped a message that is not a leader event", "err", err)
 		return
 	}
-	ev := Event{Type: EventType, Action: a, ClientID: e.senderID(raw)}
+	ev := Event{Type: EventType, Action: r.action, ClientID: e.senderID(r.id), Epoch: r.epoch}
+	if len(r.value) > 0 {
+		ev.Value = e.senderValue(r.value)
+	}
+	if len(r.takeover) > 0 {
+		ev.Takeover = string(r.takeover)
+	}
 	if ev.ClientID == e.cfg.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
@@ -736,6 +807,16 @@ func (e *Elector) senderID(raw []byte) string {
 	}
 	e.lastSender = string(raw)
 	return e.lastSender
+}
+
+// senderValue returns raw as a string, reusing the known leader's value
+// when raw equals it, so that a leader's heartbeats allocate nothing.
+func (e *Elector) senderValue(raw []byte) string {
+	if string(raw) == e.lastValue {
+		return e.lastValue
+	}
+	e.lastValue = string(raw)
+	return e.lastValue
 }
 
 // recvContext returns the context for the next Recv: one the send path

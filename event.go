@@ -3,6 +3,7 @@ package bellwether
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether/internal/wire"
 )
@@ -39,14 +40,36 @@ const EventType = "leader"
 
 // Event is one message of the protocol, as it travels on the wire.
 //
-// Its JSON form is exactly the reference implementation's, for example
+// Its JSON form is the reference implementation's, for example
 // {"type":"leader","action":"request","clientId":"a"}; see [Event.AppendJSON]
-// and [ParseEvent].
+// and [ParseEvent]. An [Elector] adds fields the reference's clients
+// ignore: its heartbeats carry the leadership's epoch and the leader's
+// value, and a preempting member's request names the leader it asks to
+// hand over. A zero field is not sent, so an Event with none of them is
+// byte for byte the reference's.
 type Event struct {
 	Type     string `json:"type"` // always "leader"
 	Action   Action `json:"action"`
 	ClientID string `json:"clientId"`
+	// Epoch, in a current, is the epoch of the sender's leadership (see
+	// [Epoch]); in a request, that of the leadership the sender gave up
+	// when it met a leader with a smaller id, so that this one moves above
+	// it. 0 means none (reference clients send none). At most [MaxEpoch].
+	Epoch uint64 `json:"epoch,omitempty"`
+	// Value, in a current, is the leader's [Config].Value; at most
+	// [MaxValueLength] bytes of UTF-8.
+	Value string `json:"value,omitempty"`
+	// Takeover, in a request, is the id of the leader that the sender, a
+	// member with a smaller id and Config.Preempt, asks to hand over.
+	Takeover string `json:"takeover,omitempty"`
 }
+
+// MaxEpoch is the largest epoch: 2^53-1, the largest integer a JavaScript
+// number holds exactly, so that TypeScript peers read epochs unchanged.
+const MaxEpoch = 1<<53 - 1
+
+// MaxValueLength is the longest leader value ([Config].Value), in bytes.
+const MaxValueLength = 256
 
 // NewEvent returns the leader event of action a sent by clientID.
 func NewEvent(a Action, clientID string) Event {
@@ -64,6 +87,26 @@ func (e Event) Validate() error {
 	if e.ClientID == "" {
 		return &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
 	}
+	if e.Epoch > MaxEpoch {
+		return &EventError{Reason: ReasonEpoch, Detail: fmt.Sprintf("epoch %d is more than the limit of %d", e.Epoch, uint64(MaxEpoch))}
+	}
+	if err := validateValue(e.Value); err != nil {
+		return &EventError{Reason: ReasonValue, Detail: err.Error()}
+	}
+	if len(e.Takeover) > MaxIDLength {
+		return &EventError{Reason: ReasonTakeover, Detail: fmt.Sprintf("takeover is %d bytes long, more than the limit of %d", len(e.Takeover), MaxIDLength)}
+	}
+	return nil
+}
+
+// validateValue reports why v cannot be a leader's value, or nil.
+func validateValue(v string) error {
+	switch {
+	case len(v) > MaxValueLength:
+		return fmt.Errorf("value is %d bytes long, more than the limit of %d", len(v), MaxValueLength)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("value %q is not valid UTF-8", v)
+	}
 	return nil
 }
 
@@ -76,6 +119,9 @@ const (
 	ReasonAction   = "action"    // "action" missing or not one of the four
 	ReasonClientID = "client_id" // "clientId" missing, empty or not a string
 	ReasonTooLarge = "too_large" // larger than the receiver accepts
+	ReasonEpoch    = "epoch"     // "epoch" not a whole number from 0 to MaxEpoch
+	ReasonValue    = "value"     // "value" not a string, or longer than MaxValueLength
+	ReasonTakeover = "takeover"  // "takeover" not a string, or longer than MaxIDLength
 	// ReasonOwnID: a valid event that carries the receiver's own id, so
 	// another member is misconfigured with the same id. Only an Elector
 	// reports it (in Stats.Rejected); ParseEvent cannot know the id.
@@ -102,17 +148,18 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	return e.AppendJSON(make([]byte, 0, 48+len(e.ClientID))), nil
+	return e.AppendJSON(make([]byte, 0, 96+len(e.ClientID)+len(e.Value)+len(e.Takeover))), nil
 }
 
 // AppendJSON appends the JSON encoding of e to b and returns the extended
 // slice. The bytes are those JavaScript's JSON.stringify produces for the
-// same object: the fields in the order type, action, clientId; no spaces;
+// same object: the fields in the order type, action, clientId, then epoch,
+// value and takeover where they are not zero; no spaces;
 // and the same string escaping (quote, backslash, control characters and
 // unpaired surrogates escaped; everything else, including <, > and &, as
 // is). AppendJSON does not validate e.
 func (e Event) AppendJSON(b []byte) []byte {
-	return wire.AppendEvent(b, e.Type, string(e.Action), e.ClientID)
+	return wire.AppendEvent(b, e.Type, string(e.Action), e.ClientID, e.Epoch, e.Value, e.Takeover)
 }
 
 // UnmarshalJSON decodes a leader event; see [ParseEvent].
@@ -141,60 +188,103 @@ const MaxEventSize = 64 << 10
 // an [*EventError] anything else: bytes that are not one JSON object,
 // invalid UTF-8, a "type" other than "leader", an unknown "action", a
 // missing or empty "clientId", a "clientId" longer than [MaxIDLength],
-// fields of the wrong JSON type, and input over
-// [MaxEventSize]. An escaped unpaired surrogate in a string (which
+// fields of the wrong JSON type, an "epoch" that is not a whole number
+// from 0 to [MaxEpoch], a "value" longer than [MaxValueLength], and input
+// over [MaxEventSize]. An escaped unpaired surrogate in a string (which
 // JavaScript can send) is kept as its WTF-8 bytes, so that ids round-trip
 // and order exactly as in JavaScript.
 //
 // ParseEvent never panics. For an event whose strings have no escapes it
-// allocates only the client id.
+// allocates only its strings.
 func ParseEvent(data []byte) (Event, error) {
-	a, id, err := parseEvent(data)
+	r, err := parseEvent(data)
 	if err != nil {
 		return Event{}, err
 	}
-	return Event{Type: EventType, Action: a, ClientID: string(id)}, nil
+	return Event{Type: EventType, Action: r.action, ClientID: string(r.id), Epoch: r.epoch, Value: string(r.value), Takeover: string(r.takeover)}, nil
 }
 
-// parseEvent is ParseEvent without the id's string: the id's bytes alias
-// data when it has no escapes, so that a receiver that already holds the
-// same id (its leader's) can reuse that string and allocate nothing.
-func parseEvent(data []byte) (Action, []byte, error) {
+// rawEvent is a parsed event whose strings alias the input when they have
+// no escapes, so that a receiver that already holds the same strings (its
+// leader's id and value) can reuse them and allocate nothing.
+type rawEvent struct {
+	action   Action
+	id       []byte
+	epoch    uint64
+	value    []byte
+	takeover []byte
+}
+
+func parseEvent(data []byte) (rawEvent, error) {
 	if len(data) > MaxEventSize {
-		return "", nil, &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
+		return rawEvent{}, &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
 	}
 	var f wire.Fields
 	if err := wire.Parse(data, &f); err != nil {
-		return "", nil, &EventError{Reason: ReasonSyntax, Detail: err.Error()}
+		return rawEvent{}, &EventError{Reason: ReasonSyntax, Detail: err.Error()}
 	}
 	typ, action, id := f.Type, f.Action, f.ClientID
 	switch {
 	case typ.Kind != "":
-		return "", nil, &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
+		return rawEvent{}, &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
 	case !typ.Present:
-		return "", nil, &EventError{Reason: ReasonType, Detail: "type is missing"}
+		return rawEvent{}, &EventError{Reason: ReasonType, Detail: "type is missing"}
 	case string(typ.Value) != EventType:
-		return "", nil, &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
+		return rawEvent{}, &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
 	case action.Kind != "":
-		return "", nil, &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
+		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
 	case !action.Present:
-		return "", nil, &EventError{Reason: ReasonAction, Detail: "action is missing"}
+		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: "action is missing"}
 	case id.Kind != "":
-		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
+		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
 	case !id.Present:
-		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
+		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
 	case len(id.Value) == 0:
-		return "", nil, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
+		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
 	case len(id.Value) > MaxIDLength:
 		// Longer ids are not ids anyone can use (ValidateID), and keeping
 		// them would let a flood of candidates cost megabytes.
-		return "", nil, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
+		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
+	case f.Epoch.Kind != "":
+		return rawEvent{}, &EventError{Reason: ReasonEpoch, Detail: "epoch is " + f.Epoch.Kind + ", want a number"}
+	case f.Value.Kind != "":
+		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is " + f.Value.Kind + ", want a string"}
+	case len(f.Value.Value) > MaxValueLength:
+		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(f.Value.Value), MaxValueLength)}
+	case f.Takeover.Kind != "":
+		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: "takeover is " + f.Takeover.Kind + ", want a string"}
+	case len(f.Takeover.Value) > MaxIDLength:
+		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: fmt.Sprintf("takeover is %d bytes long, more than the limit of %d", len(f.Takeover.Value), MaxIDLength)}
 	}
 	a := knownAction(action.Value)
 	if a == "" {
-		return "", nil, &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
+		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
 	}
-	return a, id.Value, nil
+	r := rawEvent{action: a, id: id.Value, value: f.Value.Value, takeover: f.Takeover.Value}
+	if f.Epoch.Present {
+		ep, ok := parseEpoch(f.Epoch.Value)
+		if !ok {
+			return rawEvent{}, &EventError{Reason: ReasonEpoch, Detail: fmt.Sprintf("epoch %s is not a whole number from 0 to %d", f.Epoch.Value, uint64(MaxEpoch))}
+		}
+		r.epoch = ep
+	}
+	return r, nil
+}
+
+// parseEpoch reads a JSON number that must be a whole number from 0 to
+// MaxEpoch written in plain digits, as JavaScript writes such a number.
+func parseEpoch(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, n <= MaxEpoch
 }
 
 // knownAction returns the constant for b without allocating, or "".

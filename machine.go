@@ -25,8 +25,16 @@ type MachineConfig struct {
 	// Lease makes leadership a lease on broadcasts the bus acknowledged
 	// (see [Machine.Acked]); without it the Machine is the reference's
 	// leader, which leads from the moment it wins. See [Machine] for the
-	// rules a leasing member follows.
+	// rules a leasing member follows. A leasing Machine also numbers its
+	// leaderships with epochs, announces its Value while it leads, and
+	// preempts with Preempt.
 	Lease bool
+	// Value is announced in this member's heartbeats while it leads (with
+	// Lease); see [Config].Value.
+	Value string
+	// Preempt makes this member ask a leader whose id sorts after its own
+	// to hand over (with Lease); see [Config].Preempt.
+	Preempt bool
 }
 
 // MaxCandidates bounds the candidates a Machine keeps during an election.
@@ -57,6 +65,10 @@ const (
 	EffectLeader
 	// EffectWarning: something a driver should log, Effect.Warning.
 	EffectWarning
+	// EffectHandover: a member with a smaller id, Effect.Leader, asks this
+	// leading member to hand over (it preempts). The driver stops the
+	// member's work and then calls Resign, which lets the group elect.
+	EffectHandover
 )
 
 func (k EffectKind) String() string {
@@ -69,18 +81,22 @@ func (k EffectKind) String() string {
 		return "leader"
 	case EffectWarning:
 		return "warning"
+	case EffectHandover:
+		return "handover"
 	}
 	return "unknown"
 }
 
 // Effect is one thing a [Machine] step asks its driver to do or to report.
-// Only the field named by Kind is set.
+// Only the fields named by Kind are set.
 type Effect struct {
 	Kind    EffectKind
 	Event   Event   // EffectBroadcast
 	Seq     uint64  // EffectBroadcast: its number, for Acked; increasing
 	Leading bool    // EffectLeading
-	Leader  string  // EffectLeader
+	Leader  string  // EffectLeader; EffectHandover: the member that asks
+	Epoch   uint64  // EffectLeader, leasing only: the leader's epoch, 0 if unknown
+	Value   string  // EffectLeader, leasing only: the leader's value
 	Warning Warning // EffectWarning
 }
 
@@ -190,6 +206,28 @@ type timer struct {
 //   - A member the driver reports deaf (Deaf) stands for no election and
 //     stops leading until it hears again.
 //
+// # Epochs
+//
+// A leasing member numbers each of its leaderships with an epoch, which its
+// heartbeats carry: greater than every epoch it has heard or held, and not
+// below its wall clock (now) in Unix microseconds when it won, so that
+// epochs go on growing across a restart of the whole group. When two
+// leaders meet, the one that stays moves to an epoch greater than both: it
+// hears the other's heartbeat, or the other, deferring, tells it its epoch
+// in a request (Event.Epoch), which the stayer answers with a heartbeat.
+// Epochs are at most [MaxEpoch]. A leasing member also announces its
+// MachineConfig.Value while it leads, and reports the known leader's epoch
+// and value with EffectLeader.
+//
+// # Preemption
+//
+// A leasing member with MachineConfig.Preempt that hears a bellwether
+// leader (one whose heartbeats carry an epoch) with an id that sorts after
+// its own asks it to hand over, with a request naming it (Event.Takeover),
+// at most once per HeartbeatTimeout. That leader's Machine reports
+// EffectHandover, and its driver resigns once the member's work has
+// stopped. A member that resigned does not preempt until it next leads.
+//
 // A Machine is not safe for concurrent use.
 type Machine struct {
 	id       string
@@ -221,19 +259,32 @@ type Machine struct {
 	seq         uint64
 
 	// Lease state, used only with MachineConfig.Lease.
-	held       bool      // holds the lease
-	leaseEnd   time.Time // when the lease (or, not yet held, the claim) ends
-	leaseTimer timer
-	term       uint64    // leaderships won, to match acknowledgements
-	gen        uint64    // elections begun, to match acknowledgements
-	electAcked bool      // a broadcast of this election was acknowledged
-	listenFrom time.Time // since when this member has heard the group
-	deaf       bool
-	conflict   timer // armed while another member uses this id
-	sent       [sentRing]sentRecord
-	bseq       uint64 // broadcasts emitted
-	shown      string // leader last reported
-	shownHeld  bool   // leading last reported
+	value       string    // announced while leading
+	preempt     bool      // ask larger leaders to hand over
+	noPreempt   bool      // resigned: do not preempt until leading again
+	askedAt     time.Time // when a takeover was last asked, if askedOn
+	askedOn     bool
+	handedOver  uint64    // the term for which EffectHandover was reported
+	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
+	epoch       uint64    // this member's leadership's epoch, while leading
+	maxEpoch    uint64    // the largest epoch heard or held
+	leaderEpoch uint64    // the known leader's epoch, when another
+	leaderValue string    // the known leader's value, when another
+	shownEpoch  uint64    // epoch last reported
+	shownValue  string    // value last reported
+	held        bool      // holds the lease
+	leaseEnd    time.Time // when the lease (or, not yet held, the claim) ends
+	leaseTimer  timer
+	term        uint64    // leaderships won, to match acknowledgements
+	gen         uint64    // elections begun, to match acknowledgements
+	electAcked  bool      // a broadcast of this election was acknowledged
+	listenFrom  time.Time // since when this member has heard the group
+	deaf        bool
+	conflict    timer // armed while another member uses this id
+	sent        [sentRing]sentRecord
+	bseq        uint64 // broadcasts emitted
+	shown       string // leader last reported
+	shownHeld   bool   // leading last reported
 
 	out []Effect
 }
@@ -262,6 +313,9 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 	if err := c.Mode.validate(); err != nil {
 		return nil, err
 	}
+	if err := validateValue(c.Value); err != nil {
+		return nil, fmt.Errorf("bellwether: invalid Value: %w", err)
+	}
 	s := c.Settings.WithDefaults()
 	if c.Lease && leaseDuration(s) <= s.HeartbeatInterval {
 		return nil, &SettingsError{Field: "HeartbeatTimeout", Value: s.HeartbeatTimeout,
@@ -274,6 +328,8 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 		mode:       c.Mode,
 		rng:        c.Seed ^ 0x9E3779B97F4A7C15,
 		lease:      c.Lease,
+		value:      c.Value,
+		preempt:    c.Preempt,
 		candidates: make(map[string]struct{}),
 	}, nil
 }
@@ -314,6 +370,31 @@ func (m *Machine) IsLeader() bool {
 func (m *Machine) Leader() (string, bool) {
 	l := m.shownLeader()
 	return l, l != ""
+}
+
+// Epoch returns the known leader's epoch (this member's own while it
+// leads), and 0 when no leader is known or the leader sent none. Only a
+// leasing Machine tracks epochs.
+func (m *Machine) Epoch() uint64 {
+	switch l := m.shownLeader(); {
+	case l == "":
+		return 0
+	case l == m.id:
+		return m.epoch
+	}
+	return m.leaderEpoch
+}
+
+// Value returns the known leader's value ("" when none is known or it set
+// none). Only a leasing Machine tracks values.
+func (m *Machine) Value() string {
+	switch l := m.shownLeader(); {
+	case l == "":
+		return ""
+	case l == m.id:
+		return m.value
+	}
+	return m.leaderValue
 }
 
 // LeaseEnd returns when the lease ends unless renewed, and false when the
@@ -377,9 +458,9 @@ func (m *Machine) shownLeader() string {
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
-	if l := m.shownLeader(); l != m.shown {
-		m.shown = l
-		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l})
+	if l, ep, v := m.shownLeader(), m.Epoch(), m.Value(); l != m.shown || ep != m.shownEpoch || v != m.shownValue {
+		m.shown, m.shownEpoch, m.shownValue = l, ep, v
+		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l, Epoch: ep, Value: v})
 	}
 	if m.held != m.shownHeld {
 		m.shownHeld = m.held
@@ -419,6 +500,9 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		m.onOwnID(now)
 		return m.output()
 	}
+	if m.lease {
+		m.maxEpoch = max(m.maxEpoch, min(e.Epoch, MaxEpoch))
+	}
 	switch e.Action {
 	case ActionRequest:
 		if m.observer || m.abstain || m.sidelined() {
@@ -435,12 +519,30 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			m.addCandidate(other)
 			m.broadcast(now, ActionAccept)
 		case m.id:
+			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
+				// A preempting member asks for the office: the driver
+				// stops the work, then resigns.
+				if m.handedOver != m.term {
+					m.handedOver = m.term
+					m.out = append(m.out, Effect{Kind: EffectHandover, Leader: other})
+				}
+				break
+			}
+			if m.lease && e.Epoch > 0 {
+				// A leader that deferred to this one held that epoch,
+				// which a store may have seen: move above both.
+				m.raiseEpoch(e.Epoch)
+			}
 			m.broadcast(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
 			m.abstain = false
 			m.setLeader(now, other)
+			if m.lease {
+				m.leaderEpoch, m.leaderValue = e.Epoch, e.Value
+				m.maybePreempt(now, other, e.Epoch)
+			}
 			break
 		}
 		// Two leaders: delayed messages or a healed partition. The
@@ -450,6 +552,19 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			m.warn(WarnDeferring)
 		} else {
 			m.warn(WarnStaying)
+			if m.lease {
+				// A store may have seen the other's epoch: the one that
+				// stays moves above both.
+				m.raiseEpoch(e.Epoch)
+			}
+		}
+		// The one that defers tells the other its epoch with a request
+		// (the other may not have heard it): the other, leading, moves
+		// above both and answers with a heartbeat, which also brings this
+		// leader's followers over at once.
+		deferEpoch := uint64(0)
+		if smaller && m.lease {
+			deferEpoch = m.epoch
 		}
 		if m.mode == ModeQuiet {
 			// Settle it without the reference's election, which could
@@ -460,13 +575,21 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// when many leaders meet.)
 			if smaller {
 				m.setLeader(now, other)
+				if m.lease {
+					m.leaderEpoch, m.leaderValue = e.Epoch, e.Value
+				}
+				if deferEpoch > 0 {
+					m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Epoch: deferEpoch})
+				}
 			}
 			break
 		}
 		if smaller {
 			m.setLeader(now, "")
 		}
+		m.deferEpoch = deferEpoch
 		m.elect(now)
+		m.deferEpoch = 0
 	case ActionAccept:
 		m.addCandidate(other)
 	case ActionWithdraw:
@@ -707,8 +830,23 @@ func (m *Machine) Resign(now time.Time) Output {
 	}
 	m.broadcast(now, ActionWithdraw)
 	m.abstain = true
+	m.noPreempt = true
 	m.setLeader(now, "")
 	return m.output()
+}
+
+// maybePreempt asks the leader other, a bellwether leader (its heartbeat
+// carried an epoch), to hand over, if this member preempts and sorts
+// before it; at most once per HeartbeatTimeout.
+func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
+	if !m.preempt || epoch == 0 || m.noPreempt || m.observer || m.sidelined() || CompareIDs(m.id, other) >= 0 {
+		return
+	}
+	if m.askedOn && now.Before(m.askedAt.Add(m.s.HeartbeatTimeout)) {
+		return
+	}
+	m.askedOn, m.askedAt = true, now
+	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
 // StepDown makes a leader stop leading without telling anyone, for a
@@ -720,6 +858,7 @@ func (m *Machine) StepDown(now time.Time) Output {
 		return m.output()
 	}
 	m.abstain = true
+	m.noPreempt = true
 	m.setLeader(now, "")
 	return m.output()
 }
@@ -760,6 +899,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	m.quiet.cancel()
 	if m.leader != id {
 		m.leader = id
+		m.leaderEpoch, m.leaderValue = 0, ""
 		if !m.lease {
 			m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
 		}
@@ -776,6 +916,9 @@ func (m *Machine) setLeader(now time.Time, id string) {
 		if leading {
 			m.term++
 			if m.lease {
+				m.noPreempt = false
+				m.epoch = min(max(m.maxEpoch+1, wallMicros(now)), MaxEpoch)
+				m.maxEpoch = max(m.maxEpoch, m.epoch)
 				// Until a heartbeat is acknowledged this is only a claim,
 				// given up when a lease would have run out.
 				m.leaseEnd = now.Add(m.LeaseDuration())
@@ -800,11 +943,37 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	if m.observer {
 		return
 	}
+	ev := Event{Type: EventType, Action: a, ClientID: m.id}
+	switch {
+	case m.lease && a == ActionCurrent:
+		ev.Epoch, ev.Value = m.epoch, m.value
+	case a == ActionRequest:
+		ev.Epoch = m.deferEpoch
+	}
+	m.emit(now, ev)
+}
+
+// emit numbers a broadcast and, leasing, remembers it for Acked.
+func (m *Machine) emit(now time.Time, ev Event) {
 	m.bseq++
 	if m.lease {
-		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: a, term: m.term, gen: m.gen}
+		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
 	}
-	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: Event{Type: EventType, Action: a, ClientID: m.id}, Seq: m.bseq})
+	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: ev, Seq: m.bseq})
+}
+
+// raiseEpoch moves a leader's epoch above seen.
+func (m *Machine) raiseEpoch(seen uint64) {
+	m.epoch = min(max(m.epoch, seen)+1, MaxEpoch)
+	m.maxEpoch = max(m.maxEpoch, m.epoch)
+}
+
+// wallMicros is now on the wall clock in Unix microseconds, 0 before 1970.
+func wallMicros(now time.Time) uint64 {
+	if us := now.UnixMicro(); us > 0 {
+		return uint64(us)
+	}
+	return 0
 }
 
 func (m *Machine) warn(w Warning) {

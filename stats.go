@@ -10,6 +10,8 @@ import (
 // Stats are an Elector's counters since it joined, for metrics and tests.
 type Stats struct {
 	IsLeader bool // whether the member leads now
+	// Epoch is the known leader's epoch, as in Status.Epoch.
+	Epoch uint64
 	// LeaderChanges counts changes of the known leader, including to and
 	// from none.
 	LeaderChanges uint64
@@ -142,4 +144,8 @@ func (c *counters) snapshot() Stats {
 }
 
 // Stats returns the member's counters.
-func (e *Elector) Stats() Stats { return e.stats.snapshot() }
+func (e *Elector) Stats() Stats {
+	s := e.stats.snapshot()
+	s.Epoch = e.Status().Epoch
+	return s
+}

@@ -16,15 +16,29 @@ import (
 )
 
 // AppendEvent appends the JSON encoding of a leader event to b: the fields
-// in the order type, action, clientId, no spaces, each string as
-// [AppendString] writes it.
-func AppendEvent(b []byte, typ, action, clientID string) []byte {
+// in the order type, action, clientId, then bellwether's epoch, value and
+// takeover, each only when it is not zero; no spaces, each string as
+// [AppendString] writes it. With the three extra fields zero the bytes are
+// the reference implementation's.
+func AppendEvent(b []byte, typ, action, clientID string, epoch uint64, value, takeover string) []byte {
 	b = append(b, `{"type":`...)
 	b = AppendString(b, typ)
 	b = append(b, `,"action":`...)
 	b = AppendString(b, action)
 	b = append(b, `,"clientId":`...)
 	b = AppendString(b, clientID)
+	if epoch != 0 {
+		b = append(b, `,"epoch":`...)
+		b = strconv.AppendUint(b, epoch, 10)
+	}
+	if value != "" {
+		b = append(b, `,"value":`...)
+		b = AppendString(b, value)
+	}
+	if takeover != "" {
+		b = append(b, `,"takeover":`...)
+		b = AppendString(b, takeover)
+	}
 	return append(b, '}')
 }
 
@@ -102,6 +116,12 @@ type Field struct {
 // Fields are the fields of a leader event that [Parse] extracts.
 type Fields struct {
 	Type, Action, ClientID Field
+	// Value and Takeover are bellwether's extra string fields.
+	Value, Takeover Field
+	// Epoch is bellwether's extra number field. Its Present means that the
+	// last occurrence was a number, whose text Value holds as is; Kind
+	// names any other type, "a string" included.
+	Epoch Field
 }
 
 // SyntaxError reports input that is not one well-formed JSON object.
@@ -151,8 +171,29 @@ func Parse(data []byte, f *Fields) error {
 				field = &f.Action
 			case "clientId":
 				field = &f.ClientID
+			case "value":
+				field = &f.Value
+			case "takeover":
+				field = &f.Takeover
+			case "epoch":
+				field = &f.Epoch
 			}
-			if field != nil && p.peek() == '"' {
+			if field == &f.Epoch {
+				c := p.peek()
+				if c == '-' || c >= '0' && c <= '9' {
+					start := p.i
+					if err := p.number(); err != nil {
+						return err
+					}
+					f.Epoch = Field{Value: p.data[start:p.i], Present: true}
+				} else {
+					kind, err := p.skip(0)
+					if err != nil {
+						return err
+					}
+					f.Epoch = Field{Kind: kind}
+				}
+			} else if field != nil && p.peek() == '"' {
 				v, err := p.str()
 				if err != nil {
 					return err

@@ -26,7 +26,7 @@ func TestParseFields(t *testing.T) {
 }
 
 func TestAppendEventRoundTrip(t *testing.T) {
-	b := AppendEvent(nil, "leader", "request", "a\"\x01\xed\xa0\x80")
+	b := AppendEvent(nil, "leader", "request", "a\"\x01\xed\xa0\x80", 0, "", "")
 	want := `{"type":"leader","action":"request","clientId":"a\"\u0001\ud800"}`
 	if string(b) != want {
 		t.Fatalf("AppendEvent = %s, want %s", b, want)
