@@ -42,6 +42,9 @@ type member struct {
 	held              []held // deliveries that arrived while frozen
 	thawedAt          int64  // when it last thawed; -1 if never
 	renewedGen        uint32 // quiet period in which its lease was last renewed
+	// ledEpoch is the largest epoch the member (any incarnation) led at,
+	// for (e).
+	ledEpoch uint64
 	// leaseEnd is when the lease of a leading member ends unless renewed,
 	// as its machine said after its last step; without a lease, never.
 	leaseEnd int64
@@ -346,7 +349,7 @@ func (e *engine) kill(i int32, clean bool) {
 	out := m.m.Shutdown(e.at(e.now), clean)
 	for _, ef := range out.Effects {
 		if ef.Kind == bellwether.EffectBroadcast && clean && ef.Event.Action == bellwether.ActionWithdraw && !m.observer {
-			e.send(i, actWithdraw, false)
+			e.send(i, actWithdraw, false, 0)
 			continue
 		}
 		if e.checkA {
@@ -440,7 +443,7 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 		switch ef.Kind {
 		case bellwether.EffectBroadcast:
 			a := actCode(ef.Event.Action)
-			e.send(i, a, tick && was && a == actCurrent)
+			e.send(i, a, tick && was && a == actCurrent, ef.Event.Epoch)
 			if e.sc.Lease && (!m.isolated || e.hooks.ackIsolated) {
 				e.ackLater(i, ef.Seq, a)
 			}
@@ -475,6 +478,9 @@ func (e *engine) apply(i int32, out bellwether.Output, tick, was bool) {
 		if e.checkA && m.leading && m.leaseEnd <= e.now {
 			e.violate("a", fmt.Sprintf("%s leads past its lease's end at %s", m.id, appendTime(nil, m.leaseEnd)))
 		}
+	}
+	if e.checkA && e.sc.Lease {
+		e.checkEpoch(i)
 	}
 	if e.checkA {
 		l, ok := m.m.Leader()

@@ -1,10 +1,12 @@
-// This file holds the invariants (a), (b) and (c) of docs/simulator.md
-// and the quiet periods they are measured over.
+// This file holds the invariants (a) to (e) of docs/simulator.md and the
+// quiet periods they are measured over.
 
 package sim
 
 import (
 	"fmt"
+
+	"github.com/bellwether-go/bellwether"
 	"math"
 	"slices"
 	"strings"
@@ -18,6 +20,7 @@ type hooks struct {
 	checkLeases    bool // check (d) even without a lease
 	ackIsolated    bool // the bus acknowledges what an isolated member sends, and delivers none of it
 	skipBC         bool // check neither (b) nor (c)
+	hideEpochs     bool // machines hear events without their epochs (the checks still see them)
 }
 
 var testHooks *hooks
@@ -145,6 +148,35 @@ func (e *engine) checkLeases() {
 		}
 	}
 	e.starters = e.starters[:0]
+}
+
+// checkEpoch checks the first half of invariant (e) after a step of member
+// i: a leader's epoch never decreases, within a leadership or from one to
+// the next.
+func (e *engine) checkEpoch(i int32) {
+	m := &e.mem[i]
+	if !m.m.IsLeader() {
+		return
+	}
+	ep := m.m.Epoch()
+	if ep < m.ledEpoch || ep == 0 {
+		e.violate("e", fmt.Sprintf("%s leads at epoch %d, after leading at %d", m.id, ep, m.ledEpoch))
+		return
+	}
+	m.ledEpoch = ep
+}
+
+// checkMet checks the second half of (e) after member to heard ev: a
+// leader that hears another leader's heartbeat and goes on leading does so
+// at a greater epoch, so two leaders that met never keep equal epochs.
+func (e *engine) checkMet(to int32, ev bellwether.Event) {
+	m := &e.mem[to]
+	if ev.Action != bellwether.ActionCurrent || ev.Epoch == 0 || !m.m.IsLeader() {
+		return
+	}
+	if ep := m.m.Epoch(); ep <= ev.Epoch {
+		e.violate("e", fmt.Sprintf("%s goes on leading at epoch %d after hearing %s lead at epoch %d", m.id, ep, ev.ClientID, ev.Epoch))
+	}
 }
 
 func (e *engine) violate(inv, detail string) {

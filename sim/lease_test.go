@@ -203,7 +203,7 @@ func TestLeaseCampaign(t *testing.T) {
 		if found[key]++; found[key] == 1 {
 			first[key] = seed
 		}
-		if v.Invariant == "a" {
+		if v.Invariant == "a" || v.Invariant == "e" {
 			txt, _ := s.MarshalText()
 			t.Fatalf("scenario:\n%s\n%v", txt, v)
 		}
@@ -270,4 +270,39 @@ func TestLeaseLeaderOutages(t *testing.T) {
 	}
 	t.Logf("%d scenarios, %d isolations or freezes of the leader: no lease taken during one; %d scenarios with two leases from concurrent elections",
 		count, outages, concurrent)
+}
+
+// TestEpochInvariant: across partitions that heal, leaders' epochs never
+// decrease and a leader that met another leads on at a greater epoch
+// (invariant (e)); and (e) fires when the machines do not hear epochs, so
+// that the stayer cannot move above the epoch it met.
+func TestEpochInvariant(t *testing.T) {
+	fired := 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		s := Scenario{Members: 4, Modes: quiet, Latency: lan, Duration: time.Minute, Seed: seed, Lease: true,
+			Faults: []Fault{{At: 10 * time.Second, Kind: Partition, Groups: [][]int{{0, 1}}}, {At: 30 * time.Second, Kind: Heal}}}
+		if seed%2 == 0 {
+			s.Modes = mixed
+		}
+		if _, err := Run(s); err != nil {
+			var v *Violation
+			if !errors.As(err, &v) {
+				t.Fatal(err)
+			}
+			if v.Invariant == "e" {
+				t.Fatalf("seed %d: %v", seed, v)
+			}
+		}
+		testHooks = &hooks{hideEpochs: true}
+		_, err := Run(s)
+		testHooks = nil
+		var v *Violation
+		if errors.As(err, &v) && v.Invariant == "e" {
+			fired++
+		}
+	}
+	if fired == 0 {
+		t.Fatal("(e) never fired with epochs hidden from the machines")
+	}
+	t.Logf("(e) fired in %d of 20 scenarios with epochs hidden", fired)
 }

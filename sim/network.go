@@ -19,6 +19,7 @@ type bcast struct {
 	window int32
 	act    uint8
 	hb     bool
+	ep     uint64 // the event's leadership epoch (lease mode), for (e)
 }
 
 // connected reports whether every alive member can reach every other:
@@ -98,7 +99,7 @@ func (e *engine) acked(k int32) {
 }
 
 // send broadcasts action a from member i to every other member.
-func (e *engine) send(i int32, a uint8, hb bool) {
+func (e *engine) send(i int32, a uint8, hb bool, ep uint64) {
 	e.seq++
 	e.bcasts++
 	w := int32(len(e.windows) - 1)
@@ -119,7 +120,7 @@ func (e *engine) send(i int32, a uint8, hb bool) {
 	}
 	k := e.alloc()
 	b := &e.bc[k]
-	*b = bcast{sentAt: e.now, sender: i, to: -1, n: n, epoch: e.epoch, window: w, act: a, hb: hb}
+	*b = bcast{sentAt: e.now, sender: i, to: -1, n: n, epoch: e.epoch, window: w, act: a, hb: hb, ep: ep}
 	if !e.lat.fixed() {
 		b.key = e.rng.Uint64()
 	}
@@ -208,7 +209,7 @@ func (e *engine) deliver(k, to int32) {
 		e.inflight(&c, 1)
 		b = &e.bc[k]
 	}
-	d := held{sentAt: b.sentAt, from: b.sender, window: b.window, act: b.act, hb: b.hb}
+	d := held{sentAt: b.sentAt, from: b.sender, window: b.window, act: b.act, hb: b.hb, ep: b.ep}
 	if r.frozen {
 		// As a paused process's socket would, the member keeps it for
 		// when it thaws.
@@ -225,6 +226,7 @@ type held struct {
 	from, window int32
 	act          uint8
 	hb           bool
+	ep           uint64
 }
 
 // receive hands delivery d to member to's machine.
@@ -248,6 +250,13 @@ func (e *engine) receive(to int32, d held) {
 			}
 		}
 	}
-	ev := bellwether.Event{Type: bellwether.EventType, Action: actions[act], ClientID: e.mem[from].id}
-	e.apply(to, r.m.Receive(e.at(e.now), ev), false, false)
+	ev := bellwether.Event{Type: bellwether.EventType, Action: actions[act], ClientID: e.mem[from].id, Epoch: d.ep}
+	heard := ev
+	if e.hooks.hideEpochs {
+		heard.Epoch = 0
+	}
+	e.apply(to, r.m.Receive(e.at(e.now), heard), false, false)
+	if e.checkA && e.sc.Lease {
+		e.checkMet(to, ev)
+	}
 }
