@@ -121,6 +121,9 @@ const (
 	// acknowledging its heartbeats, or it was frozen); it stepped down
 	// without a word.
 	WarnLeaseExpired
+	// WarnUnverified: a leasing member hears messages it cannot verify and
+	// none it can (see Machine.Unverified); it stands for no election.
+	WarnUnverified
 )
 
 func (w Warning) String() string {
@@ -135,6 +138,8 @@ func (w Warning) String() string {
 		return "another member uses this member's id; give every member a unique id"
 	case WarnLeaseExpired:
 		return "leadership lease expired: no heartbeat was acknowledged in time"
+	case WarnUnverified:
+		return "hearing messages that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election"
 	}
 	return "unknown warning"
 }
@@ -280,7 +285,10 @@ type Machine struct {
 	electAcked  bool      // a broadcast of this election was acknowledged
 	listenFrom  time.Time // since when this member has heard the group
 	deaf        bool
-	conflict    timer // armed while another member uses this id
+	conflict    timer     // armed while another member uses this id
+	heardAt     time.Time // when a message from another member was last received
+	doubtful    bool      // hears only messages it cannot verify
+	doubt       timer     // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
 	sent        [sentRing]sentRecord
 	bseq        uint64 // broadcasts emitted
 	shown       string // leader last reported
@@ -428,8 +436,8 @@ func (m *Machine) Next() time.Time {
 	return next
 }
 
-func (m *Machine) timers() [6]*timer {
-	return [6]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
+func (m *Machine) timers() [7]*timer {
+	return [7]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt}
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
@@ -486,7 +494,36 @@ func (m *Machine) Start(now time.Time) Output {
 
 // sidelined reports whether a leasing member must stand aside: it is deaf
 // or shares its id.
-func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on }
+func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on || m.doubtful }
+
+// Doubtful reports whether a leasing member stands aside because it hears
+// only messages it cannot verify (see Unverified).
+func (m *Machine) Doubtful() bool { return m.doubtful }
+
+// Unverified tells a leasing Machine that a message arrived that it could
+// not verify: a keyed member heard an unsigned message, one signed with a
+// key it does not hold, or a forgery. A member that hears such messages
+// and, for 2·HeartbeatTimeout, none that it could verify from another
+// member (Receive) stands for no election until it hears one, or until
+// 2·HeartbeatTimeout passes without an unverifiable message: its own key
+// may be the wrong one, or the others may be unkeyed, and electing itself
+// would start a second job. A leader goes on leading: its followers are
+// silent, so a forger could otherwise depose it.
+func (m *Machine) Unverified(now time.Time) Output {
+	m.begin(now)
+	if !m.lease || !m.started || m.closed {
+		return m.output()
+	}
+	window := 2 * m.s.HeartbeatTimeout
+	m.arm(&m.doubt, now.Add(window))
+	if !m.doubtful && !m.leading && (m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+		m.doubtful = true
+		m.warn(WarnUnverified)
+		m.election.on = false
+		m.quiet.cancel()
+	}
+	return m.output()
+}
 
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
@@ -496,12 +533,20 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		return m.output()
 	}
 	other := e.ClientID
+	resume := false
 	if m.lease && other == m.id {
 		m.onOwnID(now)
 		return m.output()
 	}
 	if m.lease {
 		m.maxEpoch = max(m.maxEpoch, min(e.Epoch, MaxEpoch))
+		m.heardAt = now
+		if m.doubtful {
+			// It hears the group: it stands again, once this message
+			// has had its effect (a leader's heartbeat makes it follow).
+			m.doubtful, m.doubt.on = false, false
+			resume = true
+		}
 	}
 	switch e.Action {
 	case ActionRequest:
@@ -601,6 +646,9 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		} else {
 			m.removeCandidate(other)
 		}
+	}
+	if resume {
+		m.resume(now)
 	}
 	return m.output()
 }
@@ -742,6 +790,12 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.conflict:
 			m.conflict.on = false
 			m.resume(now)
+		case &m.doubt:
+			m.doubt.on = false
+			if m.doubtful {
+				m.doubtful = false
+				m.resume(now)
+			}
 		}
 	}
 	return m.output()
