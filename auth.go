@@ -16,7 +16,11 @@ const (
 	ReasonUnknownKey = "unknown_key" // signed with a key not in the keyring
 	ReasonBadMAC     = "bad_mac"     // a signature that does not verify, or malformed signature fields
 	ReasonGroup      = "group"       // signed for another group
-	ReasonReplay     = "replay"      // a counter not above the last seen, or a timestamp out of the window
+	ReasonReplay     = "replay"      // a counter not above the last seen for that sender and boot
+	// ReasonClock: the first message of a sender's boot has a timestamp
+	// further than MaxClockSkew from the receiver's clock: a replay of an
+	// old message, or two clocks that disagree.
+	ReasonClock = "clock"
 )
 
 // DefaultMaxClockSkew is the default of Config.MaxClockSkew.
@@ -156,16 +160,26 @@ func (a *auth) verify(ev Event, r *rawEvent, now time.Time) string {
 		return ReasonBadMAC
 	}
 	nowMS := now.UnixMilli()
-	if d := nowMS - int64(r.ts); d > a.skew.Milliseconds() || -d > a.skew.Milliseconds() {
-		return ReasonReplay
-	}
 	s := a.senders[string(r.id)]
+	if s == nil || string(r.boot) != s.boot && string(r.boot) != s.prevBoot {
+		// Only a boot not heard before is checked against the clock: its
+		// counter proves nothing yet. A known boot's counter does, so a
+		// clock stepped under a running member changes nothing.
+		if d := nowMS - int64(r.ts); d > a.skew.Milliseconds() || -d > a.skew.Milliseconds() {
+			return ReasonClock
+		}
+	}
 	if s == nil {
 		if len(a.senders) >= maxSenders {
 			a.evictOldest()
 		}
 		s = &senderState{}
 		a.senders[ev.ClientID] = s
+	}
+	if s.boot == "" && s.prevBoot == "" {
+		s.boot, s.ctr = string(r.boot), r.ctr
+		s.seen = nowMS
+		return ""
 	}
 	switch {
 	case string(r.boot) == s.boot:

@@ -141,8 +141,8 @@ func TestSignedMessages(t *testing.T) {
 		{"unsigned", bellwether.NewEvent(bellwether.ActionCurrent, "!").AppendJSON(nil), bellwether.ReasonUnsigned},
 		{"another key", bellwether.NewSigner(ring(t, key(t, 2)), "g")(ev, now), bellwether.ReasonUnknownKey},
 		{"another group", bellwether.NewSigner(r, "h")(ev, now), bellwether.ReasonGroup},
-		{"clock ahead", bellwether.NewSigner(r, "g")(ev, now.Add(31*time.Second)), bellwether.ReasonReplay},
-		{"clock behind", bellwether.NewSigner(r, "g")(ev, now.Add(-31*time.Second)), bellwether.ReasonReplay},
+		{"clock ahead", bellwether.NewSigner(r, "g")(ev, now.Add(31*time.Second)), bellwether.ReasonClock},
+		{"clock behind", bellwether.NewSigner(r, "g")(ev, now.Add(-31*time.Second)), bellwether.ReasonClock},
 	} {
 		if reason := verify(c.msg, now); reason != c.reason {
 			t.Errorf("%s: %q, want %q (%s)", c.name, reason, c.reason, c.msg)
@@ -567,4 +567,92 @@ func TestRollingChangeToAKeyedGroup(t *testing.T) {
 	if _, err := bellwether.Join(context.Background(), newBus(), bellwether.Config{ID: "a", Group: "g", AcceptUnsigned: true}); err == nil {
 		t.Error("AcceptUnsigned without Keys was accepted")
 	}
+}
+
+// TestKeyedMemberWithASteppedClock: elections use the monotonic clock and
+// a running member's counter proves its messages fresh, so a wall clock
+// stepped under a running member, by any amount, changes nothing; a step
+// within MaxClockSkew is tolerated even for a member not heard before.
+// Beyond it, a member whose first messages carry the stepped clock cannot
+// be verified, and hears others it cannot verify: both sides stand aside
+// (no second job; Health says why) until the clocks agree again.
+func TestKeyedMemberWithASteppedClock(t *testing.T) {
+	r := ring(t, key(t, 1))
+	rings := map[string]*bellwether.Keyring{"a": r, "b": r, "c": r}
+	for _, c := range []struct {
+		name string
+		step time.Duration
+		who  string // whose clock steps
+	}{
+		{"leader forward 10m", 10 * time.Minute, "a"},
+		{"leader back 10m", -10 * time.Minute, "a"},
+		{"follower forward 20s", 20 * time.Second, "b"},
+		{"follower back 20s", -20 * time.Second, "b"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newKeyedGroup(t, rings)
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				g.wantLeader(t, "start", "a")
+				bellwether.StepWallClock(g.ms[c.who], c.step)
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				g.wantLeader(t, "after the step", "a")
+				// The leader leaves; b and c elect, b's first messages
+				// carrying its clock.
+				if err := g.ms["a"].Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				delete(g.ms, "a")
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				g.wantLeader(t, "after a left", "b")
+				if n := g.rejected(bellwether.ReasonClock); n != 0 {
+					t.Errorf("%d messages rejected for their clock", n)
+				}
+				if ov := g.jobs.overlap(); ov != 0 {
+					t.Fatalf("jobs overlapped %v", ov)
+				}
+				g.close(t)
+			})
+		})
+	}
+	t.Run("follower forward 2m", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newKeyedGroup(t, rings)
+			time.Sleep(10 * time.Second)
+			synctest.Wait()
+			g.wantLeader(t, "start", "a")
+			bellwether.StepWallClock(g.ms["b"], 2*time.Minute)
+			if err := g.ms["a"].Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			delete(g.ms, "a")
+			for i := 0; i < 60; i++ {
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if l := g.leaders(); len(l) > 1 {
+					t.Fatalf("two leaders with a clock 2m ahead: %v", l)
+				}
+			}
+			if ov := g.jobs.overlap(); ov != 0 {
+				t.Fatalf("jobs overlapped %v: %v", ov, g.jobs)
+			}
+			if g.rejected(bellwether.ReasonClock) == 0 {
+				t.Fatal("no message rejected for its clock")
+			}
+			if err := g.ms["b"].Health(); err == nil && !g.ms["b"].IsLeader() {
+				t.Error("b, whose clock is off, reports healthy without leading")
+			}
+			// The clock is put right: the group elects.
+			bellwether.StepWallClock(g.ms["b"], -2*time.Minute)
+			time.Sleep(time.Minute)
+			synctest.Wait()
+			if l := g.leaders(); len(l) != 1 {
+				t.Fatalf("after the clock was put right: leaders %v", l)
+			}
+			g.close(t)
+		})
+	})
 }

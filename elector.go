@@ -141,6 +141,7 @@ type Elector struct {
 	kick    context.CancelFunc
 
 	auth       *auth                // signs (worker) and verifies (receiver), with Config.Keys
+	wallStep   atomic.Int64         // tests: nanoseconds the wall clock of signatures is stepped by
 	sendBuf    []byte               // the worker's encoding buffer
 	doubtAt    time.Time            // when the receiver last told the machine of an unverifiable message
 	rejectLog  map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
@@ -594,7 +595,7 @@ func (e *Elector) handle(ef Effect) {
 func (e *Elector) send(ef Effect) {
 	var msg []byte
 	if e.auth != nil {
-		msg = e.auth.sign(e.sendBuf[:0], ef.Event, time.Now())
+		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wallNow())
 	} else {
 		msg = ef.Event.AppendJSON(e.sendBuf[:0])
 	}
@@ -820,7 +821,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 		}
 		e.stats.rejected(reason)
 		e.log.Debug("dropped a message that is not a leader event", "err", err)
-		e.unverified()
+		e.unverified(false)
 		return
 	}
 	ev := Event{Type: EventType, Action: r.action, ClientID: e.senderID(r.id), Epoch: r.epoch}
@@ -831,10 +832,12 @@ func (e *Elector) receiveBytes(msg []byte) {
 		ev.Takeover = string(r.takeover)
 	}
 	if e.auth != nil {
-		if reason := e.auth.verify(ev, &r, time.Now()); reason != "" {
+		if reason := e.auth.verify(ev, &r, e.wallNow()); reason != "" {
 			e.stats.rejected(reason)
 			e.logRejected(ev.ClientID, reason)
-			e.unverified()
+			if reason != ReasonReplay { // a duplicate delivery is no doubt
+				e.unverified(reason == ReasonClock)
+			}
 			return
 		}
 	}
@@ -848,18 +851,23 @@ func (e *Elector) receiveBytes(msg []byte) {
 	e.d.receive(ev)
 }
 
+// wallNow is the wall clock that signatures carry and are checked against.
+func (e *Elector) wallNow() time.Time {
+	return time.Now().Add(time.Duration(e.wallStep.Load()))
+}
+
 // unverified tells a keyed member's machine that a message failed, at most
 // every quarter HeartbeatInterval: a flood costs no machine steps.
-func (e *Elector) unverified() {
+func (e *Elector) unverified(clock bool) {
 	if e.auth == nil {
 		return
 	}
 	now := time.Now()
-	if !e.doubtAt.IsZero() && now.Sub(e.doubtAt) < e.cfg.Settings.HeartbeatInterval/4 {
+	if !clock && !e.doubtAt.IsZero() && now.Sub(e.doubtAt) < e.cfg.Settings.HeartbeatInterval/4 {
 		return
 	}
 	e.doubtAt = now
-	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now) })
+	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now, clock) })
 }
 
 // logRejected logs a keyed member's rejection at most once a minute per

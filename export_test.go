@@ -89,3 +89,9 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 		return a.verify(ev, &r, now)
 	}
 }
+
+// StepWallClock steps the wall clock that e's signatures carry and are
+// checked against by d (cumulatively), as an operator or NTP stepping the
+// host's clock would; durations, which come from the monotonic clock, are
+// not affected.
+func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }

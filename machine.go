@@ -288,6 +288,7 @@ type Machine struct {
 	conflict    timer     // armed while another member uses this id
 	heardAt     time.Time // when a message from another member was last received
 	doubtful    bool      // hears only messages it cannot verify
+	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
 	doubt       timer     // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
 	sent        [sentRing]sentRecord
 	bseq        uint64 // broadcasts emitted
@@ -509,14 +510,23 @@ func (m *Machine) Doubtful() bool { return m.doubtful }
 // may be the wrong one, or the others may be unkeyed, and electing itself
 // would start a second job. A leader goes on leading: its followers are
 // silent, so a forger could otherwise depose it.
-func (m *Machine) Unverified(now time.Time) Output {
+//
+// With clock, the message came from a member holding the key, whose clock
+// disagrees with this one's by more than the window the receiver allows:
+// the two cannot hear each other, so either could win an election the
+// other does not see. The member stands aside at once, whatever else it
+// hears, until 2·HeartbeatTimeout have passed without such a message.
+func (m *Machine) Unverified(now time.Time, clock bool) Output {
 	m.begin(now)
 	if !m.lease || !m.started || m.closed {
 		return m.output()
 	}
 	window := 2 * m.s.HeartbeatTimeout
 	m.arm(&m.doubt, now.Add(window))
-	if !m.doubtful && !m.leading && (m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+	if clock {
+		m.skewed = true
+	}
+	if !m.doubtful && !m.leading && (clock || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
 		m.doubtful = true
 		m.warn(WarnUnverified)
 		m.election.on = false
@@ -541,7 +551,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 	if m.lease {
 		m.maxEpoch = max(m.maxEpoch, min(e.Epoch, MaxEpoch))
 		m.heardAt = now
-		if m.doubtful {
+		if m.doubtful && !m.skewed {
 			// It hears the group: it stands again, once this message
 			// has had its effect (a leader's heartbeat makes it follow).
 			m.doubtful, m.doubt.on = false, false
@@ -791,7 +801,7 @@ func (m *Machine) Tick(now time.Time) Output {
 			m.conflict.on = false
 			m.resume(now)
 		case &m.doubt:
-			m.doubt.on = false
+			m.doubt.on, m.skewed = false, false
 			if m.doubtful {
 				m.doubtful = false
 				m.resume(now)
