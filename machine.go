@@ -289,11 +289,15 @@ type Machine struct {
 	heardAt     time.Time // when a message from another member was last received
 	doubtful    bool      // hears only messages it cannot verify
 	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
-	doubt       timer     // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
-	sent        [sentRing]sentRecord
-	bseq        uint64 // broadcasts emitted
-	shown       string // leader last reported
-	shownHeld   bool   // leading last reported
+	// Answers to requests, at most one per ElectionTimeout/4 each.
+	lastCurrent, lastAccept       time.Time
+	pendingCurrent, pendingAccept bool
+	answerTimer                   timer
+	doubt                         timer // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                          [sentRing]sentRecord
+	bseq                          uint64 // broadcasts emitted
+	shown                         string // leader last reported
+	shownHeld                     bool   // leading last reported
 
 	out []Effect
 }
@@ -437,8 +441,8 @@ func (m *Machine) Next() time.Time {
 	return next
 }
 
-func (m *Machine) timers() [7]*timer {
-	return [7]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt}
+func (m *Machine) timers() [8]*timer {
+	return [8]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
@@ -572,7 +576,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// An election is needed.
 			m.elect(now)
 			m.addCandidate(other)
-			m.broadcast(now, ActionAccept)
+			m.answer(now, ActionAccept)
 		case m.id:
 			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
 				// A preempting member asks for the office: the driver
@@ -588,7 +592,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 				// which a store may have seen: move above both.
 				m.raiseEpoch(e.Epoch)
 			}
-			m.broadcast(now, ActionCurrent)
+			m.answer(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
@@ -800,6 +804,9 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.conflict:
 			m.conflict.on = false
 			m.resume(now)
+		case &m.answerTimer:
+			m.answerTimer.on = false
+			m.answerLater(now)
 		case &m.doubt:
 			m.doubt.on, m.skewed = false, false
 			if m.doubtful {
@@ -1017,8 +1024,53 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	m.emit(now, ev)
 }
 
+// answer answers a request with a. A leasing member answers at most once
+// per ElectionTimeout/4 with each action: a request that comes sooner is
+// answered when that time is up, by one broadcast for all the requests
+// meanwhile, so that no flood of requests, forged or not, makes it
+// broadcast more (a reference member answers every request).
+func (m *Machine) answer(now time.Time, a Action) {
+	if !m.lease {
+		m.broadcast(now, a)
+		return
+	}
+	last, pending := &m.lastCurrent, &m.pendingCurrent
+	if a == ActionAccept {
+		last, pending = &m.lastAccept, &m.pendingAccept
+	}
+	gap := m.s.ElectionTimeout / 4
+	if last.IsZero() || !now.Before(last.Add(gap)) {
+		m.broadcast(now, a)
+		return
+	}
+	if !*pending {
+		*pending = true
+		if at := last.Add(gap); !m.answerTimer.on || at.Before(m.answerTimer.at) {
+			m.arm(&m.answerTimer, at)
+		}
+	}
+}
+
+// answerLater sends the answers that answer put off, if they still
+// hold.
+func (m *Machine) answerLater(now time.Time) {
+	if m.pendingCurrent && m.leading {
+		m.broadcast(now, ActionCurrent)
+	}
+	if m.pendingAccept && m.leader == "" && m.election.on {
+		m.broadcast(now, ActionAccept)
+	}
+	m.pendingCurrent, m.pendingAccept = false, false
+}
+
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
+	switch ev.Action {
+	case ActionCurrent:
+		m.lastCurrent, m.pendingCurrent = now, false
+	case ActionAccept:
+		m.lastAccept, m.pendingAccept = now, false
+	}
 	m.bseq++
 	if m.lease {
 		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
