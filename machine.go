@@ -216,7 +216,9 @@ type timer struct {
 // A leasing member numbers each of its leaderships with an epoch, which its
 // heartbeats carry: greater than every epoch it has heard or held, and not
 // below its wall clock (now) in Unix microseconds when it won, so that
-// epochs go on growing across a restart of the whole group. When two
+// epochs go on growing across a restart of the whole group; and of its own
+// class, one of 4,096 from a hash of its id, so that two members that
+// heard the same epochs do not both take the next one. When two
 // leaders meet, the one that stays moves to an epoch greater than both: it
 // hears the other's heartbeat, or the other, deferring, tells it its epoch
 // in a request (Event.Epoch), which the stayer answers with a heartbeat.
@@ -271,6 +273,7 @@ type Machine struct {
 	askedOn     bool
 	handedOver  uint64    // the term for which EffectHandover was reported
 	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
+	residue     uint64    // 1 + the class of this member's epochs (see epochFrom); 0 until computed
 	epoch       uint64    // this member's leadership's epoch, while leading
 	maxEpoch    uint64    // the largest epoch heard or held
 	leaderEpoch uint64    // the known leader's epoch, when another
@@ -988,7 +991,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.term++
 			if m.lease {
 				m.noPreempt = false
-				m.epoch = min(max(m.maxEpoch+1, wallMicros(now)), MaxEpoch)
+				m.epoch = m.epochFrom(max(m.maxEpoch+1, wallMicros(now)))
 				m.maxEpoch = max(m.maxEpoch, m.epoch)
 				// Until a heartbeat is acknowledged this is only a claim,
 				// given up when a lease would have run out.
@@ -1080,8 +1083,30 @@ func (m *Machine) emit(now time.Time, ev Event) {
 
 // raiseEpoch moves a leader's epoch above seen.
 func (m *Machine) raiseEpoch(seen uint64) {
-	m.epoch = min(max(m.epoch, seen)+1, MaxEpoch)
+	m.epoch = m.epochFrom(max(m.epoch, seen) + 1)
 	m.maxEpoch = max(m.maxEpoch, m.epoch)
+}
+
+// epochResidues is how many classes epochs fall in: a member takes only
+// epochs of its own class, from a hash of its id, so that two members that
+// heard the same epochs and whose clocks lag behind them (the two sides of
+// a partition, say) do not both take the next one, which a fenced store
+// would accept from both.
+const epochResidues = 4096
+
+// epochFrom returns the first epoch at or after e in this member's class,
+// at most MaxEpoch.
+func (m *Machine) epochFrom(e uint64) uint64 {
+	if m.residue == 0 {
+		h := uint64(14695981039346656037) // FNV-1a
+		for i := 0; i < len(m.id); i++ {
+			h = (h ^ uint64(m.id[i])) * 1099511628211
+		}
+		m.residue = h%epochResidues + 1
+	}
+	r := m.residue - 1
+	e += (r + epochResidues - e%epochResidues) % epochResidues
+	return min(e, MaxEpoch)
 }
 
 // wallMicros is now on the wall clock in Unix microseconds, 0 before 1970.
