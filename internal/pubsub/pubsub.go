@@ -97,6 +97,87 @@ type Change struct {
 	Result    chan error // capacity 1; nil when nobody waits
 }
 
+// Done reports the change's outcome to whoever waits for it.
+func (c Change) Done(err error) {
+	if c.Result != nil {
+		c.Result <- err
+	}
+}
+
+// Queue holds the subscription changes a bus's connection has yet to
+// carry out, in the order they were queued, for a layer whose connection
+// takes them on a goroutine of its own. The zero Queue is empty; it must
+// not be copied.
+type Queue struct {
+	// Wake, if set, is called after each Push, outside the queue's lock,
+	// to have the changes carried out.
+	Wake func()
+
+	mu   sync.Mutex
+	list []Change
+}
+
+// Push queues c and calls Wake.
+func (q *Queue) Push(c Change) {
+	q.mu.Lock()
+	q.list = append(q.list, c)
+	q.mu.Unlock()
+	if q.Wake != nil {
+		q.Wake()
+	}
+}
+
+// Subscribe queues a subscription to channel and returns where its
+// outcome will come.
+func (q *Queue) Subscribe(channel string) <-chan error {
+	result := make(chan error, 1)
+	q.Push(Change{Subscribe: true, Channel: channel, Result: result})
+	return result
+}
+
+// Unsubscribe queues the undoing of channel's subscription; nobody waits
+// for it.
+func (q *Queue) Unsubscribe(channel string) {
+	q.Push(Change{Channel: channel})
+}
+
+// Next removes and returns the first change; ok is false when there is
+// none.
+func (q *Queue) Next() (c Change, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.list) == 0 {
+		return Change{}, false
+	}
+	c = q.list[0]
+	q.list = slices.Delete(q.list, 0, 1)
+	return c, true
+}
+
+// Take removes and returns every change.
+func (q *Queue) Take() []Change {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	cs := q.list
+	q.list = nil
+	return cs
+}
+
+// Requeue puts cs, taken and not carried out, back before the changes
+// queued since.
+func (q *Queue) Requeue(cs []Change) {
+	q.mu.Lock()
+	q.list = append(cs, q.list...)
+	q.mu.Unlock()
+}
+
+// Len returns how many changes wait.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.list)
+}
+
 // Config describes a bus to New.
 type Config struct {
 	// Name is the bus's name in errors: "bellwether/" + Name + ": ...".

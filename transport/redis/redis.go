@@ -69,9 +69,9 @@ type Transport struct {
 	// that they reach the server in the order they were decided.
 	opsMu      sync.Mutex
 	opsRunners sync.WaitGroup // kick's goroutines
+	ops        pubsub.Queue   // the subscription changes to run
 
 	mu      sync.Mutex
-	ops     []pubsub.Change
 	waiters map[string][]chan struct{} // channel → Subscribes awaiting the server's confirmation
 	recvErr error                      // why the subscribing connection is not working, or nil
 }
@@ -171,6 +171,7 @@ func newTransport(client *goredis.Client, owned bool, where string, log *slog.Lo
 		loopDone: make(chan struct{}),
 		waiters:  make(map[string][]chan struct{}),
 	}
+	t.ops.Wake = t.kick
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "redis",
 		Layer:          (*layer)(t),
@@ -316,14 +317,10 @@ func (t *Transport) runOps() {
 	t.opsMu.Lock()
 	defer t.opsMu.Unlock()
 	for {
-		t.mu.Lock()
-		if len(t.ops) == 0 {
-			t.mu.Unlock()
+		op, ok := t.ops.Next()
+		if !ok {
 			return
 		}
-		op := t.ops[0]
-		t.ops = slices.Delete(t.ops, 0, 1)
-		t.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		var err error
 		if op.Subscribe {
@@ -334,9 +331,7 @@ func (t *Transport) runOps() {
 			err = t.ps.Unsubscribe(ctx, op.Channel)
 		}
 		cancel()
-		if op.Result != nil {
-			op.Result <- err
-		}
+		op.Done(err)
 	}
 }
 
@@ -355,12 +350,10 @@ type layer Transport
 func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	t := (*Transport)(l)
 	confirmed := make(chan struct{})
-	result := make(chan error, 1)
 	t.mu.Lock()
 	t.waiters[channel] = append(t.waiters[channel], confirmed)
-	t.ops = append(t.ops, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
 	t.mu.Unlock()
-	t.kick()
+	result := t.ops.Subscribe(channel)
 	var err error
 	select {
 	case err = <-result:
@@ -391,16 +384,8 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 func (l *layer) Unsubscribe(channel string) error {
 	// Queued: a failure matters not, since the channel is off the list
 	// that go-redis subscribes to after reconnecting.
-	(*Transport)(l).change(pubsub.Change{Channel: channel})
+	(*Transport)(l).ops.Unsubscribe(channel)
 	return nil
-}
-
-// change queues c and runs the queue.
-func (t *Transport) change(c pubsub.Change) {
-	t.mu.Lock()
-	t.ops = append(t.ops, c)
-	t.mu.Unlock()
-	t.kick()
 }
 
 // Publish PUBLISHes m's payload, as it is, on channel; go-redis returns
