@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -162,14 +163,37 @@ func Opener[T bellwether.Transport](fromURL func(context.Context, *url.URL, ...O
 	}
 }
 
-// CheckURL returns the error a bus's FromURL returns for a nil u, or for
-// ctx already done, with the bus's prefix ("bellwether/BUS: "), or nil.
-func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
+// CheckURL returns the error a bus's FromURL returns for a nil u, for ctx
+// already done, or for a scheme that is none of schemes (see
+// CheckScheme), with the bus's prefix ("bellwether/BUS: "), or nil.
+func CheckURL(ctx context.Context, u *url.URL, bus, example, instead string, schemes ...string) error {
+	if u != nil {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("bellwether/%s: opening %s: %w", bus, redact.URL(u), err)
+		}
+	}
+	return CheckScheme(u, bus, example, instead, schemes...)
+}
+
+// CheckScheme returns the error a bus's FromURL returns for a nil u (the
+// error names example, a URL of the bus) or for a u whose scheme is none
+// of schemes (the error ends with instead, which says what to write), with
+// the bus's prefix ("bellwether/BUS: "), or nil.
+func CheckScheme(u *url.URL, bus, example, instead string, schemes ...string) error {
 	if u == nil {
 		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, redact.URL(u), err)
+	if !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("bellwether/%s: URL %q has scheme %q; %s", bus, redact.URL(u), u.Scheme, instead)
+	}
+	return nil
+}
+
+// CheckHost returns the error a server bus's FromURL returns for a u that
+// names no host, ending with instead, or nil.
+func CheckHost(u *url.URL, bus, instead string) error {
+	if u.Hostname() == "" {
+		return fmt.Errorf("bellwether/%s: URL %q has no host; %s", bus, redact.URL(u), instead)
 	}
 	return nil
 }

@@ -184,12 +184,14 @@ type Config struct {
 	Name string
 	// Layer is the bus's connection.
 	Layer Layer
-	// RecvBuffer is how many messages each member's queue holds.
+	// RecvBuffer is how many messages each member's queue holds; the
+	// package's RecvBuffer when zero.
 	RecvBuffer int
 	// EchoByContent makes a member recognise its echo by the message's
 	// digest (and Origin.Tag), for a bus that carries no sender id: the
-	// member remembers EchoRecord messages for EchoWindow (internal/echoes).
-	// Otherwise a message is a member's echo when Origin.Sender is its id.
+	// member remembers EchoRecord messages for EchoWindow (internal/echoes),
+	// the package's EchoRecord and EchoWindow when zero. Otherwise a
+	// message is a member's echo when Origin.Sender is its id.
 	EchoByContent bool
 	EchoRecord    int
 	EchoWindow    time.Duration
@@ -262,6 +264,15 @@ func New(cfg Config) *Bus {
 	}
 	if cfg.AckTimeout == 0 {
 		cfg.AckTimeout = 10 * time.Second
+	}
+	if cfg.RecvBuffer == 0 {
+		cfg.RecvBuffer = RecvBuffer
+	}
+	if cfg.EchoRecord == 0 {
+		cfg.EchoRecord = EchoRecord
+	}
+	if cfg.EchoWindow == 0 {
+		cfg.EchoWindow = EchoWindow
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -478,7 +489,9 @@ func (b *Bus) Close() []string {
 }
 
 // Member is one member of a group: a bus's Conn embeds it for Send,
-// Recv, Health, Dropped and Close.
+// Recv, Health, Dropped and Close, which makes that Conn a
+// bellwether.HealthChecker. (A bus's Transport is checked where it
+// registers, by transport.Opener.)
 type Member struct {
 	b    *Bus
 	g    *group
@@ -486,6 +499,11 @@ type Member struct {
 	in   *inbox.Inbox
 	sent *echoes.Record // EchoByContent only
 }
+
+var (
+	_ bellwether.Conn          = (*Member)(nil)
+	_ bellwether.HealthChecker = (*Member)(nil)
+)
 
 // ID returns the member's random id, which a bus that carries a sender
 // id sends with its messages.
@@ -606,3 +624,11 @@ func (m *Member) Close() error {
 // oldest buffered message is dropped (and counted by Dropped), so a slow
 // reader sees the newest heartbeats and never slows the group.
 const RecvBuffer = 256
+
+// EchoRecord and EchoWindow bound how a member of a bus that recognises
+// echoes by content (Config.EchoByContent) does it: it remembers the
+// digests of the last EchoRecord messages it sent, each for EchoWindow.
+const (
+	EchoRecord = 256
+	EchoWindow = 10 * time.Second
+)

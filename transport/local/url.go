@@ -18,11 +18,8 @@ func init() {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "local", "local://"); err != nil {
+	if err := transport.CheckURL(ctx, u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
 		return nil, err
-	}
-	if u.Scheme != "local" {
-		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", redact.URL(u), u.Scheme)
 	}
 	if u.Opaque != "" {
 		return nil, fmt.Errorf("bellwether/local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", redact.URL(u))

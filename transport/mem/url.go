@@ -38,11 +38,8 @@ func Named(name string) *Hub {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME"); err != nil {
+	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
 		return nil, err
-	}
-	if u.Scheme != "mem" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", redact.URL(u), u.Scheme)
 	}
 	if u.Opaque != "" {
 		return nil, fmt.Errorf("bellwether/mem: URL %q has no '//'; write mem://%s", redact.URL(u), u.Opaque)

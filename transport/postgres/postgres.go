@@ -21,12 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 // ErrNotText is wrapped by Send for a message that is not UTF-8 text or
 // holds a NUL byte: a notification payload is text.
 var ErrNotText = errors.New("bellwether/postgres: a message must be UTF-8 text without NUL bytes")
@@ -42,8 +36,8 @@ const (
 	// EchoRecord messages it sent, each for EchoWindow, with the backend
 	// PID of the session that sent them; a notification from that PID
 	// equal to one of them is its echo.
-	EchoWindow = 10 * time.Second
-	EchoRecord = 256
+	EchoWindow = pubsub.EchoWindow
+	EchoRecord = pubsub.EchoRecord
 
 	channelPrefix  = "bellwether_"
 	maxChannelName = 63
@@ -98,11 +92,8 @@ type Conn struct {
 // sslmode=disable; unset parts come from the PG* environment variables
 // and libpq's defaults. ctx bounds only the first connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/postgres: FromURL needs a URL like postgres://user@127.0.0.1:5432/dbname?sslmode=disable; got nil")
-	}
-	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return nil, fmt.Errorf("bellwether/postgres: URL %q has scheme %q; use postgres://user:password@host:5432/dbname?sslmode=disable", redact.URL(u), u.Scheme)
+	if err := transport.CheckScheme(u, "postgres", "postgres://user@127.0.0.1:5432/dbname?sslmode=disable", "use postgres://user:password@host:5432/dbname?sslmode=disable", "postgres", "postgresql"); err != nil {
+		return nil, err
 	}
 	cfg, err := pgconn.ParseConfig(u.String())
 	if err != nil {
@@ -153,10 +144,7 @@ func New(ctx context.Context, cfg *pgconn.Config, opts ...transport.Option) (*Tr
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "postgres",
 		Layer:          (*layer)(t),
-		RecvBuffer:     RecvBuffer,
-		EchoByContent:  true,
-		EchoRecord:     EchoRecord,
-		EchoWindow:     EchoWindow,
+		EchoByContent:  true, // for EchoRecord messages, EchoWindow each
 		Channel:        channelName,
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },

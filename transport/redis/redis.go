@@ -20,12 +20,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 // MaxMessageSize is the largest message a Conn sends.
 const MaxMessageSize = 1 << 20
 
@@ -37,8 +31,8 @@ const (
 	// subscription: a Conn remembers the digests of the last EchoRecord
 	// messages it sent, each for EchoWindow, and an incoming message equal
 	// to one of them is its echo.
-	EchoWindow = 10 * time.Second
-	EchoRecord = 256
+	EchoWindow = pubsub.EchoWindow
+	EchoRecord = pubsub.EchoRecord
 
 	// maxBackoff is the longest pause between reconnection attempts.
 	maxBackoff = 2 * time.Second
@@ -109,14 +103,11 @@ func New(ctx context.Context, client *goredis.Client, opts ...transport.Option) 
 // go-redis options such as dial_timeout=3s. ctx bounds only the first
 // connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/redis: FromURL needs a URL like redis://127.0.0.1:6379/0; got nil")
+	if err := transport.CheckScheme(u, "redis", "redis://127.0.0.1:6379/0", "use redis://[:password@]host:6379/0 (or rediss:// for TLS)", "redis", "rediss"); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has scheme %q; use redis://[:password@]host:6379/0 (or rediss:// for TLS)", redact.URL(u), u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has no host; use redis://host:6379/0", redact.URL(u))
+	if err := transport.CheckHost(u, "redis", "use redis://host:6379/0"); err != nil {
+		return nil, err
 	}
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {
@@ -175,10 +166,7 @@ func newTransport(client *goredis.Client, owned bool, where string, log *slog.Lo
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "redis",
 		Layer:          (*layer)(t),
-		RecvBuffer:     RecvBuffer,
-		EchoByContent:  true,
-		EchoRecord:     EchoRecord,
-		EchoWindow:     EchoWindow,
+		EchoByContent:  true, // for EchoRecord messages, EchoWindow each
 		Channel:        func(group string) string { return channelPrefix + group },
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
