@@ -300,14 +300,7 @@ func TestE2EFrozenLeader(t *testing.T) {
 	smp := newJobSampler(t, started) // every 2ms, as outSample
 	awaitJobs(t, started, 1, 10*time.Second, "first election")
 	for i := range 3 {
-		var leader jobRecord
-		waitFor(t, "one job", func() bool {
-			r := smp.current()
-			if len(r) == 1 {
-				leader = r[0]
-			}
-			return len(r) == 1
-		})
+		leader := smp.single(t, "one job")
 		m := members[leader.id]
 		frozen := time.Now()
 		syscall.Kill(m.pid, syscall.SIGSTOP)
