@@ -122,9 +122,7 @@ func TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail(t *testing.T) {
 							c.Callbacks.OnStartedLeading = j.job(id, 0)
 						}))
 					}
-					if err := es[0].AwaitLeadership(context.Background()); err != nil {
-						t.Fatal(err)
-					}
+					awaitLeadership(t, es[0])
 					time.Sleep(3*s.HeartbeatInterval + time.Duration(phase*float64(s.HeartbeatInterval)))
 					b.Hub().Members("g")[0].FailSends(errBusDown) // the first to join
 					time.Sleep(s.HeartbeatTimeout + 4*s.ElectionTimeout + 2*s.HeartbeatInterval)
@@ -156,9 +154,7 @@ func TestElectorTwoMembersWithOneID(t *testing.T) {
 		var j jobs
 		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 0) })
 		z := join(t, b, "z", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("z", 0) })
-		if err := a.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, a)
 		twin := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a'", 0) })
 		time.Sleep(time.Second)
 		synctest.Wait()
@@ -219,9 +215,7 @@ func TestElectorCloseConcurrently(t *testing.T) {
 						time.Sleep(time.Second)
 					}
 				})
-				if err := e.AwaitLeadership(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				awaitLeadership(t, e)
 				synctest.Wait() // the job runs
 				if order == "job first" {
 					close(quit)
@@ -287,9 +281,7 @@ func TestElectorResignWaitsForTheJob(t *testing.T) {
 		var j jobs
 		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 3*time.Second) })
 		bb := join(t, b, "b", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("b", 0) })
-		if err := a.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, a)
 		synctest.Wait() // the job runs
 		start := time.Now()
 		if err := a.Resign(context.Background()); err != nil {
@@ -298,9 +290,7 @@ func TestElectorResignWaitsForTheJob(t *testing.T) {
 		if d := time.Since(start); d < 3*time.Second {
 			t.Fatalf("Resign returned after %v, before the job's 3s wind-down", d)
 		}
-		if err := bb.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, bb)
 		if o := j.overlap(); o != 0 {
 			t.Fatalf("two jobs ran at once for %v: %v", o, &j)
 		}
@@ -567,9 +557,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.AwaitLeadership(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			awaitLeadership(t, e)
 			c.flood(t, fmt.Sprintf("%d requests", c.n))
 			if !e.IsLeader() {
 				t.Fatal("the flood unseated the leader")

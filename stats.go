@@ -1,6 +1,7 @@
 package bellwether
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -82,23 +83,16 @@ func (c *counters) add(p *uint64, n uint64) {
 	c.mu.Unlock()
 }
 
-func (c *counters) sent(a Action) {
+// tally adds one to m[k], a map of c's, under c's lock.
+func tally[K comparable](c *counters, m map[K]uint64, k K) {
 	c.mu.Lock()
-	c.sentBy[a]++
+	m[k]++
 	c.mu.Unlock()
 }
 
-func (c *counters) received(a Action) {
-	c.mu.Lock()
-	c.receivedBy[a]++
-	c.mu.Unlock()
-}
-
-func (c *counters) rejected(reason string) {
-	c.mu.Lock()
-	c.rejectedBy[reason]++
-	c.mu.Unlock()
-}
+func (c *counters) sent(a Action)          { tally(c, c.sentBy, a) }
+func (c *counters) received(a Action)      { tally(c, c.receivedBy, a) }
+func (c *counters) rejected(reason string) { tally(c, c.rejectedBy, reason) }
 
 func (c *counters) leading(l bool) {
 	c.mu.Lock()
@@ -129,24 +123,15 @@ func (c *counters) snapshot() Stats {
 		DuplicateLeaders: c.duplicateLeaders,
 		SendErrors:       c.sendErrors,
 		Flooded:          c.flooded,
-		Sent:             make(map[Action]uint64, len(c.sentBy)),
-		Received:         make(map[Action]uint64, len(c.receivedBy)),
-		Rejected:         make(map[string]uint64, len(c.rejectedBy)),
+		Sent:             maps.Clone(c.sentBy),
+		Received:         maps.Clone(c.receivedBy),
+		Rejected:         maps.Clone(c.rejectedBy),
 		ElectionDurations: Histogram{
 			Bounds: append([]float64(nil), c.bounds...),
 			Counts: append([]uint64(nil), c.buckets...),
 			Count:  c.count,
 			Sum:    c.sum,
 		},
-	}
-	for k, v := range c.sentBy {
-		s.Sent[k] = v
-	}
-	for k, v := range c.receivedBy {
-		s.Received[k] = v
-	}
-	for k, v := range c.rejectedBy {
-		s.Rejected[k] = v
 	}
 	return s
 }
