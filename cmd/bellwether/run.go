@@ -24,7 +24,7 @@ func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
 	var grace time.Duration
 	durationVar(fs, &grace, "grace", 10*time.Second, "how long COMMAND has to exit after SIGTERM before it gets SIGKILL\n(never past the end of this member's lease)")
 	fs.StringVar(&co.value, "value", "", fmt.Sprintf("a `STRING` this member announces while it leads, typically its address (at most\n%d bytes of UTF-8); watch, status --json and GET /leader show the leader's", bellwether.MaxValueLength))
-	boolVar(fs, &co.preempt, "preempt", "take over from a leader whose id sorts after this member's: it stops its\nCOMMAND, then hands over, and this member's COMMAND starts after")
+	boolVar(fs, &co.preempt, "preempt", "take over from a leader whose id sorts after this member's: that leader\nstops its COMMAND and hands over; this member's COMMAND starts after")
 	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
