@@ -38,15 +38,30 @@
 // the same rate; a bus delivers what it acknowledged) and measured figures.
 //
 // Use bellwether where a duplicate leader during a partition is harmless or
-// is fenced elsewhere (an idempotent job, a database constraint); use a
-// consensus system (etcd, ZooKeeper, a database lock) where it is not.
+// is fenced: every leadership has an epoch ([Epoch], Status.Epoch), a
+// fencing token that grows with every leadership and rises above both when
+// two leaders meet, which a store can check to refuse a stale leader's
+// writes (docs/fencing.md). Use a consensus system (etcd, ZooKeeper, a
+// database lock) where a duplicate cannot be fenced.
+//
+// # Values and preferred leaders
+//
+// A leader announces Config.Value, typically its address, in its
+// heartbeats; Status.Value is the known leader's, so followers can forward
+// work to it. The smallest id wins an election, so give preferred members
+// ids that sort first; with Config.Preempt a member that joins a group led
+// by a larger id asks that leader to hand over, and the old job stops
+// before the new one starts, as with Resign.
 //
 // # Protocol
 //
 // The protocol, its wire format and every decision are those of the
 // LeaderManager of the TypeScript package trimerge-sync 0.20.0, so Go and
 // TypeScript members can share a group. Each message is a JSON object such
-// as {"type":"leader","action":"request","clientId":"a"}.
+// as {"type":"leader","action":"request","clientId":"a"}; an Elector adds
+// fields the reference's clients ignore (the epoch and value in its
+// heartbeats; see [Event]), and the Manager sends the reference's bytes
+// exactly.
 //
 // A member that comes online broadcasts request. A leader that hears a
 // request answers current. A member that knows no leader answers accept and

@@ -61,6 +61,16 @@ func (l *epochLog) starts() []epochSeen {
 	return s
 }
 
+func (l *epochLog) startsOf(id string) []epochSeen {
+	var s []epochSeen
+	for _, e := range l.starts() {
+		if e.id == id {
+			s = append(s, e)
+		}
+	}
+	return s
+}
+
 func (l *epochLog) last(id string) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -206,6 +216,11 @@ func TestElectorEpochAfterAPartitionHeals(t *testing.T) {
 					}
 					if l.last("a") != e {
 						t.Fatalf("a's job reads epoch %d, want %d", l.last("a"), e)
+					}
+					// One job of a saw it all: the epoch rose during one
+					// leadership.
+					if n := len(l.startsOf("a")); n != 1 {
+						t.Fatalf("a's job started %d times, want once", n)
 					}
 					all := []member{side["a"], side["a2"], side["b"], side["b2"]}
 					wantView(t, "a", e, all...)

@@ -17,8 +17,13 @@
 // ModeQuiet, one in ModeReference) and two Node members, with the same
 // short timings on both sides, and requires every live member to agree on
 // one leader through start-up, the leader's clean withdrawal and the
-// leader's crash. It runs twice with the ids ordered so that each side
-// leads, withdraws and crashes at some point.
+// leader's crash. It runs four times with the ids ordered so that each
+// side leads, withdraws and crashes at some point; the Go members announce
+// values and epochs (which the Node members ignore) and check that they see
+// a Go leader's rising epoch and value and none for a Node leader; and in
+// two of the runs a Go member with Preempt and the smallest id joins last,
+// taking over from a Go leader and following a Node leader, which cannot be
+// asked to hand over.
 //
 // The npm packages (package.json pins trimerge-sync 0.20.0 and nats 2.29.3)
 // are installed by the test with `npm ci` when missing. Without node and

@@ -104,7 +104,8 @@ type goMember struct {
 	e    *bellwether.Elector
 }
 
-func startGo(t *testing.T, u *url.URL, group, id string, k kind) *goMember {
+// startGo starts a Go member, announcing the value id+":v" when it leads.
+func startGo(t *testing.T, u *url.URL, group, id string, k kind, preempt bool) *goMember {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -121,6 +122,7 @@ func startGo(t *testing.T, u *url.URL, group, id string, k kind) *goMember {
 	e, err := bellwether.Join(ctx, tr, bellwether.Config{
 		ID: id, Group: group, Settings: settings, Mode: mode,
 		Logger: slog.New(slog.DiscardHandler),
+		Value:  id + ":v", Preempt: preempt,
 	})
 	if err != nil {
 		t.Fatalf("Join %s: %v", id, err)
@@ -342,6 +344,47 @@ func awaitLeader(t *testing.T, step string, live []member, want string) string {
 	}
 }
 
+// fence is the last Go leader checked and its epoch.
+type fence struct {
+	leader string
+	epoch  uint64
+}
+
+// checkFencing checks what the Go members of live know of leader, which
+// all agree on: a Go leader's epoch (the same for all, and, for a new
+// leader, above every epoch checked before) and value; for a reference
+// leader, which sends neither, none.
+func checkFencing(t *testing.T, step string, live []member, leader string, last *fence) {
+	t.Helper()
+	var isGo bool
+	for _, m := range live {
+		if m.ID() == leader {
+			_, isGo = m.(*goMember)
+		}
+	}
+	var epoch uint64
+	for _, m := range live {
+		g, ok := m.(*goMember)
+		if !ok {
+			continue
+		}
+		s := g.e.Status()
+		switch {
+		case !isGo && (s.Epoch != 0 || s.Value != ""):
+			t.Fatalf("%s: %s sees reference leader %s at epoch %d, value %q; want none", step, g.id, leader, s.Epoch, s.Value)
+		case isGo && (s.Epoch == 0 || s.Value != leader+":v" || epoch != 0 && s.Epoch != epoch):
+			t.Fatalf("%s: %s sees %s at epoch %d (others: %d), value %q", step, g.id, leader, s.Epoch, epoch, s.Value)
+		}
+		epoch = s.Epoch
+	}
+	if isGo && epoch != 0 {
+		if epoch < last.epoch || epoch == last.epoch && leader != last.leader {
+			t.Fatalf("%s: %s leads at epoch %d, after %s at %d", step, leader, epoch, last.leader, last.epoch)
+		}
+		*last = fence{leader, epoch}
+	}
+}
+
 func without(live []member, id string) []member {
 	var rest []member
 	for _, m := range live {
@@ -355,8 +398,12 @@ func without(live []member, id string) []member {
 // TestMixedCluster: Go Electors (quiet and reference mode) and reference
 // members under Node.js share a group over NATS and agree on one leader
 // through start-up, the leader's clean withdrawal and the leader's crash.
-// Ids are ordered so that across the two runs a Node member and a Go
-// member each lead, withdraw and crash.
+// Ids are ordered so that across the runs a Node member and a Go member
+// each lead, withdraw and crash. The Go members announce values and
+// epochs, which the Node members ignore; the Go members see a Go leader's
+// epoch, rising at every change, and value. In the Preempt runs a Go
+// member with Preempt and the smallest id joins last: it takes over from a
+// Go leader, and follows a Node leader, which cannot be asked.
 //
 // Which member leads is checked where the protocol decides it: the first
 // member, alone, elects itself; on a withdrawal every member forgets the
@@ -367,19 +414,27 @@ func TestMixedCluster(t *testing.T) {
 	node, dir := nodeenv.Require(t, ".", 18, pinned, fixHint)
 	u := startNATS(t)
 	type spec struct {
-		id   string
-		kind kind
+		id      string
+		kind    kind
+		preempt bool
 	}
 	for _, tc := range []struct {
 		name    string
 		members []spec
+		lead    string // who leads after start-up
 	}{
 		// a (Node) leads, withdraws; b (Go quiet) leads, crashes; c (Go
 		// reference) or d (Node) leads.
-		{"NodeFirst", []spec{{"a", nodeRef}, {"b", goQuiet}, {"c", goReference}, {"d", nodeRef}}},
+		{"NodeFirst", []spec{{"a", nodeRef, false}, {"b", goQuiet, false}, {"c", goReference, false}, {"d", nodeRef, false}}, "a"},
 		// a (Go quiet) leads, withdraws; b (Node) leads, is killed; c
 		// (Node) or d (Go reference) leads.
-		{"GoFirst", []spec{{"a", goQuiet}, {"b", nodeRef}, {"c", nodeRef}, {"d", goReference}}},
+		{"GoFirst", []spec{{"a", goQuiet, false}, {"b", nodeRef, false}, {"c", nodeRef, false}, {"d", goReference, false}}, "a"},
+		// b (Go quiet) leads; a (Go, Preempt) takes over, withdraws; b
+		// leads, crashes; c (Node) or d (Node) leads.
+		{"PreemptGoLeader", []spec{{"b", goQuiet, false}, {"c", nodeRef, false}, {"d", nodeRef, false}, {"a", goQuiet, true}}, "a"},
+		// b (Node) leads and a (Go, Preempt) follows it; b withdraws; a
+		// leads, crashes; c (Go reference) or d (Node) leads.
+		{"PreemptNodeLeader", []spec{{"b", nodeRef, false}, {"c", goReference, false}, {"d", nodeRef, false}, {"a", goQuiet, true}}, "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			group := "mixed." + testenv.Group(t) // a '.' exercises the subject mapping on both sides
@@ -387,18 +442,21 @@ func TestMixedCluster(t *testing.T) {
 				if s.kind == nodeRef {
 					return startNode(t, node, dir, u, group, s.id)
 				}
-				return startGo(t, u, group, s.id, s.kind)
+				return startGo(t, u, group, s.id, s.kind, s.preempt)
 			}
+			var epoch fence
 			// The first member elects itself alone, so that it leads
 			// whichever side starts faster; the others then join a group
 			// that has a leader.
 			first := start(tc.members[0])
 			awaitLeader(t, "alone", []member{first}, first.ID())
+			checkFencing(t, "alone", []member{first}, first.ID(), &epoch)
 			live := []member{first}
 			for _, s := range tc.members[1:] {
 				live = append(live, start(s))
 			}
-			awaitLeader(t, "start-up", live, "a")
+			awaitLeader(t, "start-up", live, tc.lead)
+			checkFencing(t, "start-up", live, tc.lead, &epoch)
 
 			find := func(id string) member {
 				for _, m := range live {
@@ -409,15 +467,24 @@ func TestMixedCluster(t *testing.T) {
 				t.Fatalf("no live member %s", id)
 				return nil
 			}
-			leader := find("a")
+			// The leader withdraws: the smallest id left wins.
+			leader := find(tc.lead)
 			leader.Withdraw(t)
-			live = without(live, "a")
-			awaitLeader(t, fmt.Sprintf("after %s (%s) withdrew", leader.ID(), leader.Kind()), live, "b")
+			live = without(live, tc.lead)
+			next := "b"
+			if tc.lead == "b" {
+				next = "a"
+			}
+			step := fmt.Sprintf("after %s (%s) withdrew", leader.ID(), leader.Kind())
+			awaitLeader(t, step, live, next)
+			checkFencing(t, step, live, next, &epoch)
 
-			leader = find("b")
+			leader = find(next)
 			leader.Crash(t)
-			live = without(live, "b")
-			awaitLeader(t, fmt.Sprintf("after %s (%s) crashed", leader.ID(), leader.Kind()), live, "")
+			live = without(live, next)
+			step = fmt.Sprintf("after %s (%s) crashed", leader.ID(), leader.Kind())
+			l := awaitLeader(t, step, live, "")
+			checkFencing(t, step, live, l, &epoch)
 		})
 	}
 }
