@@ -45,7 +45,7 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 		return c.fail(cmd.name, exitUsage, err)
 	}
 	defer m.close()
-	print := func(st bellwether.Status) {
+	show := func(st bellwether.Status) {
 		if !asJSON {
 			if st.Leader != "" {
 				fmt.Fprintln(c.stdout, st.Leader)
@@ -66,15 +66,15 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 		select {
 		case st, ok := <-updates:
 			if !ok { // --wait is over
-				print(bellwether.Status{})
+				show(bellwether.Status{})
 				return c.fail(cmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v", co.group, co.busName(), wait))
 			}
 			if st.Leader != "" {
-				print(st)
+				show(st)
 				return exitOK
 			}
 		case s := <-c.signals:
-			print(bellwether.Status{})
+			show(bellwether.Status{})
 			return c.fail(cmd.name, exitNoLeader, fmt.Errorf("interrupted by %v before a leader was heard", s))
 		}
 	}
