@@ -213,6 +213,13 @@ type rawEvent struct {
 	epoch    uint64
 	value    []byte
 	takeover []byte
+
+	// The signature's fields, for a keyed receiver (see Config.Keys);
+	// others ignore them. signed: any of them is there; authBad: one is of
+	// the wrong type or missing.
+	signed, authBad     bool
+	kid, boot, grp, mac []byte
+	ctr, ts             uint64
 }
 
 func parseEvent(data []byte) (rawEvent, error) {
@@ -268,11 +275,27 @@ func parseEvent(data []byte) (rawEvent, error) {
 		}
 		r.epoch = ep
 	}
+	for _, fl := range [...]*wire.Field{&f.Kid, &f.Boot, &f.Group, &f.MAC, &f.Counter, &f.Time} {
+		if fl.Present || fl.Kind != "" {
+			r.signed = true
+		}
+		if !fl.Present {
+			r.authBad = true
+		}
+	}
+	if r.signed {
+		r.kid, r.boot, r.grp, r.mac = f.Kid.Value, f.Boot.Value, f.Group.Value, f.MAC.Value
+		var ok1, ok2 bool
+		r.ctr, ok1 = parseEpoch(f.Counter.Value)
+		r.ts, ok2 = parseEpoch(f.Time.Value)
+		r.authBad = r.authBad || !ok1 || !ok2
+	}
 	return r, nil
 }
 
 // parseEpoch reads a JSON number that must be a whole number from 0 to
-// MaxEpoch written in plain digits, as JavaScript writes such a number.
+// MaxEpoch written in plain digits, as JavaScript writes such a number
+// (epochs, and a signature's counter and time).
 func parseEpoch(b []byte) (uint64, bool) {
 	if len(b) == 0 || len(b) > 16 {
 		return 0, false

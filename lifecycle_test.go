@@ -1,6 +1,7 @@
 package bellwether_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -593,6 +594,48 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.flood(t, fmt.Sprintf("%d messages", c.n))
+			closeAll(t, e)
+		})
+	})
+	t.Run("keyed leader under forged and garbage messages", func(t *testing.T) {
+		// A keyed leader on a slow bus hears 200,000 messages it cannot
+		// verify: unsigned forgeries, signatures with a wrong key, a
+		// changed id or an unknown key id, and plain garbage. It keeps
+		// its office, its heap stays put, and every one is counted.
+		synctest.Test(t, func(t *testing.T) {
+			r, _ := bellwether.NewKeyring(bytes.Repeat([]byte{1}, 32))
+			other, _ := bellwether.NewKeyring(bytes.Repeat([]byte{2}, 32))
+			forge := bellwether.NewSigner(other, "g")
+			signed := bellwether.NewSigner(r, "g")(bellwether.NewEvent(bellwether.ActionWithdraw, "b"), time.Now())
+			changed := bytes.Replace(signed, []byte(`"clientId":"b"`), []byte(`"clientId":"!"`), 1)
+			c := &floodConn{n: 200_000, start: make(chan struct{}), slow: time.Second, closed: make(chan struct{}),
+				msgs: func(i int) []byte {
+					switch i % 4 {
+					case 0:
+						return []byte(fmt.Sprintf(`{"type":"leader","action":"current","clientId":"!%d"}`, i))
+					case 1:
+						return forge(bellwether.NewEvent(bellwether.ActionWithdraw, "a"), time.Now())
+					case 2:
+						return changed
+					}
+					return []byte(fmt.Sprintf(`{"type":"leader","action":%d`, i))
+				}}
+			e, err := bellwether.Join(context.Background(), floodBus{c}, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger, Keys: r,
+				Settings: bellwether.Settings{HeartbeatTimeout: 20 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.AwaitLeadership(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c.flood(t, fmt.Sprintf("%d unverifiable messages", c.n))
+			if !e.IsLeader() {
+				t.Fatal("the flood unseated the keyed leader")
+			}
+			st := e.Stats()
+			if got := st.Rejected[bellwether.ReasonUnsigned] + st.Rejected[bellwether.ReasonUnknownKey] + st.Rejected[bellwether.ReasonBadMAC] + st.Rejected[bellwether.ReasonSyntax]; got != uint64(c.n) {
+				t.Fatalf("rejected %d of %d: %v", got, c.n, st.Rejected)
+			}
 			closeAll(t, e)
 		})
 	})

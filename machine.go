@@ -121,6 +121,9 @@ const (
 	// acknowledging its heartbeats, or it was frozen); it stepped down
 	// without a word.
 	WarnLeaseExpired
+	// WarnUnverified: a leasing member hears messages it cannot verify and
+	// none it can (see Machine.Unverified); it stands for no election.
+	WarnUnverified
 )
 
 func (w Warning) String() string {
@@ -135,6 +138,8 @@ func (w Warning) String() string {
 		return "another member uses this member's id; give every member a unique id"
 	case WarnLeaseExpired:
 		return "leadership lease expired: no heartbeat was acknowledged in time"
+	case WarnUnverified:
+		return "hearing messages that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election"
 	}
 	return "unknown warning"
 }
@@ -280,11 +285,19 @@ type Machine struct {
 	electAcked  bool      // a broadcast of this election was acknowledged
 	listenFrom  time.Time // since when this member has heard the group
 	deaf        bool
-	conflict    timer // armed while another member uses this id
-	sent        [sentRing]sentRecord
-	bseq        uint64 // broadcasts emitted
-	shown       string // leader last reported
-	shownHeld   bool   // leading last reported
+	conflict    timer     // armed while another member uses this id
+	heardAt     time.Time // when a message from another member was last received
+	doubtful    bool      // hears only messages it cannot verify
+	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
+	// Answers to requests, at most one per ElectionTimeout/4 each.
+	lastCurrent, lastAccept       time.Time
+	pendingCurrent, pendingAccept bool
+	answerTimer                   timer
+	doubt                         timer // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                          [sentRing]sentRecord
+	bseq                          uint64 // broadcasts emitted
+	shown                         string // leader last reported
+	shownHeld                     bool   // leading last reported
 
 	out []Effect
 }
@@ -428,8 +441,8 @@ func (m *Machine) Next() time.Time {
 	return next
 }
 
-func (m *Machine) timers() [6]*timer {
-	return [6]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
+func (m *Machine) timers() [8]*timer {
+	return [8]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
@@ -486,7 +499,45 @@ func (m *Machine) Start(now time.Time) Output {
 
 // sidelined reports whether a leasing member must stand aside: it is deaf
 // or shares its id.
-func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on }
+func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on || m.doubtful }
+
+// Doubtful reports whether a leasing member stands aside because it hears
+// only messages it cannot verify (see Unverified).
+func (m *Machine) Doubtful() bool { return m.doubtful }
+
+// Unverified tells a leasing Machine that a message arrived that it could
+// not verify: a keyed member heard an unsigned message, one signed with a
+// key it does not hold, or a forgery. A member that hears such messages
+// and, for 2·HeartbeatTimeout, none that it could verify from another
+// member (Receive) stands for no election until it hears one, or until
+// 2·HeartbeatTimeout passes without an unverifiable message: its own key
+// may be the wrong one, or the others may be unkeyed, and electing itself
+// would start a second job. A leader goes on leading: its followers are
+// silent, so a forger could otherwise depose it.
+//
+// With clock, the message came from a member holding the key, whose clock
+// disagrees with this one's by more than the window the receiver allows:
+// the two cannot hear each other, so either could win an election the
+// other does not see. The member stands aside at once, whatever else it
+// hears, until 2·HeartbeatTimeout have passed without such a message.
+func (m *Machine) Unverified(now time.Time, clock bool) Output {
+	m.begin(now)
+	if !m.lease || !m.started || m.closed {
+		return m.output()
+	}
+	window := 2 * m.s.HeartbeatTimeout
+	m.arm(&m.doubt, now.Add(window))
+	if clock {
+		m.skewed = true
+	}
+	if !m.doubtful && !m.leading && (clock || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+		m.doubtful = true
+		m.warn(WarnUnverified)
+		m.election.on = false
+		m.quiet.cancel()
+	}
+	return m.output()
+}
 
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
@@ -496,12 +547,20 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		return m.output()
 	}
 	other := e.ClientID
+	resume := false
 	if m.lease && other == m.id {
 		m.onOwnID(now)
 		return m.output()
 	}
 	if m.lease {
 		m.maxEpoch = max(m.maxEpoch, min(e.Epoch, MaxEpoch))
+		m.heardAt = now
+		if m.doubtful && !m.skewed {
+			// It hears the group: it stands again, once this message
+			// has had its effect (a leader's heartbeat makes it follow).
+			m.doubtful, m.doubt.on = false, false
+			resume = true
+		}
 	}
 	switch e.Action {
 	case ActionRequest:
@@ -517,7 +576,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// An election is needed.
 			m.elect(now)
 			m.addCandidate(other)
-			m.broadcast(now, ActionAccept)
+			m.answer(now, ActionAccept)
 		case m.id:
 			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
 				// A preempting member asks for the office: the driver
@@ -533,7 +592,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 				// which a store may have seen: move above both.
 				m.raiseEpoch(e.Epoch)
 			}
-			m.broadcast(now, ActionCurrent)
+			m.answer(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
@@ -601,6 +660,9 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		} else {
 			m.removeCandidate(other)
 		}
+	}
+	if resume {
+		m.resume(now)
 	}
 	return m.output()
 }
@@ -742,6 +804,15 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.conflict:
 			m.conflict.on = false
 			m.resume(now)
+		case &m.answerTimer:
+			m.answerTimer.on = false
+			m.answerLater(now)
+		case &m.doubt:
+			m.doubt.on, m.skewed = false, false
+			if m.doubtful {
+				m.doubtful = false
+				m.resume(now)
+			}
 		}
 	}
 	return m.output()
@@ -953,8 +1024,53 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	m.emit(now, ev)
 }
 
+// answer answers a request with a. A leasing member answers at most once
+// per ElectionTimeout/4 with each action: a request that comes sooner is
+// answered when that time is up, by one broadcast for all the requests
+// meanwhile, so that no flood of requests, forged or not, makes it
+// broadcast more (a reference member answers every request).
+func (m *Machine) answer(now time.Time, a Action) {
+	if !m.lease {
+		m.broadcast(now, a)
+		return
+	}
+	last, pending := &m.lastCurrent, &m.pendingCurrent
+	if a == ActionAccept {
+		last, pending = &m.lastAccept, &m.pendingAccept
+	}
+	gap := m.s.ElectionTimeout / 4
+	if last.IsZero() || !now.Before(last.Add(gap)) {
+		m.broadcast(now, a)
+		return
+	}
+	if !*pending {
+		*pending = true
+		if at := last.Add(gap); !m.answerTimer.on || at.Before(m.answerTimer.at) {
+			m.arm(&m.answerTimer, at)
+		}
+	}
+}
+
+// answerLater sends the answers that answer put off, if they still
+// hold.
+func (m *Machine) answerLater(now time.Time) {
+	if m.pendingCurrent && m.leading {
+		m.broadcast(now, ActionCurrent)
+	}
+	if m.pendingAccept && m.leader == "" && m.election.on {
+		m.broadcast(now, ActionAccept)
+	}
+	m.pendingCurrent, m.pendingAccept = false, false
+}
+
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
+	switch ev.Action {
+	case ActionCurrent:
+		m.lastCurrent, m.pendingCurrent = now, false
+	case ActionAccept:
+		m.lastAccept, m.pendingAccept = now, false
+	}
 	m.bseq++
 	if m.lease {
 		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}

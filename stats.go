@@ -22,8 +22,14 @@ type Stats struct {
 	DuplicateLeaders uint64
 	// SendErrors counts broadcasts the transport refused.
 	SendErrors uint64
-	Sent       map[Action]uint64 // broadcasts by action
-	Received   map[Action]uint64 // valid events heard, by action
+	// Flooded counts valid events received from one sender beyond
+	// FloodLimit in one HeartbeatInterval: a misbehaving or hostile
+	// publisher. They are handled all the same (answers to requests are
+	// bounded anyway; see Machine), so that a flood under a real member's
+	// id cannot drown that member's own messages.
+	Flooded  uint64
+	Sent     map[Action]uint64 // broadcasts by action
+	Received map[Action]uint64 // valid events heard, by action
 	// Rejected counts messages dropped from the bus, by reason (the
 	// Reason constants).
 	Rejected map[string]uint64
@@ -49,6 +55,7 @@ type counters struct {
 	elections        uint64
 	duplicateLeaders uint64
 	sendErrors       uint64
+	flooded          uint64
 	sentBy           map[Action]uint64
 	receivedBy       map[Action]uint64
 	rejectedBy       map[string]uint64
@@ -121,6 +128,7 @@ func (c *counters) snapshot() Stats {
 		Elections:        c.elections,
 		DuplicateLeaders: c.duplicateLeaders,
 		SendErrors:       c.sendErrors,
+		Flooded:          c.flooded,
 		Sent:             make(map[Action]uint64, len(c.sentBy)),
 		Received:         make(map[Action]uint64, len(c.receivedBy)),
 		Rejected:         make(map[string]uint64, len(c.rejectedBy)),
