@@ -23,7 +23,8 @@ import (
 // status --json, watch, GET /leader and /metrics show the leader's value
 // and epoch; then a member with --preempt and a smaller id takes over,
 // after the old leader's job stopped, with a greater epoch, which every
-// view shows.
+// view shows; and after kill -9 of that leader the next job's epoch is
+// greater still.
 func TestE2EValueEpochPreempt(t *testing.T) {
 	t.Parallel()
 	bus := "local://" + t.TempDir()
@@ -139,10 +140,32 @@ func TestE2EValueEpochPreempt(t *testing.T) {
 		waitFor(t, "watch to print "+want, func() bool { return strings.Contains(w.stdout.String(), want+"\n") })
 	}
 
-	for _, p := range []*proc{m1, m2, m3, w} {
+	// kill -9 of the leader: its guard stops its job, and after the
+	// heartbeat timeout and an election another member's job starts, at a
+	// greater epoch. Bound: HeartbeatTimeout (1s) and an election; waitFor
+	// allows 10s.
+	n := len(rs)
+	syscall.Kill(m1.pid, syscall.SIGKILL)
+	m1.wait(t, 10*time.Second)
+	var third record
+	waitFor(t, "a job after the kill", func() bool {
+		rs = readRecords(t, file)
+		for _, r := range rs[n:] {
+			if r.what == "start" {
+				third = r
+				return true
+			}
+		}
+		return false
+	})
+	if third.epoch <= second {
+		t.Errorf("after kill -9 of m1, %s's epoch %d is not above m1's %d", third.id, third.epoch, second)
+	}
+
+	for _, p := range []*proc{m2, m3, w} {
 		syscall.Kill(p.pid, syscall.SIGTERM)
 	}
-	for _, p := range []*proc{m1, m2, m3, w} {
+	for _, p := range []*proc{m2, m3, w} {
 		if code := p.wait(t, 10*time.Second); code != 0 {
 			t.Errorf("%s exited %d, want 0", p.name, code)
 		}
