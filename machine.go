@@ -452,7 +452,7 @@ func (m *Machine) timers() [8]*timer {
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now time.Time) {
 	m.out = m.out[:0]
-	if m.lease && m.leading && !now.Before(m.leaseEnd) {
+	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
 		m.loseLease(now)
 	}
 }
@@ -545,8 +545,13 @@ func (m *Machine) Unverified(now time.Time, clock bool) Output {
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
+	if !e.valid() {
+		// Not an event of the protocol: nothing happened.
+		m.out = m.out[:0]
+		return Output{Effects: m.out, Next: m.Next()}
+	}
 	m.begin(now)
-	if !m.started || m.closed || e.ClientID == "" {
+	if !m.started || m.closed {
 		return m.output()
 	}
 	other := e.ClientID
@@ -978,7 +983,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
 		}
 	}
-	leading := id == m.id
+	leading := id == m.id && !m.observer // an observer never leads, whatever it hears
 	if m.leading != leading {
 		m.leading = leading
 		if !m.lease {
