@@ -249,7 +249,7 @@ type Machine struct {
 	leading bool   // the reference's isLeader: this member won and heartbeats
 	leader  string // known leader, "" for none
 
-	// abstain: after Resign or StepDown, do not stand for election until a
+	// abstain: after Resign or a lapsed lease, do not stand for election until a
 	// leader is heard or the heartbeat timeout passes.
 	abstain bool
 
@@ -928,19 +928,6 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
-// StepDown makes a leader stop leading without telling anyone, for a
-// driver that knows the others cannot hear it. Like Resign, it then stands
-// for no election until it hears a leader or HeartbeatTimeout passes.
-func (m *Machine) StepDown(now time.Time) Output {
-	m.begin(now)
-	if m.closed || !m.leading {
-		return m.output()
-	}
-	m.abstain = true
-	m.noPreempt = true
-	m.setLeader(now, "")
-	return m.output()
-}
 
 // startElection starts an election the way the mode does it.
 func (m *Machine) startElection(now time.Time) {
