@@ -928,7 +928,6 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
-
 // startElection starts an election the way the mode does it.
 func (m *Machine) startElection(now time.Time) {
 	if m.mode == ModeQuiet {
