@@ -169,78 +169,104 @@ func (e simEv) Less(f simEv) bool {
 	return e.seq < f.seq
 }
 
+// coldNet is the virtual network of a cold start: the members, the queue,
+// and what each member last asked for.
+type coldNet struct {
+	t0         time.Time
+	q          simQ
+	seq        int
+	events     []bellwether.Event
+	ms         []*bellwether.Machine
+	due        []time.Duration // each member's pending tick, 0 for none
+	next       []time.Time     // each member's last Output.Next
+	broadcasts int
+}
+
+const coldLatency = 10 * time.Millisecond
+
+func (c *coldNet) push(e simEv) {
+	c.seq++
+	e.seq = c.seq
+	c.q.Push(e)
+}
+
+// apply carries out member i's step at now: its broadcasts go on the
+// queue, and a new deadline becomes a tick.
+func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, next time.Time) {
+	if len(effects) == 0 && next.Equal(c.next[i]) {
+		return // the common case: nothing to do
+	}
+	c.next[i] = next
+	for _, e := range effects {
+		if e.Kind != bellwether.EffectBroadcast {
+			continue
+		}
+		c.broadcasts++
+		c.events = append(c.events, e.Event)
+		c.push(simEv{at: now + coldLatency, who: i, ev: len(c.events) - 1})
+	}
+	if !next.IsZero() {
+		if d := next.Sub(c.t0); d != c.due[i] {
+			c.due[i] = d
+			c.push(simEv{at: d, who: i, tick: true})
+		}
+	}
+}
+
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
 // start at once, every message takes 10ms, and it runs until the election
 // is over.
 func coldStart(n int, mode bellwether.ElectionMode) coldResult {
-	const latency = 10 * time.Millisecond
-	t0 := time.Unix(0, 0)
-	var q simQ
-	var events []bellwether.Event
-	seq := 0
-	push := func(e simEv) { seq++; e.seq = seq; q.Push(e) }
-	ms := make([]*bellwether.Machine, n)
-	due := make([]time.Duration, n)
-	next := make([]time.Time, n) // each member's last Output.Next
-	broadcasts := 0
-	apply := func(i int, now time.Duration, out bellwether.Output) {
-		if len(out.Effects) == 0 && out.Next.Equal(next[i]) {
-			return // the common case: nothing to do
-		}
-		next[i] = out.Next
-		for _, e := range out.Effects {
-			if e.Kind != bellwether.EffectBroadcast {
-				continue
-			}
-			broadcasts++
-			events = append(events, e.Event)
-			push(simEv{at: now + latency, who: i, ev: len(events) - 1})
-		}
-		if !out.Next.IsZero() {
-			if d := out.Next.Sub(t0); d != due[i] {
-				due[i] = d
-				push(simEv{at: d, who: i, tick: true})
-			}
-		}
+	c := &coldNet{
+		t0:   time.Unix(0, 0),
+		ms:   make([]*bellwether.Machine, n),
+		due:  make([]time.Duration, n),
+		next: make([]time.Time, n),
 	}
-	for i := range ms {
+	for i := range c.ms {
 		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: fmt.Sprintf("m-%05d", i), Mode: mode, Seed: uint64(i)})
 		if err != nil {
 			panic(err)
 		}
-		ms[i] = m
+		c.ms[i] = m
 	}
-	for i, m := range ms {
-		apply(i, 0, m.Start(t0))
+	for i, m := range c.ms {
+		out := m.Start(c.t0)
+		c.apply(i, 0, out.Effects, out.Next)
 	}
-	end := time.Second + 2*latency
+	end := time.Second + 2*coldLatency
 	if mode == bellwether.ModeQuiet {
 		end += time.Second / 4
 	}
-	for len(q) > 0 && q[0].at <= end {
-		e := q.Pop()
-		now := t0.Add(e.at)
+	for len(c.q) > 0 && c.q[0].at <= end {
+		e := c.q.Pop()
+		now := c.t0.Add(e.at)
 		if e.tick {
-			if e.at != due[e.who] {
+			if e.at != c.due[e.who] {
 				continue
 			}
-			due[e.who] = 0
-			apply(e.who, e.at, ms[e.who].Tick(now))
+			c.due[e.who] = 0
+			out := c.ms[e.who].Tick(now)
+			c.apply(e.who, e.at, out.Effects, out.Next)
 			continue
 		}
-		for j, m := range ms {
+		// One queue entry per broadcast, delivered to every other member
+		// in member order, as compare.js does.
+		ev := c.events[e.ev]
+		for j, m := range c.ms {
 			if j != e.who {
-				apply(j, e.at, m.Receive(now, events[e.ev]))
+				out := m.Receive(now, ev)
+				c.apply(j, e.at, out.Effects, out.Next)
 			}
 		}
 	}
-	leader, _ := ms[0].Leader()
-	for _, m := range ms {
+	leader, _ := c.ms[0].Leader()
+	for _, m := range c.ms {
 		if l, _ := m.Leader(); l != leader {
 			leader = "disagreement"
 		}
 	}
-	return coldResult{broadcasts, leader}
+	return coldResult{c.broadcasts, leader}
 }
 
 func report(w io.Writer, ref, goRes map[string]result) {
