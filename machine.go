@@ -222,6 +222,9 @@ type Machine struct {
 	nextT   *timer
 	nextSeq uint64
 	nextOf  *Machine
+	// timers' list, made once by the Machine at timersOf.
+	timerList [6]*timer
+	timersOf  *Machine
 
 	election    timer // the reference's electionTimeout
 	heartbeat   timer // the reference's leaderHeartbeat interval
@@ -373,8 +376,14 @@ func (m *Machine) Next() time.Time {
 	return m.nextAt
 }
 
-func (m *Machine) timers() [6]*timer {
-	return [6]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
+// timers returns every timer of the Machine. The list is made once: a
+// step walks it several times.
+func (m *Machine) timers() []*timer {
+	if m.timersOf != m {
+		m.timerList = [...]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
+		m.timersOf = m
+	}
+	return m.timerList[:]
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
