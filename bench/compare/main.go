@@ -415,7 +415,7 @@ func report(w io.Writer, all map[string]*measured, rounds int) {
 		name := fmt.Sprintf("cold start N=%d", n)
 		g, r := best(all[name].goRuns), best(all[name].refRuns)
 		if d := float64(g.Broadcasts * (n - 1)); d > 0 {
-			fmt.Fprintf(w, "%s is %d broadcasts each delivered to %d members: %.0f ns per delivery on bellwether, %.0f ns on the reference, each member's construction included.\n", name, g.Broadcasts, n-1, g.NsPerOp/d, r.NsPerOp/d)
+			fmt.Fprintf(w, "- %s: %d broadcasts, each delivered to %d members; %.0f ns per delivery on bellwether and %.0f ns on the reference, constructing the members included.\n", name, g.Broadcasts, n-1, g.NsPerOp/d, r.NsPerOp/d)
 		}
 	}
 	fmt.Fprintln(w)
