@@ -325,11 +325,15 @@ func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, n
 // start at once, every message takes 10ms, and it runs until the election
 // is over.
 func coldStart(n int, mode bellwether.ElectionMode) coldResult {
+	// A reference-mode cold start sends n² + 1 broadcasts, and at its
+	// height n(n-1) are on their way: room for them from the start.
 	c := &coldNet{
-		t0:   time.Unix(0, 0),
-		ms:   make([]*bellwether.Machine, n),
-		due:  make([]time.Duration, n),
-		next: make([]time.Time, n),
+		t0:     time.Unix(0, 0),
+		q:      make(simQ, 0, n*n+2*n),
+		events: make([]bellwether.Event, 0, n*n+1),
+		ms:     make([]*bellwether.Machine, n),
+		due:    make([]time.Duration, n),
+		next:   make([]time.Time, n),
 	}
 	for i := range c.ms {
 		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: fmt.Sprintf("m-%05d", i), Mode: mode, Seed: uint64(i)})
