@@ -49,17 +49,23 @@ func hashID(s string) uint64 {
 		h = mix(le64(s)^k1, h^k2)
 		s = s[8:]
 	}
-	// The last 1 to 8 bytes (an id is never empty, but the hash does not
-	// depend on it).
+	// The last 0 to 8 bytes, read as wyhash reads them: two words that
+	// overlap for 4 to 8 bytes, or the first, middle and last byte.
 	var t uint64
-	if len(s) == 8 {
-		t = le64(s)
-	} else {
-		for i := len(s) - 1; i >= 0; i-- {
-			t = t<<8 | uint64(s[i])
-		}
+	switch n := len(s); {
+	case n >= 4:
+		t = uint64(le32(s))<<32 | uint64(le32(s[n-4:]))
+	case n > 0:
+		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 	}
 	return mix(t^k2, h^k1)
+}
+
+// le32 reads the first 4 bytes of s, which must have them, as one
+// little-endian word.
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 func mix(a, b uint64) uint64 {

@@ -113,7 +113,7 @@ func TestCandidateSetClearReleasesLargeTables(t *testing.T) {
 // Ids that differ in one byte anywhere, however long, hash apart: the hash
 // reads every byte.
 func TestHashIDReadsEveryByte(t *testing.T) {
-	for _, n := range []int{1, 7, 8, 9, 16, 17, 64, 1024} {
+	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 64, 1024} {
 		base := []byte(strings.Repeat("a", n))
 		seen := map[uint64]int{hashID(string(base)): -1}
 		for i := range base {
