@@ -44,6 +44,7 @@ var (
 	window  = flag.Duration("manygroups.window", 10*time.Second, "how long the steady state is measured")
 	limit   = flag.Duration("manygroups.limit", 2*time.Minute, "the longest joining, electing or closing may take before the benchmark fails")
 	profile = flag.String("manygroups.cpuprofile", "", "write a CPU profile of the steady state to this file (the last size's)")
+	heap    = flag.String("manygroups.heapprofile", "", "write a heap profile at rest, after the elections, to this file (the last size's)")
 )
 
 func BenchmarkManyGroups(b *testing.B) {
@@ -133,6 +134,17 @@ func measure(b *testing.B, tr *nats.Transport, groups int) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	goroutines := runtime.NumGoroutine() - g0
+	if *heap != "" {
+		f, err := os.Create(*heap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	// Steady state: heartbeats and their acknowledgements only.
 	if *profile != "" {
