@@ -253,11 +253,23 @@ type Machine struct {
 	// leader is heard or the heartbeat timeout passes.
 	abstain bool
 
-	candidates map[string]struct{}
+	candidates candidateSet
 	best       string // smallest candidate, valid unless bestDirty
 	bestDirty  bool
 	worst      string // after a trim, the largest candidate kept: larger ids are dropped
 	worstOK    bool
+
+	// Next's cache: nextAt, the deadline of nextT (nil: no timer is on),
+	// was found when seq was nextSeq, by the Machine at nextOf (so that a
+	// copy of a Machine does not trust a pointer into the original). See
+	// Next.
+	nextAt  time.Time
+	nextT   *timer
+	nextSeq uint64
+	nextOf  *Machine
+	// timers' list, made once by the Machine at timersOf.
+	timerList [8]*timer
+	timersOf  *Machine
 
 	election    timer // the reference's electionTimeout
 	heartbeat   timer // the reference's leaderHeartbeat interval
@@ -346,7 +358,7 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 		lease:      c.Lease,
 		value:      c.Value,
 		preempt:    c.Preempt,
-		candidates: make(map[string]struct{}),
+		candidates: candidateSet{}, // empty; grows on the first candidate
 	}, nil
 }
 
@@ -434,18 +446,41 @@ func (m *Machine) Electing() bool { return m.election.on || m.quiet.pending() }
 func (m *Machine) Closed() bool { return m.closed }
 
 // Next returns when Tick must next be called, or the zero Time.
+//
+// Every step asks it, and most steps change no timer, so it remembers its
+// answer: the earliest timer and its deadline, found when the count of
+// timers armed (seq) was what it is now. Since then no timer was armed, so
+// none can have become earlier; the answer stands while that timer is still
+// on at the same deadline (one disarmed or moved, as a heartbeat interval
+// moves itself when it fires, makes Next look again).
 func (m *Machine) Next() time.Time {
-	var next time.Time
-	for _, t := range m.timers() {
-		if t.on && (next.IsZero() || t.at.Before(next)) {
-			next = t.at
+	if m.nextOf == m && m.nextSeq == m.seq {
+		if t := m.nextT; t == nil || t.on && t.at == m.nextAt {
+			return m.nextAt
 		}
 	}
-	return next
+	var next *timer
+	for _, t := range m.timers() {
+		if t.on && (next == nil || t.at.Before(next.at)) {
+			next = t
+		}
+	}
+	m.nextT, m.nextSeq, m.nextOf = next, m.seq, m
+	m.nextAt = time.Time{}
+	if next != nil {
+		m.nextAt = next.at
+	}
+	return m.nextAt
 }
 
-func (m *Machine) timers() [8]*timer {
-	return [8]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
+// timers returns every timer of the Machine. The list is made once: a
+// step walks it several times.
+func (m *Machine) timers() []*timer {
+	if m.timersOf != m {
+		m.timerList = [...]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
+		m.timersOf = m
+	}
+	return m.timerList[:]
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
@@ -950,7 +985,7 @@ func (m *Machine) elect(now time.Time) {
 
 // newElection resets the candidates to this member alone.
 func (m *Machine) newElection() {
-	clear(m.candidates)
+	m.candidates.Clear()
 	m.best, m.bestDirty = "", false
 	m.worstOK = false
 	m.addCandidate(m.id)
@@ -1113,17 +1148,17 @@ func (m *Machine) warn(w Warning) {
 }
 
 func (m *Machine) addCandidate(id string) {
-	if _, ok := m.candidates[id]; ok {
+	if m.candidates.Has(id) {
 		return
 	}
 	if m.worstOK && CompareIDs(id, m.worst) >= 0 {
 		return // the set was trimmed: an id at or above its largest cannot win
 	}
-	m.candidates[id] = struct{}{}
+	m.candidates.Add(id)
 	if !m.bestDirty && (m.best == "" || CompareIDs(id, m.best) < 0) {
 		m.best = id
 	}
-	if len(m.candidates) >= 2*MaxCandidates {
+	if m.candidates.Len() >= 2*MaxCandidates {
 		m.trimCandidates()
 	}
 }
@@ -1132,26 +1167,20 @@ func (m *Machine) addCandidate(id string) {
 // that can win. Trimming a doubled set at once costs O(log n) per candidate
 // however the flood is ordered.
 func (m *Machine) trimCandidates() {
-	ids := make([]string, 0, len(m.candidates))
-	for id := range m.candidates {
-		ids = append(ids, id)
-	}
+	ids := make([]string, 0, m.candidates.Len())
+	m.candidates.All(func(id string) { ids = append(ids, id) })
 	slices.SortFunc(ids, CompareIDs)
-	for _, id := range ids[MaxCandidates:] {
-		delete(m.candidates, id)
+	m.candidates.Clear()
+	for _, id := range ids[:MaxCandidates] {
+		m.candidates.Add(id)
 	}
 	m.worst, m.worstOK = ids[MaxCandidates-1], true
 }
 
 func (m *Machine) removeCandidate(id string) {
-	if _, ok := m.candidates[id]; !ok {
-		return
-	}
-	delete(m.candidates, id)
-	if id == m.best {
+	if m.candidates.Remove(id) && id == m.best {
 		m.bestDirty = true
 	}
-
 }
 
 // minCandidate is the reference's getSortedMin(potentialLeaders): the
@@ -1159,11 +1188,11 @@ func (m *Machine) removeCandidate(id string) {
 func (m *Machine) minCandidate() string {
 	if m.bestDirty {
 		m.best, m.bestDirty = "", false
-		for id := range m.candidates {
+		m.candidates.All(func(id string) {
 			if m.best == "" || CompareIDs(id, m.best) < 0 {
 				m.best = id
 			}
-		}
+		})
 	}
 	return m.best
 }
