@@ -308,26 +308,28 @@ type Machine struct {
 	lastCurrent, lastAccept       time.Time
 	pendingCurrent, pendingAccept bool
 	answerTimer                   timer
-	doubt                         timer // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
-	sent                          [sentRing]sentRecord
-	bseq                          uint64 // broadcasts emitted
-	shown                         string // leader last reported
-	shownHeld                     bool   // leading last reported
+	doubt                         timer                 // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                          *[sentRing]sentRecord // with a lease only
+	bseq                          uint64                // broadcasts emitted
+	shown                         string                // leader last reported
+	shownHeld                     bool                  // leading last reported
 
 	out []Effect
 }
 
 // sentRing is how many recent broadcasts a leasing Machine remembers for
-// Acked. Acknowledgements come in order and within SendTimeout, so only
-// the last few can still be acknowledged.
-const sentRing = 64
+// Acked. Acknowledgements come in order and within SendTimeout, and a
+// member broadcasts only a few times per HeartbeatInterval however much
+// it hears (answers to requests are bounded), so only the last few can
+// still be acknowledged.
+const sentRing = 32
 
 type sentRecord struct {
 	seq    uint64
 	at     time.Time
-	action Action
 	term   uint64
 	gen    uint64
+	action Action
 }
 
 // NewMachine returns a Machine for c. It does nothing until Start.
@@ -359,7 +361,17 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 		value:      c.Value,
 		preempt:    c.Preempt,
 		candidates: candidateSet{}, // empty; grows on the first candidate
+		sent:       sentFor(c.Lease),
 	}, nil
+}
+
+// sentFor returns the record of broadcasts a Machine with or without a
+// lease needs: none without.
+func sentFor(lease bool) *[sentRing]sentRecord {
+	if !lease {
+		return nil
+	}
+	return new([sentRing]sentRecord)
 }
 
 func leaseDuration(s Settings) time.Duration { return s.HeartbeatTimeout - s.ElectionTimeout/2 }
@@ -580,8 +592,10 @@ func (m *Machine) Unverified(now time.Time, clock bool) Output {
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
-	if !e.valid() {
-		// Not an event of the protocol: nothing happened.
+	if !e.valid() || e.Action == ActionAccept && !m.lease && m.started && m.candidates.Has(e.ClientID) {
+		// Not an event of the protocol, or an accept from a candidate it
+		// holds already (an election's commonest message in
+		// ModeReference): nothing happens.
 		m.out = m.out[:0]
 		return Output{Effects: m.out, Next: m.Next()}
 	}
