@@ -402,9 +402,23 @@ func TestKeyedGroupSurvivesForgeries(t *testing.T) {
 					if n := g.rejected(bellwether.ReasonBadMAC); n != 3 {
 						t.Errorf("bad MACs rejected %d times, want 3", n)
 					}
+					// The leader leads on; the followers, hearing messages
+					// they cannot verify, would not start a new leadership
+					// now (a keyed group fails closed), and say so.
+					if err := g.ms["a"].Health(); err != nil {
+						t.Errorf("the leader is unhealthy under forgeries: %v", err)
+					}
+					for _, id := range []string{"b", "c"} {
+						if err := g.ms[id].Health(); err == nil || !strings.Contains(err.Error(), "unsigned") {
+							t.Errorf("%s under forgeries: Health %v, want the unsigned messages named", id, err)
+						}
+					}
+					// Once the forgeries stop, they stand again.
+					time.Sleep(20 * time.Second)
+					synctest.Wait()
 					for id, e := range g.ms {
 						if err := e.Health(); err != nil {
-							t.Errorf("%s unhealthy under forgeries: %v", id, err)
+							t.Errorf("%s unhealthy after the forgeries stopped: %v", id, err)
 						}
 					}
 				} else if len(hijacked) < 3 {
@@ -667,4 +681,52 @@ func TestKeyedMemberWithASteppedClock(t *testing.T) {
 			g.close(t)
 		})
 	})
+}
+
+// TestKeyRotationOutOfOrderFailsClosed: a member that moved the new key
+// first before every member had added it signs what the others cannot
+// verify, while it verifies theirs. It must not lead beside their leader:
+// the others, hearing a key they lack, start no leadership, and it, not
+// heard, may lead alone, or nobody leads; never two. The same for a keyed
+// member among members that still send unsigned messages.
+func TestKeyRotationOutOfOrderFailsClosed(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		others  func(t *testing.T) *bellwether.Keyring
+		lateOne func(t *testing.T) *bellwether.Keyring
+	}{
+		{"new key first too early", func(t *testing.T) *bellwether.Keyring { return ring(t, key(t, 1)) }, func(t *testing.T) *bellwether.Keyring { return ring(t, key(t, 2), key(t, 1)) }},
+		{"keyed among unkeyed", func(*testing.T) *bellwether.Keyring { return nil }, func(t *testing.T) *bellwether.Keyring { return ring(t, key(t, 1)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newKeyedGroup(t, map[string]*bellwether.Keyring{"b": c.others(t), "c": c.others(t)})
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				g.ms["a"] = join(t, plainBus{g.hub.NewTransport()}, "a", nil, func(cfg *bellwether.Config) {
+					cfg.Keys = c.lateOne(t)
+					cfg.Callbacks.OnStartedLeading = g.jobs.job("a", 0)
+				})
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				// b, the leader, leaves: a and c elect without hearing each
+				// other both ways.
+				if err := g.ms["b"].Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				delete(g.ms, "b")
+				for i := 0; i < 60; i++ {
+					time.Sleep(time.Second)
+					synctest.Wait()
+					if l := g.leaders(); len(l) > 1 {
+						t.Fatalf("two leaders: %v; jobs %v", l, g.jobs)
+					}
+				}
+				if ov := g.jobs.overlap(); ov != 0 {
+					t.Fatalf("jobs overlapped %v: %v", ov, g.jobs)
+				}
+				g.close(t)
+			})
+		})
+	}
 }

@@ -141,16 +141,19 @@ type Elector struct {
 	kickCtx context.Context // the receiver's context, cancelled by kickRecv
 	kick    context.CancelFunc
 
-	auth       *auth                // signs (worker) and verifies (receiver), with Config.Keys
-	wallStep   atomic.Int64         // tests: nanoseconds the wall clock of signatures is stepped by
-	sendBuf    []byte               // the worker's encoding buffer
-	doubtAt    time.Time            // when the receiver last told the machine of an unverifiable message
-	rejectLog  map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
-	lastSender string               // the id of the last event received; the receiver's only
-	lastValue  string               // the last value received; the receiver's only
-	floodFrom  map[uint64]int       // events per sender (by a hash of its id) in the window since floodAt; the receiver's only
-	floodSeed  maphash.Seed
-	floodAt    time.Time
+	auth        *auth        // signs (worker) and verifies (receiver), with Config.Keys
+	wallStep    atomic.Int64 // tests: nanoseconds the wall clock of signatures is stepped by
+	sendBuf     []byte       // the worker's encoding buffer
+	doubtAt     time.Time    // when the receiver last told the machine of an unverifiable message
+	unheardAt   time.Time    // the same, for a message from a member it may not hear
+	rejectLogAt time.Time    // start of the minute rejectLogs counts
+	rejectLogs  int
+	rejectLog   map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
+	lastSender  string               // the id of the last event received; the receiver's only
+	lastValue   string               // the last value received; the receiver's only
+	floodFrom   map[uint64]int       // events per sender (by a hash of its id) in the window since floodAt; the receiver's only
+	floodSeed   maphash.Seed
+	floodAt     time.Time
 
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
@@ -168,6 +171,7 @@ type Elector struct {
 	deaf      bool
 	conflict  bool      // another member uses this id
 	doubtful  bool      // hears only messages it cannot verify
+	unheard   string    // the reason of the last message from a member it may not hear, while doubtful
 	elected   time.Time // start of the election in progress, or zero
 }
 
@@ -454,13 +458,15 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 func (e *Elector) Health() error {
 	e.mu.Lock()
 	err, at := e.sendErr, e.sendErrAt
-	state, deaf, recvErr, conflict, doubtful := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful
+	state, deaf, recvErr, conflict, doubtful, unheard := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful, e.unheard
 	e.mu.Unlock()
 	switch {
 	case state != lifeRunning:
 		return ErrClosed
 	case conflict:
 		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.cfg.Group, e.cfg.ID)
+	case doubtful && unheard != "":
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification (%s): from an unkeyed member, one with a key this member lacks, one whose clock is off by more than MaxClockSkew, or a forger; not standing for election until none has come for 2·HeartbeatTimeout", e.cfg.Group, unheard)
 	case doubtful:
 		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.cfg.Group)
 	case deaf:
@@ -720,6 +726,9 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 	if c, d := m.Conflict(), m.Doubtful(); c != e.conflict || d != e.doubtful {
 		e.mu.Lock()
 		e.conflict, e.doubtful = c, d
+		if !d {
+			e.unheard = ""
+		}
 		e.mu.Unlock()
 	}
 	electing := m.Electing()
@@ -839,8 +848,18 @@ func (e *Elector) receiveBytes(msg []byte) {
 		if reason := e.auth.verify(ev, &r, e.wallNow()); reason != "" {
 			e.stats.rejected(reason)
 			e.logRejected(ev.ClientID, reason)
-			if reason != ReasonReplay { // a duplicate delivery is no doubt
-				e.unverified(reason == ReasonClock)
+			switch reason {
+			case ReasonReplay: // a duplicate delivery is no doubt
+			case ReasonUnsigned, ReasonUnknownKey, ReasonClock:
+				// Possibly a member this one cannot hear: an unkeyed one,
+				// one signing with a key not in this keyring (a rotation
+				// out of order), or one whose clock disagrees.
+				e.mu.Lock()
+				e.unheard = reason
+				e.mu.Unlock()
+				e.unverified(true)
+			default:
+				e.unverified(false)
 			}
 			return
 		}
@@ -855,6 +874,9 @@ func (e *Elector) receiveBytes(msg []byte) {
 	}
 	e.d.receive(ev)
 }
+
+// rejectLogsPerMinute bounds the log lines of rejections in a minute.
+const rejectLogsPerMinute = 20
 
 // FloodLimit is how many events from one sender in one HeartbeatInterval
 // an Elector takes for ordinary: a leader's heartbeat and the few messages
@@ -894,26 +916,37 @@ func (e *Elector) wallNow() time.Time {
 
 // unverified tells a keyed member's machine that a message failed, at most
 // every quarter HeartbeatInterval: a flood costs no machine steps.
-func (e *Elector) unverified(clock bool) {
+func (e *Elector) unverified(unheard bool) {
 	if e.auth == nil {
 		return
 	}
 	now := time.Now()
-	if !clock && !e.doubtAt.IsZero() && now.Sub(e.doubtAt) < e.cfg.Settings.HeartbeatInterval/4 {
+	last := &e.doubtAt
+	if unheard {
+		last = &e.unheardAt
+	}
+	if !last.IsZero() && now.Sub(*last) < e.cfg.Settings.HeartbeatInterval/4 {
 		return
 	}
-	e.doubtAt = now
-	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now, clock) })
+	*last = now
+	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now, unheard) })
 }
 
 // logRejected logs a keyed member's rejection at most once a minute per
-// claimed sender (and for at most a bounded number of them), so that a
-// flood cannot flood the log.
+// claimed sender, and at most rejectLogsPerMinute times a minute in all, so
+// that a flood, under one id or many, cannot flood the log.
 func (e *Elector) logRejected(from, reason string) {
 	now := time.Now()
 	if last, ok := e.rejectLog[from]; ok && now.Sub(last) < time.Minute {
 		return
 	}
+	if now.Sub(e.rejectLogAt) >= time.Minute {
+		e.rejectLogAt, e.rejectLogs = now, 0
+	}
+	if e.rejectLogs >= rejectLogsPerMinute {
+		return
+	}
+	e.rejectLogs++
 	if e.rejectLog == nil || len(e.rejectLog) >= 1024 {
 		e.rejectLog = make(map[string]time.Time)
 	}

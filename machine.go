@@ -565,22 +565,26 @@ func (m *Machine) Doubtful() bool { return m.doubtful }
 // would start a second job. A leader goes on leading: its followers are
 // silent, so a forger could otherwise depose it.
 //
-// With clock, the message came from a member holding the key, whose clock
-// disagrees with this one's by more than the window the receiver allows:
-// the two cannot hear each other, so either could win an election the
-// other does not see. The member stands aside at once, whatever else it
-// hears, until 2·HeartbeatTimeout have passed without such a message.
-func (m *Machine) Unverified(now time.Time, clock bool) Output {
+// With unheard, the message may come from a member this one cannot hear,
+// and which may not hear it: an unkeyed member, one signing with a key not
+// in this keyring (a key rotation done out of order), or one whose clock
+// disagrees with this one's beyond the window. Either could win an
+// election the other does not see, so the member stands aside at once,
+// whatever else it hears, until 2·HeartbeatTimeout have passed without
+// such a message. A forger can make it so too: a keyed group fails closed,
+// its leader leading on but no new leadership starting while it hears
+// such messages.
+func (m *Machine) Unverified(now time.Time, unheard bool) Output {
 	m.begin(now)
 	if !m.lease || !m.started || m.closed {
 		return m.output()
 	}
 	window := 2 * m.s.HeartbeatTimeout
 	m.arm(&m.doubt, now.Add(window))
-	if clock {
+	if unheard {
 		m.skewed = true
 	}
-	if !m.doubtful && !m.leading && (clock || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+	if !m.doubtful && !m.leading && (unheard || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
 		m.doubtful = true
 		m.warn(WarnUnverified)
 		m.election.on = false
