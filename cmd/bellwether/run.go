@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,8 +109,9 @@ func unwrapExec(err error) error {
 // jobEnv is COMMAND's environment: environ without the variables that
 // name this one member's flags (a bellwether command run by the job would
 // take them for its own: the leader's id, the leader's --http address),
-// with the member's group, bus and timings, so that such a command looks
-// at the same group, and BELLWETHER_MEMBER_ID, which no flag reads.
+// with the member's group, bus, timings and key file, so that such a
+// command looks at the same group, and BELLWETHER_MEMBER_ID, which no flag
+// reads.
 func jobEnv(environ []string, co *common) []string {
 	set := []string{
 		"BELLWETHER_MEMBER_ID=" + co.id,
@@ -119,7 +121,19 @@ func jobEnv(environ []string, co *common) []string {
 		envName("heartbeat-interval") + "=" + co.settings.HeartbeatInterval.String(),
 		envName("heartbeat-timeout") + "=" + co.settings.HeartbeatTimeout.String(),
 	}
-	drop := map[string]bool{envName("id"): true, envName("http"): true}
+	// A keyed member's job gets the key file's path (never a key), so that
+	// its bellwether commands verify the group as the member does.
+	drop := map[string]bool{envName("id"): true, envName("http"): true, envName("key-file"): true, envName("accept-unsigned"): true}
+	if co.keyFile != "" {
+		path := co.keyFile
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		set = append(set, envName("key-file")+"="+path)
+		if co.acceptUnsigned {
+			set = append(set, envName("accept-unsigned")+"=true")
+		}
+	}
 	for _, kv := range set {
 		k, _, _ := strings.Cut(kv, "=")
 		drop[k] = true
