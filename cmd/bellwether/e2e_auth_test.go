@@ -697,20 +697,84 @@ func TestE2EKeyRotation(t *testing.T) {
 	binary(t)
 	oldKey, newKey := e2eKey(t), e2eKey(t)
 	kdir := t.TempDir()
-	steps := []string{
+	files := []string{
 		writeKeyFile(t, kdir, "old.key", oldKey),
 		writeKeyFile(t, kdir, "old-new.key", oldKey, newKey),
 		writeKeyFile(t, kdir, "new-old.key", newKey, oldKey),
 		writeKeyFile(t, kdir, "new.key", newKey),
 	}
-	bus := "local://" + t.TempDir()
-	group := authGroup(t, "rotate")
+	var steps [][]string
+	for _, f := range files {
+		steps = append(steps, []string{"--key-file", f})
+	}
+	bus, group, ms := rollingRestart(t, steps)
+
+	// The group now signs with the new key only: the old key alone
+	// verifies nothing, the new one finds the leader.
+	newID := keyID(t, newKey)
+	for id, m := range ms {
+		if !strings.Contains(m.p.stderr.String(), "keyed=true signing_key="+newID+" verifying_keys="+newID+" ") {
+			t.Errorf("%s's joined line does not name the new key alone:\n%s", id, m.p.stderr)
+		}
+	}
+	code, stdout, stderr := runBin(t, append([]string{"status", "--bus", bus, "--group", group, "--key-file", files[0]}, e2eTimings...)...)
+	if code != exitNoLeader || !strings.Contains(stderr, "(unknown_key ") {
+		t.Errorf("status with the old key after the rotation: exit %d, stdout %q, stderr %q; want 3, unknown_key", code, stdout, stderr)
+	}
+	code, stdout, stderr = runBin(t, append([]string{"status", "--bus", bus, "--group", group, "--key-file", files[3]}, e2eTimings...)...)
+	if code != 0 || !regexp.MustCompile(`^m\d\n$`).MatchString(stdout) {
+		t.Errorf("status with the new key: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestE2EKeyRollout turns an unkeyed running group into a keyed one:
+// three members restarted one at a time, unkeyed; then with the key and
+// --accept-unsigned; then with the key alone. The job runs on exactly one
+// member throughout, with no gap longer than a clean handover's.
+func TestE2EKeyRollout(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	key := e2eKey(t)
+	path := writeKeyFile(t, t.TempDir(), "group.key", key)
+	bus, group, ms := rollingRestart(t, [][]string{nil, {"--key-file", path, "--accept-unsigned"}, {"--key-file", path}})
+	for id, m := range ms {
+		if !strings.Contains(m.p.stderr.String(), "keyed=true signing_key="+keyID(t, key)+" verifying_keys="+keyID(t, key)+" accept_unsigned=false") {
+			t.Errorf("%s's joined line does not say it is keyed, without --accept-unsigned:\n%s", id, m.p.stderr)
+		}
+	}
+	// The group is keyed now: an unkeyed member joining stays out.
+	started := filepath.Join(t.TempDir(), "started")
+	t.Cleanup(func() { killJobs(t, started) })
+	plain := startMember(t, bus, group, "m0", started)
+	time.Sleep(2 * e2eTimeout)
+	if jobs := readJobs(t, started); len(jobs) != 0 {
+		t.Errorf("an unkeyed member ran a job in the keyed group: %v", jobs)
+	}
+	// It follows the leader, whose messages it reads (nothing is
+	// encrypted), but the keyed members ignore it.
+	if !regexp.MustCompile(`msg=leader .*leader=m[1-3]`).MatchString(plain.p.stderr.String()) {
+		t.Errorf("the unkeyed member does not follow the keyed leader:\n%s", plain.p.stderr)
+	}
+}
+
+// rollingRestart starts members m1, m2 and m3 on the local bus with the
+// flags of steps[0], then, for each later step, restarts them one at a
+// time with its flags, as an operator rolls a change through a running
+// group: stop one, wait for the job to move if it ran there, start it
+// again, wait until it is healthy. It checks that the job runs on exactly
+// one member throughout, with no gap longer than a clean handover's and
+// gaps only when the leader restarted, and returns the bus, the group and
+// the members as they are at the end.
+func rollingRestart(t *testing.T, steps [][]string) (bus, group string, ms map[string]*authMember) {
+	t.Helper()
+	bus = "local://" + t.TempDir()
+	group = authGroup(t, "roll")
 	started := filepath.Join(t.TempDir(), "started")
 	t.Cleanup(func() { killJobs(t, started) })
 	ids := []string{"m1", "m2", "m3"}
-	ms := map[string]*authMember{}
+	ms = map[string]*authMember{}
 	for _, id := range ids {
-		ms[id] = startMember(t, bus, group, id, started, "--key-file", steps[0])
+		ms[id] = startMember(t, bus, group, id, started, steps[0]...)
 	}
 	awaitJobs(t, started, 1, 10*time.Second, "first election")
 
@@ -749,7 +813,7 @@ func TestE2EKeyRotation(t *testing.T) {
 	}()
 
 	leaderRestarts := 0
-	for _, keyFile := range steps[1:] {
+	for n, flags := range steps[1:] {
 		for _, id := range ids {
 			old := ms[id]
 			wasLeader := false
@@ -768,7 +832,7 @@ func TestE2EKeyRotation(t *testing.T) {
 				// lease's length, a longer gap).
 				awaitRunning(t, started)
 			}
-			m := startMember(t, bus, group, id, started, "--key-file", keyFile)
+			m := startMember(t, bus, group, id, started, flags...)
 			ms[id] = m
 			waitFor(t, id+" to hear the leader", func() bool {
 				return regexp.MustCompile(`msg=leader .*leader=m\d`).MatchString(m.p.stderr.String())
@@ -780,54 +844,37 @@ func TestE2EKeyRotation(t *testing.T) {
 			// Every member verifies the others: none stands aside.
 			for _, m := range ms {
 				if code, body := m.get(t, "/healthz"); code != 200 {
-					t.Errorf("after restarting %s with %s: /healthz of %s: %d %q", id, filepath.Base(keyFile), m.id, code, body)
+					t.Errorf("step %d, after restarting %s with %v: /healthz of %s: %d %q", n+2, id, flags, m.id, code, body)
 				}
 			}
 		}
 	}
-	time.Sleep(e2eTimeout)
 	close(stop)
 	<-sampled
 
 	mu.Lock()
 	defer mu.Unlock()
 	if len(doubles) > 0 {
-		t.Errorf("two jobs ran at once during the rotation: %v", doubles)
+		t.Errorf("two jobs ran at once: %v", doubles)
 	}
 	var longest time.Duration
-	for _, g := range gaps {
-		longest = max(longest, g.to.Sub(g.from))
-	}
 	var lens []string
 	for _, g := range gaps {
+		longest = max(longest, g.to.Sub(g.from))
 		lens = append(lens, g.to.Sub(g.from).Round(time.Millisecond).String())
 	}
-	t.Logf("rotation: %d job starts %v, %d restarts of the leader, %d gaps (%s), the longest %v", len(readJobs(t, started)), readJobs(t, started), leaderRestarts, len(gaps), strings.Join(lens, ", "), longest)
+	jobs := readJobs(t, started)
+	t.Logf("%d job starts %v, %d restarts of the leader, %d gaps (%s)", len(jobs), jobs, leaderRestarts, len(gaps), strings.Join(lens, ", "))
 	if len(gaps) > leaderRestarts {
-		t.Errorf("%d gaps in the job, more than the %d restarts of the leader: %v", len(gaps), leaderRestarts, gaps)
+		t.Errorf("%d gaps in the job, more than the %d restarts of the leader", len(gaps), leaderRestarts)
 	}
 	if bound := e2eElection + e2eMargin; longest > bound {
 		t.Errorf("the longest gap in the job lasted %v, over a clean handover's bound %v", longest, bound)
 	}
-	if r := running(readJobs(t, started)); len(r) != 1 {
-		t.Errorf("after the rotation, running jobs %v, want one", r)
+	if r := running(jobs); len(r) != 1 {
+		t.Errorf("at the end, running jobs %v, want one", r)
 	}
-	// The group now signs with the new key only: the old key alone
-	// verifies nothing, the new one finds the leader.
-	newID := regexp.MustCompile(`signing_key=(\w+)`).FindStringSubmatch(ms["m3"].p.stderr.String())
-	for _, id := range ids {
-		if !strings.Contains(ms[id].p.stderr.String(), "keyed=true signing_key="+newID[1]+" verifying_keys="+newID[1]+" ") {
-			t.Errorf("%s's joined line does not name the new key alone:\n%s", id, ms[id].p.stderr)
-		}
-	}
-	code, stdout, stderr := runBin(t, append([]string{"status", "--bus", bus, "--group", group, "--key-file", steps[0]}, e2eTimings...)...)
-	if code != exitNoLeader || !strings.Contains(stderr, "(unknown_key ") {
-		t.Errorf("status with the old key after the rotation: exit %d, stdout %q, stderr %q; want 3, unknown_key", code, stdout, stderr)
-	}
-	code, stdout, stderr = runBin(t, append([]string{"status", "--bus", bus, "--group", group, "--key-file", steps[3]}, e2eTimings...)...)
-	if code != 0 || !regexp.MustCompile(`^m\d\n$`).MatchString(stdout) {
-		t.Errorf("status with the new key: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
+	return bus, group, ms
 }
 
 // awaitRunning waits until one job runs, for up to a clean handover's
