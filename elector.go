@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -147,6 +148,9 @@ type Elector struct {
 	rejectLog  map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
 	lastSender string               // the id of the last event received; the receiver's only
 	lastValue  string               // the last value received; the receiver's only
+	floodFrom  map[uint64]int       // events per sender (by a hash of its id) in the window since floodAt; the receiver's only
+	floodSeed  maphash.Seed
+	floodAt    time.Time
 
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
@@ -841,6 +845,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 			return
 		}
 	}
+	e.countFlood(ev.ClientID)
 	if ev.ClientID == e.cfg.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
@@ -849,6 +854,37 @@ func (e *Elector) receiveBytes(msg []byte) {
 		e.stats.received(ev.Action)
 	}
 	e.d.receive(ev)
+}
+
+// FloodLimit is how many events from one sender in one HeartbeatInterval
+// an Elector takes for ordinary: a leader's heartbeat and the few messages
+// of an election. Beyond it, Stats.Flooded counts them.
+const FloodLimit = 16
+
+// countFlood counts ev's sender's events in the current HeartbeatInterval.
+// It keeps at most maxSenders senders a window, by a hash of the id (not
+// the id), so a flood of forged ids costs a few kilobytes at most.
+func (e *Elector) countFlood(from string) {
+	now := time.Now()
+	if e.floodFrom == nil {
+		e.floodFrom, e.floodSeed = make(map[uint64]int), maphash.MakeSeed()
+	}
+	if now.Sub(e.floodAt) >= e.cfg.Settings.HeartbeatInterval {
+		clear(e.floodFrom)
+		e.floodAt = now
+	}
+	k := maphash.String(e.floodSeed, from)
+	n, ok := e.floodFrom[k]
+	if !ok && len(e.floodFrom) >= maxSenders {
+		return
+	}
+	e.floodFrom[k] = n + 1
+	if n+1 > FloodLimit {
+		e.stats.add(&e.stats.flooded, 1)
+		if n+1 == FloodLimit+1 {
+			e.logRejected(from, "flood")
+		}
+	}
 }
 
 // wallNow is the wall clock that signatures carry and are checked against.
@@ -882,6 +918,10 @@ func (e *Elector) logRejected(from, reason string) {
 		e.rejectLog = make(map[string]time.Time)
 	}
 	e.rejectLog[from] = now
+	if reason == "flood" {
+		e.log.Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
+		return
+	}
 	e.log.Warn("dropped a message that failed verification", "from", from, "reason", reason)
 }
 

@@ -216,7 +216,9 @@ type timer struct {
 // A leasing member numbers each of its leaderships with an epoch, which its
 // heartbeats carry: greater than every epoch it has heard or held, and not
 // below its wall clock (now) in Unix microseconds when it won, so that
-// epochs go on growing across a restart of the whole group. When two
+// epochs go on growing across a restart of the whole group; and of its own
+// class, one of 4,096 from a hash of its id, so that two members that
+// heard the same epochs do not both take the next one. When two
 // leaders meet, the one that stays moves to an epoch greater than both: it
 // hears the other's heartbeat, or the other, deferring, tells it its epoch
 // in a request (Event.Epoch), which the stayer answers with a heartbeat.
@@ -271,6 +273,7 @@ type Machine struct {
 	askedOn     bool
 	handedOver  uint64    // the term for which EffectHandover was reported
 	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
+	residue     uint64    // 1 + the class of this member's epochs (see epochFrom); 0 until computed
 	epoch       uint64    // this member's leadership's epoch, while leading
 	maxEpoch    uint64    // the largest epoch heard or held
 	leaderEpoch uint64    // the known leader's epoch, when another
@@ -289,11 +292,15 @@ type Machine struct {
 	heardAt     time.Time // when a message from another member was last received
 	doubtful    bool      // hears only messages it cannot verify
 	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
-	doubt       timer     // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
-	sent        [sentRing]sentRecord
-	bseq        uint64 // broadcasts emitted
-	shown       string // leader last reported
-	shownHeld   bool   // leading last reported
+	// Answers to requests, at most one per ElectionTimeout/4 each.
+	lastCurrent, lastAccept       time.Time
+	pendingCurrent, pendingAccept bool
+	answerTimer                   timer
+	doubt                         timer // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                          [sentRing]sentRecord
+	bseq                          uint64 // broadcasts emitted
+	shown                         string // leader last reported
+	shownHeld                     bool   // leading last reported
 
 	out []Effect
 }
@@ -437,8 +444,8 @@ func (m *Machine) Next() time.Time {
 	return next
 }
 
-func (m *Machine) timers() [7]*timer {
-	return [7]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt}
+func (m *Machine) timers() [8]*timer {
+	return [8]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
@@ -572,7 +579,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// An election is needed.
 			m.elect(now)
 			m.addCandidate(other)
-			m.broadcast(now, ActionAccept)
+			m.answer(now, ActionAccept)
 		case m.id:
 			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
 				// A preempting member asks for the office: the driver
@@ -588,7 +595,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 				// which a store may have seen: move above both.
 				m.raiseEpoch(e.Epoch)
 			}
-			m.broadcast(now, ActionCurrent)
+			m.answer(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
@@ -800,6 +807,9 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.conflict:
 			m.conflict.on = false
 			m.resume(now)
+		case &m.answerTimer:
+			m.answerTimer.on = false
+			m.answerLater(now)
 		case &m.doubt:
 			m.doubt.on, m.skewed = false, false
 			if m.doubtful {
@@ -981,7 +991,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.term++
 			if m.lease {
 				m.noPreempt = false
-				m.epoch = min(max(m.maxEpoch+1, wallMicros(now)), MaxEpoch)
+				m.epoch = m.epochFrom(max(m.maxEpoch+1, wallMicros(now)))
 				m.maxEpoch = max(m.maxEpoch, m.epoch)
 				// Until a heartbeat is acknowledged this is only a claim,
 				// given up when a lease would have run out.
@@ -1017,8 +1027,53 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	m.emit(now, ev)
 }
 
+// answer answers a request with a. A leasing member answers at most once
+// per ElectionTimeout/4 with each action: a request that comes sooner is
+// answered when that time is up, by one broadcast for all the requests
+// meanwhile, so that no flood of requests, forged or not, makes it
+// broadcast more (a reference member answers every request).
+func (m *Machine) answer(now time.Time, a Action) {
+	if !m.lease {
+		m.broadcast(now, a)
+		return
+	}
+	last, pending := &m.lastCurrent, &m.pendingCurrent
+	if a == ActionAccept {
+		last, pending = &m.lastAccept, &m.pendingAccept
+	}
+	gap := m.s.ElectionTimeout / 4
+	if last.IsZero() || !now.Before(last.Add(gap)) {
+		m.broadcast(now, a)
+		return
+	}
+	if !*pending {
+		*pending = true
+		if at := last.Add(gap); !m.answerTimer.on || at.Before(m.answerTimer.at) {
+			m.arm(&m.answerTimer, at)
+		}
+	}
+}
+
+// answerLater sends the answers that answer put off, if they still
+// hold.
+func (m *Machine) answerLater(now time.Time) {
+	if m.pendingCurrent && m.leading {
+		m.broadcast(now, ActionCurrent)
+	}
+	if m.pendingAccept && m.leader == "" && m.election.on {
+		m.broadcast(now, ActionAccept)
+	}
+	m.pendingCurrent, m.pendingAccept = false, false
+}
+
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
+	switch ev.Action {
+	case ActionCurrent:
+		m.lastCurrent, m.pendingCurrent = now, false
+	case ActionAccept:
+		m.lastAccept, m.pendingAccept = now, false
+	}
 	m.bseq++
 	if m.lease {
 		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
@@ -1028,8 +1083,30 @@ func (m *Machine) emit(now time.Time, ev Event) {
 
 // raiseEpoch moves a leader's epoch above seen.
 func (m *Machine) raiseEpoch(seen uint64) {
-	m.epoch = min(max(m.epoch, seen)+1, MaxEpoch)
+	m.epoch = m.epochFrom(max(m.epoch, seen) + 1)
 	m.maxEpoch = max(m.maxEpoch, m.epoch)
+}
+
+// epochResidues is how many classes epochs fall in: a member takes only
+// epochs of its own class, from a hash of its id, so that two members that
+// heard the same epochs and whose clocks lag behind them (the two sides of
+// a partition, say) do not both take the next one, which a fenced store
+// would accept from both.
+const epochResidues = 4096
+
+// epochFrom returns the first epoch at or after e in this member's class,
+// at most MaxEpoch.
+func (m *Machine) epochFrom(e uint64) uint64 {
+	if m.residue == 0 {
+		h := uint64(14695981039346656037) // FNV-1a
+		for i := 0; i < len(m.id); i++ {
+			h = (h ^ uint64(m.id[i])) * 1099511628211
+		}
+		m.residue = h%epochResidues + 1
+	}
+	r := m.residue - 1
+	e += (r + epochResidues - e%epochResidues) % epochResidues
+	return min(e, MaxEpoch)
 }
 
 // wallMicros is now on the wall clock in Unix microseconds, 0 before 1970.

@@ -146,6 +146,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--", "true"}, []string{"BELLWETHER_KEY_FILE=/no/such/k"}, "--key-file: key file: open /no/such/k"},
 		{[]string{"run", bus, "--accept-unsigned", "--", "true"}, nil, "--accept-unsigned needs --key-file"},
 		{[]string{"status", bus}, []string{"BELLWETHER_ACCEPT_UNSIGNED=true"}, "--accept-unsigned needs --key-file"},
+		{[]string{"run", bus, "--accept-unsigned=maybe", "--", "true"}, nil, `invalid value "maybe" for flag --accept-unsigned: not a boolean; write true or false`},
+		{[]string{"watch", bus}, []string{"BELLWETHER_ACCEPT_UNSIGNED=maybe"}, `BELLWETHER_ACCEPT_UNSIGNED="maybe": not a boolean`},
 		{[]string{"keygen", "extra"}, nil, `unexpected argument "extra"; keygen takes flags only`},
 		{[]string{"keygen", "--bus", "x"}, nil, "flag provided but not defined: --bus"},
 		{[]string{"run", "--log-format", "xml", "--", "true"}, nil, `--log-format "xml": use text or json`},
@@ -416,10 +418,16 @@ func TestWatchAndStatusInProcess(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("watch printed %d lines, want 2:\n%s", len(lines), w.stdout)
 	}
-	for i, want := range []string{`"leader":"lead-1"}`, `"leader":null}`} {
+	for i, want := range []string{`"leader":"lead-1","value":"","epoch":%d}`, `"leader":null,"value":"","epoch":0}`} {
 		var line watchLine
 		if err := jsonUnmarshal(lines[i], &line); err != nil {
 			t.Errorf("line %d: %v", i, err)
+		}
+		if i == 0 {
+			if line.Epoch == 0 {
+				t.Errorf("line %d: the leader's epoch is 0", i)
+			}
+			want = fmt.Sprintf(want, line.Epoch)
 		}
 		if !strings.HasPrefix(lines[i], `{"time":"`) || !strings.HasSuffix(lines[i], `,"group":"default",`+want) {
 			t.Errorf("line %d = %s", i, lines[i])

@@ -40,8 +40,19 @@ Joins the group and, while this member leads, runs COMMAND with stdin,
 stdout and stderr passed through. COMMAND's environment names the member
 (BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus, timings
 and key file's path (never a key), so that "bellwether status" or "watch"
-run by COMMAND look at the same group; BELLWETHER_ID and BELLWETHER_HTTP
-are removed from it.
+run by COMMAND look at the same group; BELLWETHER_ID, BELLWETHER_HTTP,
+BELLWETHER_VALUE and BELLWETHER_PREEMPT are removed from it.
+BELLWETHER_EPOCH is the epoch of the leadership COMMAND was started in:
+its fencing token, which a store can check to refuse a stale leader's
+writes (docs/fencing.md). The epoch can rise while COMMAND runs, after two
+leaders met; "bellwether status --json" prints the current one.
+
+--value announces a string while this member leads, typically its
+address, which watch, status --json and GET /leader show. The smallest id
+wins an election, but a member that joins a group with a leader follows
+it; with --preempt, a member whose id sorts before the leader's takes
+over: the leader stops its COMMAND, then hands over, and this member's
+COMMAND starts after.
 
 With --key-file the group is authenticated: this member signs every
 message and ignores (and counts) every message it cannot verify, so that
@@ -82,6 +93,11 @@ others) print one line and exit 2.`,
   bellwether run --group sync --heartbeat-interval 500ms --heartbeat-timeout 2s \
       --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync
 
+  # Prefer this host (its id sorts first), announce its address, and fence
+  # the job's writes with its epoch:
+  bellwether run --group sync --id a-primary --preempt --value 10.0.0.5:8080 \
+      -- sh -c './sync --fence "$BELLWETHER_EPOCH"'
+
   # An authenticated group on a shared Redis (the same key file on every host):
   (umask 077; bellwether keygen > /etc/bellwether/sync.key)
   bellwether run --bus redis://redis.internal:6379 --group sync \
@@ -96,12 +112,14 @@ var watchCmd = &command{
 	about: `
 Joins the group as an observer, which never becomes leader and sends
 nothing, and prints one JSON object per line each time the known leader
-changes:
+changes, or its value or epoch does:
 
-  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1"}
+  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1","value":"10.0.0.5:8080","epoch":1764635791000000}
 
-with "leader":null while no leader is known (after the leader withdrew or
-timed out, during an election). Nothing is printed until a leader is first
+with "leader":null, "value":"" and "epoch":0 while no leader is known
+(after the leader withdrew or timed out, during an election). "value" is
+what the leader announces (run --value), "epoch" its fencing token (0 for
+a leader that sends none, a reference client). Nothing is printed until a leader is first
 heard, within one heartbeat interval when there is one. Runs until
 interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0. In a keyed group
 give watch the group's --key-file, so that it reports only leaders whose
@@ -125,6 +143,14 @@ stderr and exits 3 when it heard no leader. The leader announces itself
 every heartbeat interval, so the default wait (heartbeat interval plus
 election timeout) hears a leader that exists.
 
+With --json it prints one JSON object on one line instead, also when it
+heard no leader (then "leader" is null, and it exits 3):
+
+  {"group":"default","bus":"local://","leader":"web-1","value":"10.0.0.5:8080","epoch":1764635791000000}
+
+"value" is what the leader announces (run --value, "" if none), "epoch" its
+epoch now, the fencing token (0 when unknown).
+
 In a keyed group give status the group's --key-file: without it, status
 still hears the leader (nothing is encrypted) but cannot tell it from a
 forgery; with a wrong key it hears no leader and says which verification
@@ -137,7 +163,10 @@ failed.`,
       echo "leader: $leader"
   else
       echo "no leader"   # exit status 3
-  fi`,
+  fi
+
+  # The leader's address and epoch:
+  bellwether status --json --group sync | jq -r '.value, .epoch'`,
 }
 
 var keygenCmd = &command{

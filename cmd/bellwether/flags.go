@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/redact"
@@ -30,6 +32,11 @@ type common struct {
 	http      string
 	logFormat string
 	logLevel  string
+
+	// run's own, which register does not define: watch and status are
+	// observers, which announce nothing and never stand.
+	value   string // Config.Value: announced while this member leads
+	preempt bool   // Config.Preempt: take over from a leader whose id sorts after ours
 }
 
 // envName returns the environment variable that sets flag name.
@@ -56,6 +63,33 @@ func (f durationFlag) Set(s string) error {
 	return nil
 }
 
+// boolFlag is a flag.Value for a boolean with a helpful error; given
+// without a value (--preempt) it is true.
+type boolFlag struct{ b *bool }
+
+func (f boolFlag) IsBoolFlag() bool { return true }
+
+func (f boolFlag) String() string {
+	if f.b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*f.b)
+}
+
+func (f boolFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("not a boolean; write true or false")
+	}
+	*f.b = b
+	return nil
+}
+
+func boolVar(fs *flag.FlagSet, p *bool, name string, usage string) {
+	*p = false
+	fs.Var(boolFlag{p}, name, usage)
+}
+
 func durationVar(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
 	*p = def
 	fs.Var(durationFlag{p}, name, usage)
@@ -71,7 +105,7 @@ func (co *common) register(fs *flag.FlagSet) {
 	durationVar(fs, &co.settings.HeartbeatInterval, "heartbeat-interval", def.HeartbeatInterval, "how often the leader announces itself")
 	durationVar(fs, &co.settings.HeartbeatTimeout, "heartbeat-timeout", def.HeartbeatTimeout, "how long without a heartbeat before a new election")
 	fs.StringVar(&co.keyFile, "key-file", "", "`PATH` of the group's key file, which authenticates the group: one key a line\n(bellwether keygen prints one), the first signs, all verify; readable by its owner only")
-	fs.BoolVar(&co.acceptUnsigned, "accept-unsigned", false, "with --key-file, also accept unsigned messages while signing every one: only while\nan unkeyed group becomes keyed (docs/security.md)")
+	boolVar(fs, &co.acceptUnsigned, "accept-unsigned", "with --key-file, also accept unsigned messages while signing every one: only while\nan unkeyed group becomes keyed (docs/security.md)")
 	fs.StringVar(&co.http, "http", "", "serve /leader, /healthz and /metrics on `ADDR` (host:port; off by default)")
 	fs.StringVar(&co.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
 	fs.StringVar(&co.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -122,6 +156,12 @@ func (co *common) validate() error {
 	}
 	if _, err := parseLevel(co.logLevel); err != nil {
 		return err
+	}
+	if len(co.value) > bellwether.MaxValueLength {
+		return fmt.Errorf("--value: %d bytes, over the limit of %d; announce something shorter, such as this member's address", len(co.value), bellwether.MaxValueLength)
+	}
+	if !utf8.ValidString(co.value) {
+		return fmt.Errorf("--value %q: not valid UTF-8", co.value)
 	}
 	if co.keyFile != "" {
 		// LoadKeyring's errors name the file and the line, never a key.
@@ -244,6 +284,9 @@ func flagError(err error) string {
 	msg := err.Error()
 	msg = strings.Replace(msg, "flag: help requested", "help requested", 1)
 	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		msg = "invalid value " + strings.Replace(rest, " for -", " for flag --", 1)
+	}
 	msg = strings.Replace(msg, "not defined: -", "not defined: --", 1)
 	msg = strings.Replace(msg, "needs an argument: -", "needs an argument: --", 1)
 	return msg
