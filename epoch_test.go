@@ -409,3 +409,48 @@ func TestEpochsOfTwoMembersDiffer(t *testing.T) {
 		epochs = append(epochs, m.Epoch())
 	}
 }
+
+// TestBugsFuzzingFound: each case is a minimal form of an input the fuzz
+// targets found (testdata/fuzz holds the originals).
+func TestBugsFuzzingFound(t *testing.T) {
+	// A value with an escaped lone surrogate is not text: rejected.
+	_, err := bellwether.ParseEvent([]byte(`{"type":"leader","action":"current","clientId":"a","value":"\ud800"}`))
+	var ee *bellwether.EventError
+	if !errors.As(err, &ee) || ee.Reason != bellwether.ReasonValue {
+		t.Errorf("value with a lone surrogate: %v, want a value error", err)
+	}
+	// Invalid events are ignored, as Receive says.
+	m := leaseMachine(t, "b", bellwether.ModeQuiet)
+	ackAll(m, t0, m.Start(t0))
+	for _, e := range []bellwether.Event{
+		{Type: "other", Action: bellwether.ActionCurrent, ClientID: "a"},
+		{Type: "leader", Action: "nominate", ClientID: "a"},
+		current("a", bellwether.MaxEpoch+1, ""),
+		current("a", 1, strings.Repeat("v", bellwether.MaxValueLength+1)),
+		current("a", 1, "\xff"),
+	} {
+		if out := m.Receive(at(time.Second), e); len(out.Effects) != 0 || m.Epoch() != 0 {
+			t.Errorf("invalid event %+v: effects %v, epoch %d", e, fx(out), m.Epoch())
+		}
+		if l, ok := m.Leader(); ok {
+			t.Errorf("invalid event %+v made %q leader", e, l)
+		}
+	}
+	// An observer never leads, even on a current with its own id.
+	o, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "o", Settings: testSettings, Observer: true, Mode: bellwether.ModeReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Start(t0)
+	o.Receive(at(time.Second), ev(bellwether.ActionCurrent, "o"))
+	if o.IsLeader() {
+		t.Error("an observer leads on a current with its own id")
+	}
+	// A step after Shutdown does nothing, even past the end of a lease.
+	l, won := leaseLeader(t, "a")
+	ackAll(l, at(7500*time.Millisecond), won)
+	l.Shutdown(at(8*time.Second), false)
+	if out := l.Tick(at(time.Minute)); len(out.Effects) != 0 || !out.Next.IsZero() {
+		t.Errorf("a step after Shutdown: effects %v, next %v", fx(out), out.Next)
+	}
+}

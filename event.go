@@ -99,6 +99,13 @@ func (e Event) Validate() error {
 	return nil
 }
 
+// valid reports whether e is an event of the protocol (Validate, without
+// the error), cheaply enough for every received heartbeat.
+func (e *Event) valid() bool {
+	return e.Type == EventType && e.Action.Valid() && e.ClientID != "" && len(e.ClientID) <= MaxIDLength &&
+		e.Epoch <= MaxEpoch && len(e.Value) <= MaxValueLength && len(e.Takeover) <= MaxIDLength && utf8.ValidString(e.Value)
+}
+
 // validateValue reports why v cannot be a leader's value, or nil.
 func validateValue(v string) error {
 	switch {
@@ -258,6 +265,10 @@ func parseEvent(data []byte) (rawEvent, error) {
 		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is " + f.Value.Kind + ", want a string"}
 	case len(f.Value.Value) > MaxValueLength:
 		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(f.Value.Value), MaxValueLength)}
+	case !utf8.Valid(f.Value.Value):
+		// An escaped lone surrogate: a value is text, and only JavaScript
+		// can make one.
+		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is not valid UTF-8 (it holds an unpaired surrogate)"}
 	case f.Takeover.Kind != "":
 		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: "takeover is " + f.Takeover.Kind + ", want a string"}
 	case len(f.Takeover.Value) > MaxIDLength:

@@ -249,7 +249,7 @@ type Machine struct {
 	leading bool   // the reference's isLeader: this member won and heartbeats
 	leader  string // known leader, "" for none
 
-	// abstain: after Resign or StepDown, do not stand for election until a
+	// abstain: after Resign or a lapsed lease, do not stand for election until a
 	// leader is heard or the heartbeat timeout passes.
 	abstain bool
 
@@ -452,7 +452,7 @@ func (m *Machine) timers() [8]*timer {
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now time.Time) {
 	m.out = m.out[:0]
-	if m.lease && m.leading && !now.Before(m.leaseEnd) {
+	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
 		m.loseLease(now)
 	}
 }
@@ -545,8 +545,13 @@ func (m *Machine) Unverified(now time.Time, clock bool) Output {
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
+	if !e.valid() {
+		// Not an event of the protocol: nothing happened.
+		m.out = m.out[:0]
+		return Output{Effects: m.out, Next: m.Next()}
+	}
 	m.begin(now)
-	if !m.started || m.closed || e.ClientID == "" {
+	if !m.started || m.closed {
 		return m.output()
 	}
 	other := e.ClientID
@@ -923,20 +928,6 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
-// StepDown makes a leader stop leading without telling anyone, for a
-// driver that knows the others cannot hear it. Like Resign, it then stands
-// for no election until it hears a leader or HeartbeatTimeout passes.
-func (m *Machine) StepDown(now time.Time) Output {
-	m.begin(now)
-	if m.closed || !m.leading {
-		return m.output()
-	}
-	m.abstain = true
-	m.noPreempt = true
-	m.setLeader(now, "")
-	return m.output()
-}
-
 // startElection starts an election the way the mode does it.
 func (m *Machine) startElection(now time.Time) {
 	if m.mode == ModeQuiet {
@@ -978,7 +969,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
 		}
 	}
-	leading := id == m.id
+	leading := id == m.id && !m.observer // an observer never leads, whatever it hears
 	if m.leading != leading {
 		m.leading = leading
 		if !m.lease {

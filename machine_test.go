@@ -358,9 +358,6 @@ func TestResign(t *testing.T) {
 	// Resign of a non-leader does nothing.
 	f := followerMachine(t, "b", "a")
 	wantFx(t, "follower", f.Resign(at(time.Second)))
-	// StepDown is a silent resignation.
-	m3 := leaderMachine(t, "a")
-	wantFx(t, "stepdown", m3.StepDown(at(5*time.Second)), "leader:", "leading:false")
 }
 
 func TestShutdown(t *testing.T) {
