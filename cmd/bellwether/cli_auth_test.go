@@ -121,9 +121,10 @@ func TestKeyFileRefused(t *testing.T) {
 }
 
 // TestKeyedInProcess: a keyed member says in its joined line that it is
-// keyed and which key signs; status with its key finds it, status with a
-// wrong key finds none and says why, status without a key still sees who
-// leads (nothing is encrypted); the job gets the key file's path.
+// keyed and which key signs; status with its key finds it, status and
+// watch with a wrong key find none and say why, status without a key
+// still sees who leads (nothing is encrypted); the job gets the key
+// file's path.
 func TestKeyedInProcess(t *testing.T) {
 	key, wrong := newKey(t), newKey(t)
 	path, wrongPath := keyFile(t, 0o600, key), keyFile(t, 0o400, wrong)
@@ -154,6 +155,20 @@ func TestKeyedInProcess(t *testing.T) {
 		t.Errorf("status with a wrong key: exit %d, stdout %q, stderr %q; want 3 and why", code, bad.stdout, stderr)
 	}
 
+	// watch with a wrong key prints no leader and logs why.
+	w := newCLI()
+	watchDone := make(chan int, 1)
+	go func() {
+		watchDone <- w.run(append([]string{"watch", "--bus", bus, "--key-file", wrongPath}, fastFlags...)...)
+	}()
+	waitFor(t, "watch with a wrong key to say why", func() bool {
+		return strings.Contains(w.stderr.String(), "level=ERROR msg=\"hearing messages that fail verification and none that pass")
+	})
+	w.signals <- syscall.SIGTERM
+	if code := <-watchDone; code != 0 || w.stdout.String() != "" {
+		t.Errorf("watch with a wrong key: exit %d, stdout %q; want 0 and nothing", code, w.stdout)
+	}
+
 	leader.signals <- syscall.SIGTERM
 	if code := <-done; code != 0 {
 		t.Errorf("run: exit %d", code)
@@ -162,7 +177,7 @@ func TestKeyedInProcess(t *testing.T) {
 	if !strings.Contains(logs, "keyed=true signing_key="+keyID(t, key)+" verifying_keys="+keyID(t, key)+" accept_unsigned=false") {
 		t.Errorf("the joined line does not say the member is keyed and with which key:\n%s", logs)
 	}
-	for _, tc := range []*testCLI{leader, st, plain, bad} {
+	for _, tc := range []*testCLI{leader, st, plain, bad, w} {
 		noKey(t, "the output", tc.stdout.String()+tc.stderr.String(), key, wrong)
 	}
 }
