@@ -285,7 +285,7 @@ func e2eKey(t *testing.T) string {
 	return strings.TrimSpace(stdout)
 }
 
-// member is a "bellwether run" process of an attack test, with its
+// authMember is a "bellwether run" process of an attack test, with its
 // status server.
 type authMember struct {
 	id   string
