@@ -3,6 +3,8 @@ package bellwether_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -631,5 +633,27 @@ func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
 		if e.IsLeader() {
 			t.Fatal("leading after Close")
 		}
+	})
+}
+
+// TestElectorAtRestCostsTwoGoroutines: a member at rest, leader or
+// follower, keeps two goroutines (its driver's worker and its receiver);
+// the callbacks' goroutine runs only while there is something to deliver.
+func TestElectorAtRestCostsTwoGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		before := runtime.NumGoroutine()
+		var es []*bellwether.Elector
+		for i := 0; i < 20; i++ {
+			var r recorder
+			es = append(es, join(t, b, fmt.Sprintf("m%d", i), &r))
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		// One more, the bus's own, is shared by all.
+		if n := runtime.NumGoroutine() - before; n > 2*len(es)+1 {
+			t.Errorf("%d members at rest keep %d goroutines, want at most 2 each and the bus's", len(es), n)
+		}
+		closeAll(t, es...)
 	})
 }
