@@ -80,7 +80,7 @@ func memBus() string { return fmt.Sprintf("mem://cli-test-%d", hubs.Add(1)) }
 var fastFlags = []string{"--election-timeout", "50ms", "--heartbeat-interval", "100ms", "--heartbeat-timeout", "500ms", "--log-level", "info"}
 
 func TestHelp(t *testing.T) {
-	for _, sub := range []string{"run", "watch", "status", "demo", "sim"} {
+	for _, sub := range []string{"run", "watch", "status", "keygen", "demo", "sim"} {
 		tc := newCLI()
 		if code := tc.run(sub, "--help"); code != 0 {
 			t.Errorf("%s --help: exit %d, want 0; stderr %q", sub, code, tc.stderr)
@@ -91,8 +91,8 @@ func TestHelp(t *testing.T) {
 				t.Errorf("%s --help lacks %q:\n%s", sub, want, out)
 			}
 		}
-		if sub != "demo" && sub != "sim" {
-			for _, want := range []string{"--bus URL", "$BELLWETHER_BUS", "--election-timeout DURATION", "default 1s", "$BELLWETHER_KEY_FILE"} {
+		if sub != "demo" && sub != "sim" && sub != "keygen" {
+			for _, want := range []string{"--bus URL", "$BELLWETHER_BUS", "--election-timeout DURATION", "default 1s", "--key-file PATH", "$BELLWETHER_KEY_FILE", "--accept-unsigned", "$BELLWETHER_ACCEPT_UNSIGNED"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("%s --help lacks %q:\n%s", sub, want, out)
 				}
@@ -142,8 +142,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--heartbeat-interval", "5s", "--heartbeat-timeout", "2s", "--", "true"}, nil, "--heartbeat-timeout 2s must be greater than --heartbeat-interval 5s"},
 		{[]string{"run", "--group", "a b", "--", "true"}, nil, `--group: group name "a b" has ' '`},
 		{[]string{"run", bus, "--", "true"}, []string{"BELLWETHER_ID=\xff"}, "--id: client id"},
-		{[]string{"run", "--key-file", "/etc/key", "--", "true"}, nil, "authentication is not available yet; remove --key-file (and BELLWETHER_KEY_FILE)"},
-		{[]string{"run", "--", "true"}, []string{"BELLWETHER_KEY_FILE=/k"}, "authentication is not available yet"},
+		{[]string{"run", "--key-file", "/no/such/key", "--", "true"}, nil, "--key-file: key file: open /no/such/key: no such file or directory"},
+		{[]string{"run", "--", "true"}, []string{"BELLWETHER_KEY_FILE=/no/such/k"}, "--key-file: key file: open /no/such/k"},
+		{[]string{"run", bus, "--accept-unsigned", "--", "true"}, nil, "--accept-unsigned needs --key-file"},
+		{[]string{"status", bus}, []string{"BELLWETHER_ACCEPT_UNSIGNED=true"}, "--accept-unsigned needs --key-file"},
+		{[]string{"run", bus, "--accept-unsigned=maybe", "--", "true"}, nil, `invalid value "maybe" for flag --accept-unsigned: not a boolean; write true or false`},
+		{[]string{"watch", bus}, []string{"BELLWETHER_ACCEPT_UNSIGNED=maybe"}, `BELLWETHER_ACCEPT_UNSIGNED="maybe": not a boolean`},
+		{[]string{"keygen", "extra"}, nil, `unexpected argument "extra"; keygen takes flags only`},
+		{[]string{"keygen", "--bus", "x"}, nil, "flag provided but not defined: --bus"},
 		{[]string{"run", "--log-format", "xml", "--", "true"}, nil, `--log-format "xml": use text or json`},
 		{[]string{"run", "--log-level", "loud", "--", "true"}, nil, `--log-level "loud": use debug, info, warn or error`},
 		{[]string{"run", "--grace", "-1s", "--", "true"}, nil, "--grace -1s: must not be negative"},

@@ -4,7 +4,7 @@ package main
 // here, beside the others, so that they read alike and agree with
 // docs/cli.md. Each one's run function is in the file of its name.
 
-var commands = []*command{demoCmd, runCmd, watchCmd, statusCmd, simCmd, demoJobCmd, guardCmd}
+var commands = []*command{demoCmd, runCmd, watchCmd, statusCmd, keygenCmd, simCmd, demoJobCmd, guardCmd}
 
 var demoCmd = &command{
 	name:     "demo",
@@ -38,14 +38,14 @@ var runCmd = &command{
 	about: `
 Joins the group and, while this member leads, runs COMMAND with stdin,
 stdout and stderr passed through. COMMAND's environment names the member
-(BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus and timings,
-so that "bellwether status" or "watch" run by COMMAND look at the same
-group; BELLWETHER_ID, BELLWETHER_HTTP, BELLWETHER_VALUE and
-BELLWETHER_PREEMPT are removed from it. BELLWETHER_EPOCH is the epoch of
-the leadership COMMAND was started in: its fencing token, which a store
-can check to refuse a stale leader's writes (docs/fencing.md). The epoch
-can rise while COMMAND runs, after two leaders met; "bellwether status
---json" prints the current one.
+(BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus, timings
+and key file's path (never a key), so that "bellwether status" or "watch"
+run by COMMAND look at the same group; BELLWETHER_ID, BELLWETHER_HTTP,
+BELLWETHER_VALUE and BELLWETHER_PREEMPT are removed from it.
+BELLWETHER_EPOCH is the epoch of the leadership COMMAND was started in:
+its fencing token, which a store can check to refuse a stale leader's
+writes (docs/fencing.md). The epoch can rise while COMMAND runs, after two
+leaders met; "bellwether status --json" prints the current one.
 
 --value announces a string while this member leads, typically its
 address, which watch, status --json and GET /leader show. The smallest id
@@ -53,6 +53,13 @@ wins an election, but a member that joins a group with a leader follows
 it; with --preempt, a member whose id sorts before the leader's takes
 over: the leader stops its COMMAND, then hands over, and this member's
 COMMAND starts after.
+
+With --key-file the group is authenticated: this member signs every
+message and ignores (and counts) every message it cannot verify, so that
+nobody without the key can lead, depose the leader or start an election.
+A member whose key is wrong hears the group but verifies nothing: it
+never stands for election and reports why on /healthz and in its log.
+"bellwether keygen --help" says how to make and rotate keys.
 
 COMMAND runs under a guard, a small process of its own that kills
 COMMAND's whole process group with SIGKILL when this member's lease runs
@@ -73,7 +80,8 @@ never runs two COMMANDs at a time.
 
 COMMAND runs in a process group of its own, so it cannot read from the
 terminal. Start-up errors (bad flag, URL or settings, unreachable bus,
-COMMAND not found) print one line and exit 2.`,
+COMMAND not found, a key file that is missing, malformed or readable by
+others) print one line and exit 2.`,
 	examples: `  # Run a long-lived service on one of the hosts where this line runs
   # (from systemd or your init system on every host; not from cron):
   bellwether run --bus nats://nats.internal:4222 --group report-sync -- ./report-sync
@@ -88,7 +96,12 @@ COMMAND not found) print one line and exit 2.`,
   # Prefer this host (its id sorts first), announce its address, and fence
   # the job's writes with its epoch:
   bellwether run --group sync --id a-primary --preempt --value 10.0.0.5:8080 \
-      -- sh -c './sync --fence "$BELLWETHER_EPOCH"'`,
+      -- sh -c './sync --fence "$BELLWETHER_EPOCH"'
+
+  # An authenticated group on a shared Redis (the same key file on every host):
+  (umask 077; bellwether keygen > /etc/bellwether/sync.key)
+  bellwether run --bus redis://redis.internal:6379 --group sync \
+      --key-file /etc/bellwether/sync.key -- ./sync`,
 }
 
 var watchCmd = &command{
@@ -108,7 +121,9 @@ with "leader":null, "value":"" and "epoch":0 while no leader is known
 what the leader announces (run --value), "epoch" its fencing token (0 for
 a leader that sends none, a reference client). Nothing is printed until a leader is first
 heard, within one heartbeat interval when there is one. Runs until
-interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0.`,
+interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0. In a keyed group
+give watch the group's --key-file, so that it reports only leaders whose
+messages verify.`,
 	examples: `  # Follow the leader of the group "nightly-report":
   bellwether watch --group nightly-report
 
@@ -134,7 +149,12 @@ heard no leader (then "leader" is null, and it exits 3):
   {"group":"default","bus":"local://","leader":"web-1","value":"10.0.0.5:8080","epoch":1764635791000000}
 
 "value" is what the leader announces (run --value, "" if none), "epoch" its
-epoch now, the fencing token (0 when unknown).`,
+epoch now, the fencing token (0 when unknown).
+
+In a keyed group give status the group's --key-file: without it, status
+still hears the leader (nothing is encrypted) but cannot tell it from a
+forgery; with a wrong key it hears no leader and says which verification
+failed.`,
 	examples: `  # Who leads the group "nightly-report" on this host?
   bellwether status --group nightly-report
 
@@ -147,6 +167,50 @@ epoch now, the fencing token (0 when unknown).`,
 
   # The leader's address and epoch:
   bellwether status --json --group sync | jq -r '.value, .epoch'`,
+}
+
+var keygenCmd = &command{
+	name:     "keygen",
+	short:    "print a new random key for a key file (--key-file), to authenticate a group",
+	run:      (*cli).cmdKeygen,
+	synopsis: "",
+	about: `
+Prints one new key on stdout: 32 random bytes from the system's secure
+random source, as one line of unpadded base64 (URL alphabet). Nothing else
+is printed, so the output can go straight into a key file.
+
+A key file holds one key a line (blank lines and lines starting with # are
+ignored); the first key signs every message, every key verifies. Every
+member of a group, and every watch or status of it, needs the group's keys:
+give the file with --key-file or BELLWETHER_KEY_FILE. run, watch and status
+refuse a key file that its group or others may read or write (exit 2), as
+ssh refuses a private key: make it readable by its owner only.
+
+To make a key file, so that it is never readable by others, not even for
+a moment:
+
+  (umask 077; bellwether keygen > /etc/bellwether/sync.key)
+  chmod 600 /etc/bellwether/sync.key     # if the file existed before
+
+then copy it to every member's host over a secure channel, with the same
+owner-only mode.
+
+To rotate the key of a running group without downtime (restart the members
+one at a time after each step, each step on every member before the next):
+
+  1. make a new key and add it as the second line of every key file
+     (old, new): members sign with the old key and accept both;
+  2. swap the lines everywhere (new, old): members sign with the new key
+     and still accept the old;
+  3. remove the old key everywhere (new).
+
+docs/security.md says what a key protects and what it does not.`,
+	examples: `  # A key file for the group "sync", readable by its owner only:
+  (umask 077; bellwether keygen > sync.key)
+  bellwether run --group sync --key-file sync.key -- ./sync
+
+  # Add a new key for a rotation (step 1 above):
+  (umask 077; bellwether keygen >> sync.key)`,
 }
 
 var simCmd = &command{

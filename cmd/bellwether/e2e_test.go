@@ -452,7 +452,7 @@ func TestE2EErrors(t *testing.T) {
 		{[]string{"run", "--bus", fmt.Sprintf("nats://127.0.0.1:%d", testenv.FreePort(t)), "--", "true"}, 2, "nats"},
 		{[]string{"run", "--bus", "gopher://x", "--", "true"}, 2, `unknown scheme "gopher"`},
 		{[]string{"run", "--heartbeat-timeout", "1s", "--", "true"}, 2, "--heartbeat-timeout 1s must be greater than --heartbeat-interval 2s"},
-		{[]string{"run", "--key-file", "k", "--", "true"}, 2, "authentication is not available yet"},
+		{[]string{"run", "--key-file", "k", "--", "true"}, 2, "--key-file: key file: open k: no such file or directory"},
 		{[]string{"watch", "--bogus"}, 2, "flag provided but not defined: --bogus"},
 		{[]string{"run", "--bus", "mem://x", "--", "true"}, 2, "a mem:// bus lives inside one process"},
 		{[]string{"status", "--bus", "mem://x"}, 2, "a mem:// bus lives inside one process"},

@@ -19,11 +19,16 @@ import (
 
 // common are the flags of run, watch and status.
 type common struct {
-	bus       string
-	group     string
-	id        string
-	settings  bellwether.Settings
-	keyFile   string
+	bus      string
+	group    string
+	id       string
+	settings bellwether.Settings
+	keyFile  string
+	// acceptUnsigned is --accept-unsigned: with keys, also accept
+	// unsigned messages (the rolling change to a keyed group).
+	acceptUnsigned bool
+	// keys is the keyring loaded from keyFile by validate, nil without one.
+	keys      *bellwether.Keyring
 	http      string
 	logFormat string
 	logLevel  string
@@ -99,7 +104,8 @@ func (co *common) register(fs *flag.FlagSet) {
 	durationVar(fs, &co.settings.ElectionTimeout, "election-timeout", def.ElectionTimeout, "how long an election collects candidates")
 	durationVar(fs, &co.settings.HeartbeatInterval, "heartbeat-interval", def.HeartbeatInterval, "how often the leader announces itself")
 	durationVar(fs, &co.settings.HeartbeatTimeout, "heartbeat-timeout", def.HeartbeatTimeout, "how long without a heartbeat before a new election")
-	fs.StringVar(&co.keyFile, "key-file", "", "`PATH` of the group's key (authentication is not available yet: giving it is an error)")
+	fs.StringVar(&co.keyFile, "key-file", "", "`PATH` of the group's key file, which authenticates the group: one key a line\n(bellwether keygen prints one), the first signs, all verify; readable by its owner only")
+	boolVar(fs, &co.acceptUnsigned, "accept-unsigned", "with --key-file, also accept unsigned messages while signing every one: only while\nan unkeyed group becomes keyed (docs/security.md)")
 	fs.StringVar(&co.http, "http", "", "serve /leader, /healthz and /metrics on `ADDR` (host:port; off by default)")
 	fs.StringVar(&co.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
 	fs.StringVar(&co.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -107,8 +113,8 @@ func (co *common) register(fs *flag.FlagSet) {
 
 // validate checks the common flags once parsed, and fills in the id.
 func (co *common) validate() error {
-	if co.keyFile != "" {
-		return fmt.Errorf("--key-file %q: authentication is not available yet; remove --key-file (and %s) until a release supports it", co.keyFile, envName("key-file"))
+	if co.acceptUnsigned && co.keyFile == "" {
+		return fmt.Errorf("--accept-unsigned needs --key-file: it relaxes a keyed member, for the change from an unkeyed group to a keyed one")
 	}
 	if err := bellwether.ValidateGroup(co.group); err != nil {
 		return fmt.Errorf("--group: %w", err)
@@ -156,6 +162,14 @@ func (co *common) validate() error {
 	}
 	if !utf8.ValidString(co.value) {
 		return fmt.Errorf("--value %q: not valid UTF-8", co.value)
+	}
+	if co.keyFile != "" {
+		// LoadKeyring's errors name the file and the line, never a key.
+		k, err := bellwether.LoadKeyring(co.keyFile)
+		if err != nil {
+			return fmt.Errorf("--key-file: %w", err)
+		}
+		co.keys = k
 	}
 	return nil
 }

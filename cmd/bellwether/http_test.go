@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -163,4 +164,55 @@ func TestStatusServer(t *testing.T) {
 	if !strings.Contains(body, `"leader":null,"value":"","epoch":0,`) || !strings.Contains(body, `"isLeader":false`) {
 		t.Errorf("/leader without a leader: %s", body)
 	}
+}
+
+// TestStatusServerWrongKey: /healthz reports a member whose key is not
+// the group's as unhealthy, with the reason, while the keyed members'
+// say ok; the key never shows. In virtual time.
+func TestStatusServerWrongKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		good, err := bellwether.NewKeyring([]byte(strings.Repeat("g", bellwether.MinKeySize)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong, err := bellwether.NewKeyring([]byte(strings.Repeat("w", bellwether.MinKeySize)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := mem.NewHub().NewTransport()
+		defer tr.Close()
+		s := bellwether.Settings{ElectionTimeout: 20 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 200 * time.Millisecond}
+		join := func(id string, keys *bellwether.Keyring) *bellwether.Elector {
+			e, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: id, Group: "web", Settings: s, Keys: keys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		a := join("b", good)
+		defer a.Close(context.Background())
+		if err := a.AwaitLeadership(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// "a" sorts first: were it not kept out, it would lead.
+		w := join("a", wrong)
+		defer w.Close(context.Background())
+		time.Sleep(4 * s.HeartbeatTimeout)
+		synctest.Wait()
+
+		healthz := func(e *bellwether.Elector) (int, string) {
+			rec := httptest.NewRecorder()
+			newStatusHandler(e, "").ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+			return rec.Code, rec.Body.String()
+		}
+		if code, body := healthz(w); code != 503 || !strings.Contains(body, "fail verification") || strings.Contains(body, strings.Repeat("w", 8)) {
+			t.Errorf("/healthz of the wrong-key member: %d %q; want 503 and why", code, body)
+		}
+		if code, body := healthz(a); code != 200 || body != "ok\n" {
+			t.Errorf("/healthz of the keyed leader: %d %q; want 200 ok", code, body)
+		}
+		if w.IsLeader() || !a.IsLeader() {
+			t.Errorf("the wrong-key member leads (%v) or the keyed one does not (%v)", w.IsLeader(), a.IsLeader())
+		}
+	})
 }

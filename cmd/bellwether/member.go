@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -58,6 +59,9 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 		Preempt:   co.preempt,
 		Logger:    base,
 		Callbacks: cb,
+
+		Keys:           co.keys,
+		AcceptUnsigned: co.acceptUnsigned,
 	})
 	if err != nil {
 		tr.Close()
@@ -80,10 +84,26 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 	if observer {
 		level = slog.LevelDebug // watch and status: their output says it all
 	}
-	m.log.Log(ctx, level, "joined", "bus", co.busName(), "observer", observer,
+	m.log.Log(ctx, level, "joined", append([]any{"bus", co.busName(), "observer", observer,
 		"election_timeout", s.ElectionTimeout, "heartbeat_interval", s.HeartbeatInterval,
-		"heartbeat_timeout", s.HeartbeatTimeout, "http", httpAddr(ln))
+		"heartbeat_timeout", s.HeartbeatTimeout, "http", httpAddr(ln)}, keyAttrs(co)...)...)
+	if co.acceptUnsigned {
+		m.log.Warn("accepting unsigned messages (--accept-unsigned): anyone who can publish on the bus can still disrupt the group; remove the flag once every member is keyed")
+	}
 	return m, nil
+}
+
+// keyAttrs are the joined line's attributes about authentication: whether
+// the member is keyed and, if so, the id of the key it signs with and the
+// ids of the keys it verifies with. Key ids are not secret; keys never
+// appear in a log.
+func keyAttrs(co *common) []any {
+	if co.keys == nil {
+		return []any{"keyed", false}
+	}
+	ids := co.keys.KeyIDs()
+	return []any{"keyed", true, "signing_key", ids[0], "verifying_keys", strings.Join(ids, ","),
+		"accept_unsigned", co.acceptUnsigned}
 }
 
 // memberLog returns base with the member's group and id.

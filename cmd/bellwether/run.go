@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,9 +118,9 @@ const envEpoch = "BELLWETHER_EPOCH"
 // start adds: environ without the variables that name this one member's
 // flags (a bellwether command run by the job would take them for its
 // own: the leader's id, its --http address, its --value and --preempt)
-// and without an inherited BELLWETHER_EPOCH, with the member's group, bus
-// and timings, so that such a command looks at the same group, and
-// BELLWETHER_MEMBER_ID, which no flag reads.
+// and without an inherited BELLWETHER_EPOCH, with the member's group, bus,
+// timings and key file's path, so that such a command looks at the same
+// group, and BELLWETHER_MEMBER_ID, which no flag reads.
 func jobEnv(environ []string, co *common) []string {
 	set := []string{
 		"BELLWETHER_MEMBER_ID=" + co.id,
@@ -129,7 +130,20 @@ func jobEnv(environ []string, co *common) []string {
 		envName("heartbeat-interval") + "=" + co.settings.HeartbeatInterval.String(),
 		envName("heartbeat-timeout") + "=" + co.settings.HeartbeatTimeout.String(),
 	}
-	drop := map[string]bool{envName("id"): true, envName("http"): true, envName("value"): true, envName("preempt"): true, envEpoch: true}
+	// A keyed member's job gets the key file's path (never a key), so that
+	// its bellwether commands verify the group as the member does.
+	drop := map[string]bool{envName("id"): true, envName("http"): true, envName("value"): true, envName("preempt"): true, envEpoch: true,
+		envName("key-file"): true, envName("accept-unsigned"): true}
+	if co.keyFile != "" {
+		path := co.keyFile
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		set = append(set, envName("key-file")+"="+path)
+		if co.acceptUnsigned {
+			set = append(set, envName("accept-unsigned")+"=true")
+		}
+	}
 	for _, kv := range set {
 		k, _, _ := strings.Cut(kv, "=")
 		drop[k] = true

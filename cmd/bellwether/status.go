@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
@@ -67,7 +68,7 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 		case st, ok := <-updates:
 			if !ok { // --wait is over
 				show(bellwether.Status{})
-				return c.fail(cmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v", co.group, co.busName(), wait))
+				return c.fail(cmd.name, exitNoLeader, fmt.Errorf("no leader heard in group %q on %s within %v%s", co.group, co.busName(), wait, unverifiedNote(m.e.Stats(), co.keys != nil)))
 			}
 			if st.Leader != "" {
 				show(st)
@@ -78,4 +79,34 @@ func (c *cli) cmdStatus(cmd *command, ctx context.Context, args []string) int {
 			return c.fail(cmd.name, exitNoLeader, fmt.Errorf("interrupted by %v before a leader was heard", s))
 		}
 	}
+}
+
+// authReasons are the rejections that mean a message failed a keyed
+// member's verification, in the order unverifiedNote names them.
+var authReasons = []string{bellwether.ReasonUnsigned, bellwether.ReasonUnknownKey, bellwether.ReasonBadMAC,
+	bellwether.ReasonGroup, bellwether.ReasonClock, bellwether.ReasonReplay}
+
+// unverifiedNote says why a keyed status heard no leader when it dropped
+// messages that failed verification: "" when it dropped none, or it is
+// not keyed.
+func unverifiedNote(st bellwether.Stats, keyed bool) string {
+	if !keyed {
+		return ""
+	}
+	var n uint64
+	var parts []string
+	for _, r := range authReasons {
+		if k := st.Rejected[r]; k > 0 {
+			n += k
+			parts = append(parts, fmt.Sprintf("%s %d", r, k))
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	hint := "the key file's keys are not the group's, or the group is not keyed"
+	if st.Rejected[bellwether.ReasonUnsigned] == n {
+		hint = "the group's members are not keyed (use --accept-unsigned while a group changes to keys, or no --key-file)"
+	}
+	return fmt.Sprintf("; dropped %d messages that failed verification (%s): %s", n, strings.Join(parts, ", "), hint)
 }

@@ -22,7 +22,7 @@
 //	bellwether_elections_total                counter
 //	bellwether_events_sent_total{action}      counter
 //	bellwether_events_received_total{action}  counter
-//	bellwether_events_rejected_total{reason}  counter
+//	bellwether_events_rejected_total{reason}  counter, every reason exported from the first scrape
 //	bellwether_duplicate_leaders_total        counter
 //	bellwether_send_errors_total              counter
 //	bellwether_election_duration_seconds      histogram
@@ -57,6 +57,13 @@ var reasons = []string{
 	bellwether.ReasonValue,
 	bellwether.ReasonTakeover,
 	bellwether.ReasonOwnID,
+	// a keyed member's (Config.Keys)
+	bellwether.ReasonUnsigned,
+	bellwether.ReasonUnknownKey,
+	bellwether.ReasonBadMAC,
+	bellwether.ReasonGroup,
+	bellwether.ReasonReplay,
+	bellwether.ReasonClock,
 }
 
 // Collector is a prometheus.Collector of one Elector's statistics. Make

@@ -241,3 +241,78 @@ func TestRegisterNil(t *testing.T) {
 		t.Error("Register(reg, nil) succeeded")
 	}
 }
+
+// TestRejectedReasons: every rejection reason, a keyed member's included,
+// is a series from the first scrape, and a keyed member's rejections are
+// counted under their reason.
+func TestRejectedReasons(t *testing.T) {
+	all := []string{
+		bellwether.ReasonSyntax, bellwether.ReasonType, bellwether.ReasonAction, bellwether.ReasonClientID,
+		bellwether.ReasonTooLarge, bellwether.ReasonEpoch, bellwether.ReasonValue, bellwether.ReasonTakeover,
+		bellwether.ReasonOwnID,
+		bellwether.ReasonUnsigned, bellwether.ReasonUnknownKey, bellwether.ReasonBadMAC, bellwether.ReasonGroup,
+		bellwether.ReasonReplay, bellwether.ReasonClock,
+	}
+	synctest.Test(t, func(t *testing.T) {
+		ring, err := bellwether.NewKeyring([]byte(strings.Repeat("k", bellwether.MinKeySize)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := mem.NewHub().NewTransport()
+		defer tr.Close()
+		keyed, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: "a", Group: "g", Settings: fast, Keys: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer keyed.Close(t.Context())
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(bwprom.NewCollector(keyed))
+		rejected := func() map[string]float64 {
+			t.Helper()
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]float64{}
+			for _, mf := range mfs {
+				if mf.GetName() != "bellwether_events_rejected_total" {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "reason" {
+							got[l.GetValue()] = m.GetCounter().GetValue()
+						}
+					}
+				}
+			}
+			return got
+		}
+		first := rejected()
+		for _, r := range all {
+			if v, ok := first[r]; !ok || v != 0 {
+				t.Errorf("first scrape: reason %q: %v, %v; want a series at 0", r, v, ok)
+			}
+		}
+		if len(first) != len(all) {
+			t.Errorf("first scrape: %d reasons, want %d: %v", len(first), len(all), first)
+		}
+
+		// An unkeyed member of the group: every message of its is unsigned
+		// for the keyed one.
+		plain := join(t, tr, "b", false)
+		time.Sleep(3 * fast.HeartbeatTimeout)
+		synctest.Wait()
+		got := rejected()
+		want := keyed.Stats().Rejected[bellwether.ReasonUnsigned]
+		if want == 0 || got[bellwether.ReasonUnsigned] != float64(want) {
+			t.Errorf("reason unsigned: %v, Stats says %d; want the same, above 0", got[bellwether.ReasonUnsigned], want)
+		}
+		if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+			t.Errorf("lint: %v %v", problems, err)
+		}
+		if err := plain.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
