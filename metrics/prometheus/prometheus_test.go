@@ -298,9 +298,10 @@ func TestRejectedReasons(t *testing.T) {
 			t.Errorf("first scrape: %d reasons, want %d: %v", len(first), len(all), first)
 		}
 
-		// An unkeyed member of the group: every message of its is unsigned
-		// for the keyed one.
-		plain := join(t, tr, "b", false)
+		// An unkeyed member of the group, with an id that sorts first so
+		// that it speaks (a quiet member is silent when it hears a smaller
+		// candidate): every message of its is unsigned for the keyed one.
+		plain := join(t, tr, "0", false)
 		time.Sleep(3 * fast.HeartbeatTimeout)
 		synctest.Wait()
 		got := rejected()
