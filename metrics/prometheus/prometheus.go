@@ -25,6 +25,7 @@
 //	bellwether_events_rejected_total{reason}  counter, every reason exported from the first scrape
 //	bellwether_duplicate_leaders_total        counter
 //	bellwether_send_errors_total              counter
+//	bellwether_events_flooded_total           counter, events beyond FloodLimit from one sender
 //	bellwether_election_duration_seconds      histogram
 package prometheus
 
@@ -71,8 +72,8 @@ var reasons = []string{
 type Collector struct {
 	e *bellwether.Elector
 
-	isLeader, epoch, leaderChanges, elections, duplicates, sendErrors *prometheus.Desc
-	sent, received, rejected, durations                               *prometheus.Desc
+	isLeader, epoch, leaderChanges, elections, duplicates, sendErrors, flooded *prometheus.Desc
+	sent, received, rejected, durations                                        *prometheus.Desc
 }
 
 // NewCollector returns a Collector of e's statistics, labelled with e's
@@ -93,6 +94,7 @@ func NewCollector(e *bellwether.Elector) *Collector {
 		elections:     desc("elections_total", "Elections this member took part in."),
 		duplicates:    desc("duplicate_leaders_total", "Times this member, leading, met another leader."),
 		sendErrors:    desc("send_errors_total", "Broadcasts the bus refused."),
+		flooded:       desc("events_flooded_total", "Valid events received from one sender beyond bellwether.FloodLimit in one heartbeat interval."),
 		sent:          desc("events_sent_total", "Leader events this member broadcast, by action.", "action"),
 		received:      desc("events_received_total", "Valid leader events this member heard, by action.", "action"),
 		rejected:      desc("events_rejected_total", "Messages from the bus this member dropped, by reason.", "reason"),
@@ -115,7 +117,7 @@ func Register(reg prometheus.Registerer, e *bellwether.Elector) error {
 // Describe sends the descriptors of every metric the Collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.isLeader, c.epoch, c.leaderChanges, c.elections, c.duplicates,
-		c.sendErrors, c.sent, c.received, c.rejected, c.durations} {
+		c.sendErrors, c.flooded, c.sent, c.received, c.rejected, c.durations} {
 		ch <- d
 	}
 }
@@ -139,6 +141,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.elections, s.Elections)
 	counter(c.duplicates, s.DuplicateLeaders)
 	counter(c.sendErrors, s.SendErrors)
+	counter(c.flooded, s.Flooded)
 	for _, a := range actions {
 		counter(c.sent, s.Sent[a], string(a))
 		counter(c.received, s.Received[a], string(a))

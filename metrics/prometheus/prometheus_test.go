@@ -317,3 +317,39 @@ func TestRejectedReasons(t *testing.T) {
 		}
 	})
 }
+
+// TestFloodedMetric: events from one sender beyond FloodLimit in one
+// heartbeat interval are counted in bellwether_events_flooded_total, as in
+// Stats.Flooded.
+func TestFloodedMetric(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := mem.NewHub()
+		e := join(t, hub.NewTransport(), "a", false)
+		defer e.Close(t.Context())
+		tap, err := hub.NewTransport().Join(t.Context(), "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tap.Close()
+		msg := bellwether.NewEvent(bellwether.ActionAccept, "x").AppendJSON(nil)
+		for i := 0; i < bellwether.FloodLimit+10; i++ {
+			if err := tap.Send(t.Context(), msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(bwprom.NewCollector(e))
+		const want = `
+# HELP bellwether_events_flooded_total Valid events received from one sender beyond bellwether.FloodLimit in one heartbeat interval.
+# TYPE bellwether_events_flooded_total counter
+bellwether_events_flooded_total{group="g",id="a"} 10
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "bellwether_events_flooded_total"); err != nil {
+			t.Error(err)
+		}
+		if n := e.Stats().Flooded; n != 10 {
+			t.Errorf("Stats.Flooded = %d, want 10", n)
+		}
+	})
+}
