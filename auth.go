@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,23 +40,25 @@ const macPrefix = "bellwether/1\x00"
 // runs on the driver's worker only, the verifier on the receiver only, so
 // each owns its buffers and hashes.
 type auth struct {
-	ring     *Keyring
-	prefix   []byte // macPrefix + group + "\x00"
-	grp      string // 8 hex digits naming the group
-	boot     string // 16 hex digits, random for this member's life
-	unsigned bool   // accept unsigned messages too (rolling change)
+	ring     atomic.Pointer[Keyring] // the keyring in force; SetKeys replaces it
+	prefix   []byte                  // macPrefix + group + "\x00"
+	grp      string                  // 8 hex digits naming the group
+	boot     string                  // 16 hex digits, random for this member's life
+	unsigned bool                    // accept unsigned messages too (rolling change)
 	skew     time.Duration
 
 	// signer
-	ctr     uint64
-	signMAC hash.Hash
-	signSum [sha256.Size]byte
+	ctr      uint64
+	signRing *Keyring // the keyring signMAC is of
+	signMAC  hash.Hash
+	signSum  [sha256.Size]byte
 
 	// verifier
-	verifyMAC []hash.Hash // one per key
-	canon     []byte
-	sum, want [sha256.Size]byte
-	senders   map[string]*senderState
+	verifyRing *Keyring    // the keyring verifyMAC is of
+	verifyMAC  []hash.Hash // one per key
+	canon      []byte
+	sum, want  [sha256.Size]byte
+	senders    map[string]*senderState
 }
 
 // senderState is what a member remembers of one verified sender: the last
@@ -73,20 +76,37 @@ func newAuth(ring *Keyring, group string, acceptUnsigned bool, skew time.Duratio
 	}
 	gsum := sha256.Sum256([]byte("bellwether group\x00" + group))
 	a := &auth{
-		ring:     ring,
 		prefix:   []byte(macPrefix + group + "\x00"),
 		grp:      hex.EncodeToString(gsum[:4]),
 		boot:     hex.EncodeToString(boot[:]),
 		unsigned: acceptUnsigned,
 		skew:     skew,
-		signMAC:  hmac.New(sha256.New, ring.keys[0].secret),
 		canon:    make([]byte, 0, 512),
 		senders:  make(map[string]*senderState),
 	}
-	for _, k := range ring.keys {
-		a.verifyMAC = append(a.verifyMAC, hmac.New(sha256.New, k.secret))
-	}
+	a.ring.Store(ring)
 	return a, nil
+}
+
+// signing returns the keyring to sign with, its MAC made for it.
+func (a *auth) signing() *Keyring {
+	r := a.ring.Load()
+	if r != a.signRing {
+		a.signRing, a.signMAC = r, hmac.New(sha256.New, r.keys[0].secret)
+	}
+	return r
+}
+
+// verifying returns the keyring to verify with, its MACs made for it.
+func (a *auth) verifying() *Keyring {
+	r := a.ring.Load()
+	if r != a.verifyRing {
+		a.verifyRing, a.verifyMAC = r, nil
+		for _, k := range r.keys {
+			a.verifyMAC = append(a.verifyMAC, hmac.New(sha256.New, k.secret))
+		}
+	}
+	return r
 }
 
 // appendAuthFields appends the signature fields but the MAC, and returns b
@@ -111,7 +131,7 @@ func (a *auth) sign(b []byte, ev Event, now time.Time) []byte {
 	start := len(b)
 	b = ev.AppendJSON(b)
 	b = b[:len(b)-1] // reopen the object
-	k := &a.ring.keys[0]
+	k := &a.signing().keys[0]
 	b = appendAuthFields(b, []byte(k.id), []byte(a.boot), []byte(a.grp), a.ctr, now.UnixMilli())
 	a.signMAC.Reset()
 	a.signMAC.Write(a.prefix)
@@ -138,9 +158,10 @@ func (a *auth) verify(ev Event, r *rawEvent, now time.Time) string {
 	if string(r.grp) != a.grp {
 		return ReasonGroup
 	}
+	ring := a.verifying()
 	ki := -1
-	for i := range a.ring.keys {
-		if string(r.kid) == a.ring.keys[i].id {
+	for i := range ring.keys {
+		if string(r.kid) == ring.keys[i].id {
 			ki = i
 			break
 		}

@@ -730,3 +730,52 @@ func TestKeyRotationOutOfOrderFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyRotationInPlaceWithNoJobGap rotates a running group's key with
+// SetKeys, one step on every member before the next: the leader's one job
+// runs throughout, undisturbed, and nothing is rejected.
+func TestKeyRotationInPlaceWithNoJobGap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		old, new := key(t, 1), key(t, 2)
+		steps := []*bellwether.Keyring{ring(t, old), ring(t, old, new), ring(t, new, old), ring(t, new)}
+		g := newKeyedGroup(t, map[string]*bellwether.Keyring{"a": steps[0], "b": steps[0], "c": steps[0]})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		g.wantLeader(t, "start", "a")
+		for step := 1; step < len(steps); step++ {
+			for _, id := range []string{"c", "a", "b"} {
+				if err := g.ms[id].SetKeys(steps[step]); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(3 * time.Second)
+				synctest.Wait()
+			}
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		g.wantLeader(t, "after the rotation", "a")
+		if len(g.jobs.runs) != 1 || !g.jobs.runs[0].end.IsZero() {
+			t.Fatalf("jobs %v: want a's one job, running throughout", g.jobs)
+		}
+		for _, reason := range []string{bellwether.ReasonUnknownKey, bellwether.ReasonBadMAC, bellwether.ReasonUnsigned, bellwether.ReasonReplay, bellwether.ReasonClock} {
+			if n := g.rejected(reason); n != 0 {
+				t.Errorf("%d messages rejected as %s during the rotation", n, reason)
+			}
+		}
+		// The rotation is real: the old key alone no longer verifies what
+		// a member signs now.
+		hb := g.last("a", bellwether.ActionCurrent)
+		if reason := bellwether.NewVerifier(steps[0], "g")(hb, time.Now()); reason != bellwether.ReasonUnknownKey {
+			t.Errorf("a heartbeat after the rotation, checked with the old key: %q", reason)
+		}
+		z := join(t, newBus(), "z", nil)
+		if err := z.SetKeys(steps[0]); err == nil {
+			t.Error("SetKeys on an unkeyed member succeeded")
+		}
+		closeAll(t, z)
+		if err := g.ms["a"].SetKeys(nil); err == nil {
+			t.Error("SetKeys(nil) succeeded")
+		}
+		g.close(t)
+	})
+}

@@ -426,6 +426,25 @@ func (e *Elector) Resign(ctx context.Context) error {
 	}
 }
 
+// SetKeys replaces the keyring of a keyed member (Config.Keys) while it
+// runs: the next message it sends is signed with k's first key, and the
+// next it receives is verified with k's keys. Its boot nonce and counter
+// go on, so nothing it sent before is replayable. A group rotates its key
+// with no restart and no pause of its job by taking each step of the
+// rotation (add the new key second, move it first, remove the old one) on
+// every member before the next; see docs/security.md. It fails for a
+// member that was not keyed at Join, and for a nil k.
+func (e *Elector) SetKeys(k *Keyring) error {
+	switch {
+	case e.auth == nil:
+		return errors.New("bellwether: SetKeys: this member is not keyed (Config.Keys was nil at Join); a group becomes keyed by restarting its members with keys")
+	case k == nil:
+		return errors.New("bellwether: SetKeys: the keyring is nil; a keyed member stays keyed")
+	}
+	e.auth.ring.Store(k)
+	return nil
+}
+
 // resign ends the leadership l with a clean handover: it cancels l, and
 // once l's job has returned resigns the Machine, whose withdrawal lets the
 // others elect. The channel is closed when the withdrawal was handed to

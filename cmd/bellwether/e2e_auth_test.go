@@ -915,3 +915,69 @@ func awaitRunning(t *testing.T, started string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestE2EKeyRotationInPlace rotates the key of a running group without a
+// restart: each member's key file is replaced (written anew, then renamed
+// over the old) through the steps old+new; new+old; new, each step on
+// every member before the next. Every member reloads its file within
+// about a second; the one job runs throughout, never stopped, and no
+// message is rejected.
+func TestE2EKeyRotationInPlace(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	oldKey, newKey := e2eKey(t), e2eKey(t)
+	kdir := t.TempDir()
+	bus, group := "local://"+t.TempDir(), authGroup(t, "inplace")
+	started := filepath.Join(t.TempDir(), "started")
+	t.Cleanup(func() { killJobs(t, started) })
+	ids := []string{"m1", "m2", "m3"}
+	ms := map[string]*authMember{}
+	for _, id := range ids {
+		path := writeKeyFile(t, kdir, id+".key", oldKey)
+		ms[id] = startMember(t, bus, group, id, started, authTimings, "--key-file", path)
+	}
+	awaitJobs(t, started, 1, 10*time.Second, "first election")
+	for n, keys := range [][]string{{oldKey, newKey}, {newKey, oldKey}, {newKey}} {
+		for _, id := range ids {
+			tmp := writeKeyFile(t, kdir, id+".key.new", keys...)
+			if err := os.Rename(tmp, filepath.Join(kdir, id+".key")); err != nil {
+				t.Fatal(err)
+			}
+			// Bound: the poll (1s) and the load.
+			waitFor(t, id+" to reload its key file", func() bool {
+				return strings.Count(ms[id].p.stderr.String(), "key file reloaded") == n+1
+			})
+		}
+	}
+	time.Sleep(2 * authTimeout) // long enough for a lost lease to show
+	jobs := readJobs(t, started)
+	if r := running(jobs); len(jobs) != 1 || len(r) != 1 {
+		t.Fatalf("jobs %v, running %v: want the first job alone, running throughout", jobs, r)
+	}
+	newID := keyID(t, newKey)
+	for _, id := range ids {
+		if !regexp.MustCompile(`msg="key file reloaded" .*signing_key=` + newID + ` verifying_keys=` + newID + "\n").MatchString(ms[id].p.stderr.String()) {
+			t.Errorf("%s's last reload does not name the new key alone:\n%s", id, ms[id].p.stderr)
+		}
+	}
+	for _, reason := range []string{"unknown_key", "bad_mac", "unsigned", "replay", "clock"} {
+		if n := rejected(t, reason, ms["m1"], ms["m2"], ms["m3"]); n != 0 {
+			t.Errorf("%v messages rejected as %s during the rotation", n, reason)
+		}
+	}
+	// A broken key file is reported and the keys in use are kept.
+	if err := os.WriteFile(filepath.Join(kdir, "m1.key"), []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "m1 to report the broken key file", func() bool {
+		return strings.Contains(ms["m1"].p.stderr.String(), "could not be loaded; keeping the keys in use")
+	})
+	for _, m := range ms {
+		syscall.Kill(m.p.pid, syscall.SIGTERM)
+	}
+	for _, m := range ms {
+		if code := m.p.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("%s exited %d, want 0", m.id, code)
+		}
+	}
+}

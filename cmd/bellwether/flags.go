@@ -104,7 +104,7 @@ func (co *common) register(fs *flag.FlagSet) {
 	durationVar(fs, &co.settings.ElectionTimeout, "election-timeout", def.ElectionTimeout, "how long an election collects candidates")
 	durationVar(fs, &co.settings.HeartbeatInterval, "heartbeat-interval", def.HeartbeatInterval, "how often the leader announces itself")
 	durationVar(fs, &co.settings.HeartbeatTimeout, "heartbeat-timeout", def.HeartbeatTimeout, "how long without a heartbeat before a new election")
-	fs.StringVar(&co.keyFile, "key-file", "", "`PATH` of the group's key file, which authenticates the group: one key a line\n(bellwether keygen prints one), the first signs, all verify; readable by its owner only")
+	fs.StringVar(&co.keyFile, "key-file", "", "`PATH` of the group's key file, which authenticates the group: one key a line\n(bellwether keygen prints one), the first signs, all verify; readable by its owner only;\nreloaded when it changes, so a rotation needs no restart")
 	boolVar(fs, &co.acceptUnsigned, "accept-unsigned", "with --key-file, also accept unsigned messages while signing every one: only while\nan unkeyed group becomes keyed (docs/security.md)")
 	fs.StringVar(&co.http, "http", "", "serve /leader, /healthz and /metrics on `ADDR` (host:port; off by default)")
 	fs.StringVar(&co.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,58 @@ type member struct {
 	srv *http.Server
 	// srvDone is closed when the status server has stopped serving.
 	srvDone chan struct{}
+	// keysStop ends the key file's watcher; keysDone is closed when it
+	// has ended. Both nil without a key file.
+	keysStop, keysDone chan struct{}
+}
+
+// keyFilePoll is how often a keyed member looks at its key file for a
+// change.
+const keyFilePoll = time.Second
+
+// watchKeyFile reloads the key file whenever it changes (its size, time
+// or inode), so that a group rotates its key with no restart and no pause
+// of its job: each step written to every member's key file (atomically:
+// write a new file, then rename it over the old) before the next. A file
+// that does not load (loose, malformed, half written) is reported once per
+// change and the keys in use are kept.
+func (m *member) watchKeyFile(path string) {
+	defer close(m.keysDone)
+	stamp := func() (string, error) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d %d %v", fi.Size(), fi.ModTime().UnixNano(), fi.Sys()), nil
+	}
+	last, _ := stamp()
+	t := time.NewTicker(keyFilePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.keysStop:
+			return
+		case <-t.C:
+		}
+		now, err := stamp()
+		if now == last {
+			continue
+		}
+		last = now
+		var k *bellwether.Keyring
+		if err == nil {
+			k, err = bellwether.LoadKeyring(path)
+		}
+		if err == nil {
+			err = m.e.SetKeys(k)
+		}
+		if err != nil {
+			m.log.Error("the key file changed but could not be loaded; keeping the keys in use", "err", err)
+			continue
+		}
+		ids := k.KeyIDs()
+		m.log.Info("key file reloaded", "signing_key", ids[0], "verifying_keys", strings.Join(ids, ","))
+	}
 }
 
 // join opens the bus co names, starts the status server if co asks for
@@ -69,6 +122,10 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 		return nil, fmt.Errorf("--bus %q: %w", co.busName(), scrubError(err, co.bus))
 	}
 	m.tr, m.e = tr, e
+	if co.keys != nil && co.keyFile != "" {
+		m.keysStop, m.keysDone = make(chan struct{}), make(chan struct{})
+		go m.watchKeyFile(co.keyFile)
+	}
 	if ln != nil {
 		m.srv = &http.Server{Handler: newStatusHandler(e, co.bus), ReadHeaderTimeout: 5 * time.Second}
 		m.srvDone = make(chan struct{})
@@ -136,6 +193,10 @@ func unwrapOp(err error) error {
 // close stops the member: the Elector first (which stops a running job and
 // withdraws), then the status server and the bus.
 func (m *member) close() {
+	if m.keysStop != nil {
+		close(m.keysStop)
+		<-m.keysDone
+	}
 	if err := m.e.Close(context.Background()); err != nil {
 		m.log.Warn("closing", "err", err)
 	}
