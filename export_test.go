@@ -27,12 +27,14 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var d *driver
+	var sendBuf []byte // reused, as the Elector's worker reuses its own
 	d = newDriver(m, func(ef Effect) {
 		if ef.Kind != EffectBroadcast {
 			return
 		}
-		var buf [128]byte
-		send(ef.Event.AppendJSON(buf[:0]))
+		msg := ef.Event.AppendJSON(sendBuf[:0])
+		sendBuf = msg[:0]
+		send(msg)
 		d.mu.Lock()
 		d.after(d.m.Acked(now, ef.Seq), now)
 		d.mu.Unlock()
