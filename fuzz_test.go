@@ -278,6 +278,18 @@ type machineRun struct {
 	shownLeading bool
 	started      bool
 	closed       bool
+
+	received bellwether.Event // the event of the Receive step running
+
+	// A model of a leasing member's winning, for the rules of the lease:
+	// won says it won an election and has not since given the office up
+	// (held or only claimed); a claim not held lapses at claimEnd.
+	won          bool
+	claimEnd     time.Time
+	listenFrom   time.Time       // since when it has listened (Start, Deaf(false), a late Tick)
+	deaf         bool            // Deaf(true) without Deaf(false) since
+	electionSeqs map[uint64]bool // its requests and accepts since it last won or gave up
+	electAcked   bool            // one of those was acknowledged while it elected
 }
 
 // snapshot is what the Machine shows between steps.
@@ -330,7 +342,7 @@ func runMachine(t *testing.T, data []byte) string {
 	if err != nil {
 		t.Fatalf("NewMachine(%+v): %v", cfg, err)
 	}
-	r := &machineRun{t: t, m: m, cfg: cfg, s: m.Settings(), now: t0, max: t0, heard: map[string]bool{}, heardInvalid: map[string]bool{}}
+	r := &machineRun{t: t, m: m, cfg: cfg, s: m.Settings(), now: t0, max: t0, heard: map[string]bool{}, heardInvalid: map[string]bool{}, electionSeqs: map[uint64]bool{}}
 	for steps := 0; !in.done() && steps < 400; steps++ {
 		op := machineOp(in.byte() % byte(opCount))
 		r.advance(in)
@@ -345,6 +357,7 @@ func runMachine(t *testing.T, data []byte) string {
 		case opReceive:
 			e := r.event(in)
 			r.heard[e.ClientID] = true
+			r.received = e
 			out := r.step(op, e.String(), func() bellwether.Output { return m.Receive(r.now, e) })
 			if hasKind(out, bellwether.EffectHandover) && (resignOnHandover || !m.IsLeader()) {
 				// The driver resigns. A member asked to hand over has won
@@ -579,6 +592,74 @@ func effectsString(out bellwether.Output) string {
 	return b.String()
 }
 
+// checkWin follows a leasing member's winning and giving up through one
+// step and checks, when it wins, the rules of the lease: it wins only when
+// an election times out (in a Tick), not while deaf or standing aside for
+// its id, not before it has listened for LeaseDuration, and only after the
+// bus acknowledged one of its broadcasts of the election.
+func (r *machineRun) checkWin(op machineOp, arg string, before snapshot, out bellwether.Output) {
+	r.t.Helper()
+	now, id := r.now, r.cfg.ID
+	lapsing := r.won && (before.leaseOK && !now.Before(before.leaseEnd) || !before.leaseOK && !now.Before(r.claimEnd))
+	switch op {
+	case opTick:
+		// Overdue by more than half a heartbeat interval: it listens
+		// afresh. (Unless a lapsing lease changes the deadlines first;
+		// then the model keeps the older, laxer time.)
+		if !before.next.IsZero() && now.Sub(before.next) > r.s.HeartbeatInterval/2 && !lapsing {
+			r.listenFrom = now
+		}
+	case opDeaf:
+		deaf := arg == "true"
+		if deaf {
+			r.won = false
+		} else {
+			r.listenFrom = now
+		}
+		r.deaf = deaf
+	case opResign, opStepDown:
+		r.won = false
+	case opReceive:
+		if e := r.received; e.ClientID == id || e.Action == bellwether.ActionCurrent && bellwether.CompareIDs(e.ClientID, id) < 0 {
+			r.won = false // it stands aside, or defers to a smaller leader
+		}
+	}
+	if lapsing && op != opShutdown {
+		r.won = false
+	}
+	for _, e := range out.Effects {
+		switch {
+		case e.Kind == bellwether.EffectLeading && !e.Leading,
+			e.Kind == bellwether.EffectLeader && e.Leader != "" && e.Leader != id:
+			r.won = false
+		case e.Kind == bellwether.EffectBroadcast && (e.Event.Action == bellwether.ActionRequest || e.Event.Action == bellwether.ActionAccept) && e.Event.Takeover == "":
+			r.electionSeqs[e.Seq] = true
+		case e.Kind == bellwether.EffectBroadcast && e.Event.Action == bellwether.ActionCurrent && !r.won:
+			// It won.
+			switch {
+			case op != opTick:
+				r.fail("won in a %s step, not when an election timed out", op)
+			case r.deaf || before.conflict:
+				r.fail("won while deaf (%v) or standing aside for its id (%v)", r.deaf, before.conflict)
+			case now.Before(r.listenFrom.Add(r.m.LeaseDuration())):
+				r.fail("won at %v, having listened only since %v, less than LeaseDuration %v", now, r.listenFrom, r.m.LeaseDuration())
+			case !r.electAcked:
+				r.fail("won an election none of whose broadcasts was acknowledged")
+			}
+			r.won, r.claimEnd = true, now.Add(r.m.LeaseDuration())
+			r.electAcked = false
+			clear(r.electionSeqs)
+		}
+	}
+	if op == opAcked && before.electing {
+		var seq uint64
+		fmt.Sscan(arg, &seq)
+		if r.electionSeqs[seq] {
+			r.electAcked = true
+		}
+	}
+}
+
 // step runs one Machine step at r.now and checks its output and the state
 // it leaves against the state before.
 func (r *machineRun) step(op machineOp, arg string, f func() bellwether.Output) bellwether.Output {
@@ -765,6 +846,12 @@ func (r *machineRun) step(op machineOp, arg string, f func() bellwether.Output) 
 			r.t.Skipf("KNOWN BUG: a step after Shutdown ends the lapsed lease: %s", r.log[len(r.log)-1])
 		}
 		r.fail("a step after Shutdown had effects or set a deadline")
+	}
+	if op == opStart && lease && !r.started && !r.closed {
+		r.listenFrom = now
+	}
+	if lease && (r.started || op == opStart) && !r.closed {
+		r.checkWin(op, arg, before, out)
 	}
 	if op == opStart {
 		r.started = true
