@@ -231,16 +231,24 @@ func FuzzMachine(f *testing.F) {
 	f.Add(seed(lease | faithful))
 	f.Add(seed(reference))
 	f.Add(seed(observer | lease))
-	// Elected, then a current from a smaller leader, then a takeover
-	// request from "a", then a request carrying an epoch.
+	// A Receive is op, clock, action, id, epoch (0: none; 1: 1 + the next
+	// byte), value (0: none), takeover (0: none; 1: this member).
+	const request, current, a, z = 0, 1, 0, 4
+	// Elected, then asked to hand over by "a", then a current from "a"
+	// (it defers), then a request from "z" carrying an epoch.
 	f.Add(seed(lease|reference|faithful,
-		byte(opReceive), 0, 1, 0, 1, 1, 0,
-		byte(opReceive), 0, 0, 0, 0, 0, 1,
-		byte(opReceive), 0, 0, 4, 2, 0, 0))
-	// Elected with Preempt, then it hears a larger bellwether leader.
-	f.Add(seed(lease|preempt|faithful, byte(opReceive), 0, 1, 4, 1, 0, 0, byte(opTick), 5, 200))
-	// Elected, then the clock goes far ahead, backwards and before 1970.
-	f.Add(seed(lease|reference, byte(opTick), 7, 0, byte(opReceive), 6, 50, 0, 2, 0, 0, byte(opTick), 7, 1, byte(opDeaf), 0, 1, byte(opDeaf), 0, 0))
+		byte(opReceive), 0, request, a, 0, 0, 1,
+		byte(opReceive), 0, current, a, 1, 1, 0, 0,
+		byte(opReceive), 0, request, z, 1, 200, 0, 0))
+	// A Preempt member hears a larger bellwether leader and asks it to
+	// hand over, again after HeartbeatTimeout.
+	f.Add([]byte{lease | preempt | faithful, 2, 1, 9, byte(opStart), 0,
+		byte(opReceive), 0, current, z, 1, 5, 0, 0, byte(opTick), 5, 90,
+		byte(opReceive), 0, current, z, 1, 5, 0, 0})
+	// Elected, then the clock jumps 1000 hours ahead, goes back half a
+	// second, then to before 1970; deaf and hearing again.
+	f.Add(seed(lease|reference, byte(opTick), 7, 0, byte(opReceive), 6, 50, request, 2, 0, 0, 0,
+		byte(opTick), 7, 1, byte(opDeaf), 0, 1, byte(opDeaf), 0, 0))
 	// Elected, deaf, resigning and shutting down.
 	f.Add(seed(lease, byte(opDeaf), 0, 1, byte(opResign), 0, byte(opStepDown), 0, byte(opShutdown), 0, 0, byte(opTick), 7, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -457,6 +465,7 @@ func (r *machineRun) event(in *fuzzInput) bellwether.Event {
 	case 5:
 		e.Epoch = in.uint64() % (bellwether.MaxEpoch + 1)
 	}
+	e.Epoch = min(e.Epoch, bellwether.MaxEpoch) // a valid event: receiveInvalid makes the others
 	switch in.byte() % 4 {
 	case 1:
 		e.Value = "w"
