@@ -80,8 +80,14 @@ func TestFollowerHeartbeatAllocNothingAndWakesNoWorker(t *testing.T) {
 		wakes := bellwether.WorkerWakes(e)
 		before := e.Stats()
 		const beats = 200
+		// A millisecond short of the interval, so that no heartbeat lands
+		// at the very instant the worker's timer fires for an earlier
+		// deadline (HeartbeatTimeout is a multiple of the interval): there
+		// the two goroutines race, and a heartbeat that finds the timer
+		// being re-armed wakes the worker once, harmlessly.
+		gap := interval - time.Millisecond
 		for range beats {
-			time.Sleep(interval)
+			time.Sleep(gap)
 			bellwether.ReceiveBytes(e, hb)
 		}
 		synctest.Wait()

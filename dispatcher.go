@@ -141,37 +141,31 @@ func (l *leadership) begunOrLive() bool {
 // dispatcher delivers an Elector's callbacks on a goroutine of its own, in
 // order and one at a time, so that slow user code never delays the
 // protocol (a leader that stops heartbeating loses its office). The job,
-// OnStartedLeading, runs on a goroutine of its own.
+// OnStartedLeading, runs on a goroutine of its own. The delivering
+// goroutine runs only while there is something to deliver, so that a
+// member at rest costs no goroutine for its callbacks.
 type dispatcher struct {
 	cb Callbacks
 
 	mu      sync.Mutex
 	queue   []note
-	closing bool        // Close began: start nothing but the last OnStoppedLeading
-	led     *leadership // OnStartedLeading was called and OnStoppedLeading not yet
-	inCall  bool        // OnNewLeader or OnStoppedLeading is running
-
-	wake chan struct{}
-	done chan struct{}
+	closing bool          // Close began: start nothing but the last OnStoppedLeading
+	led     *leadership   // OnStartedLeading was called and OnStoppedLeading not yet; the delivering goroutine's
+	inCall  bool          // OnNewLeader or OnStoppedLeading is running
+	running bool          // a goroutine delivers the queue
+	drained chan struct{} // closed when the delivering goroutine stops, for close
 }
 
-func newDispatcher(cb Callbacks) *dispatcher {
-	d := &dispatcher{cb: cb, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go d.run()
-	return d
-}
+func newDispatcher(cb Callbacks) *dispatcher { return &dispatcher{cb: cb} }
 
 func (d *dispatcher) push(n note) {
 	d.mu.Lock()
 	d.queue = append(d.queue, n)
+	start := !d.running
+	d.running = true
 	d.mu.Unlock()
-	d.poke()
-}
-
-func (d *dispatcher) poke() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	if start {
+		go d.run()
 	}
 }
 
@@ -188,40 +182,44 @@ func (d *dispatcher) beginClose() {
 	d.mu.Lock()
 	d.closing = true
 	d.mu.Unlock()
-	d.poke()
 }
 
 // close delivers the OnStoppedLeading still owed, after its job has
-// returned, and waits for the dispatcher to stop.
+// returned, and waits until everything queued has been delivered.
 func (d *dispatcher) close() {
 	d.beginClose()
 	d.push(note{kind: noteStopped})
-	<-d.done
+	d.mu.Lock()
+	if !d.running {
+		d.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	d.drained = ch
+	d.mu.Unlock()
+	<-ch
 }
 
+// run delivers the queue in order until it is empty. The mutex hands the
+// dispatcher's state (led) from one delivering goroutine to the next.
 func (d *dispatcher) run() {
-	defer close(d.done)
 	for {
 		d.mu.Lock()
 		batch := d.queue
 		d.queue = nil
-		closing := d.closing
+		if len(batch) == 0 {
+			d.running = false
+			if d.drained != nil {
+				close(d.drained)
+				d.drained = nil
+			}
+			d.mu.Unlock()
+			return
+		}
 		d.mu.Unlock()
 		for _, n := range batch {
 			d.deliver(n)
 		}
-		if len(batch) > 0 {
-			continue
-		}
-		if closing {
-			d.mu.Lock()
-			empty := len(d.queue) == 0
-			d.mu.Unlock()
-			if empty && d.led == nil {
-				return
-			}
-		}
-		<-d.wake
 	}
 }
 

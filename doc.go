@@ -53,6 +53,19 @@
 // by a larger id asks that leader to hand over, and the old job stops
 // before the new one starts, as with Resign.
 //
+// # Authenticated groups
+//
+// On a shared bus anyone who can publish can speak the reference protocol.
+// With Config.Keys (a [Keyring]: the first key signs, all verify, so keys
+// rotate without downtime) a member signs every message with an HMAC over
+// the group, every field, a boot nonce, a counter and a timestamp, and
+// drops and counts (Stats.Rejected) what does not verify or is replayed:
+// nobody without the key becomes leader, deposes the leader or starts an
+// election. A keyed member that hears only messages it cannot verify (a
+// wrong key) stands for no election and says so in Health. Keys protect
+// who may speak, not what is said: nothing is encrypted. See
+// docs/security.md.
+//
 // # Protocol
 //
 // The protocol, its wire format and every decision are those of the

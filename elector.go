@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -53,6 +54,24 @@ type Config struct {
 	// Resign does not preempt until it next leads. See the package
 	// documentation on preferring leaders.
 	Preempt bool
+	// Keys authenticates the group: with a keyring, the member signs every
+	// message with its first key and accepts only messages that one of its
+	// keys verifies, for this group, not replayed; it drops and counts the
+	// others (Stats.Rejected). Every member of a keyed group needs the same
+	// keys; a keyed group is for bellwether members only, since reference
+	// clients neither sign nor verify. See docs/security.md.
+	Keys *Keyring
+	// AcceptUnsigned, with Keys, also accepts unsigned messages, while
+	// still signing every message: the setting for turning an unkeyed group
+	// into a keyed one without downtime (docs/security.md). It gives up the
+	// protection for as long as it is set.
+	AcceptUnsigned bool
+	// MaxClockSkew bounds, with Keys, how far a signed message's
+	// timestamp may be from this member's clock before it is taken for a
+	// replay. Zero means DefaultMaxClockSkew (30s), which tolerates the
+	// skew of clocks that are not synchronised for a while; synchronised
+	// clocks are within milliseconds.
+	MaxClockSkew time.Duration
 }
 
 // Callbacks are called by an [Elector] in the order the changes happened.
@@ -122,8 +141,16 @@ type Elector struct {
 	kickCtx context.Context // the receiver's context, cancelled by kickRecv
 	kick    context.CancelFunc
 
-	lastSender string // the id of the last event received; the receiver's only
-	lastValue  string // the last value received; the receiver's only
+	auth       *auth                // signs (worker) and verifies (receiver), with Config.Keys
+	wallStep   atomic.Int64         // tests: nanoseconds the wall clock of signatures is stepped by
+	sendBuf    []byte               // the worker's encoding buffer
+	doubtAt    time.Time            // when the receiver last told the machine of an unverifiable message
+	rejectLog  map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
+	lastSender string               // the id of the last event received; the receiver's only
+	lastValue  string               // the last value received; the receiver's only
+	floodFrom  map[uint64]int       // events per sender (by a hash of its id) in the window since floodAt; the receiver's only
+	floodSeed  maphash.Seed
+	floodAt    time.Time
 
 	recvDone chan struct{}
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
@@ -140,6 +167,7 @@ type Elector struct {
 	recvErr   error     // the receive error that made the member deaf
 	deaf      bool
 	conflict  bool      // another member uses this id
+	doubtful  bool      // hears only messages it cannot verify
 	elected   time.Time // start of the election in progress, or zero
 }
 
@@ -175,6 +203,22 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	if err := validateValue(cfg.Value); err != nil {
 		return nil, fmt.Errorf("bellwether: invalid config: Value: %w", err)
 	}
+	if cfg.MaxClockSkew < 0 {
+		return nil, fmt.Errorf("bellwether: invalid config: MaxClockSkew %v is negative", cfg.MaxClockSkew)
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.AcceptUnsigned && cfg.Keys == nil {
+		return nil, errors.New("bellwether: invalid config: AcceptUnsigned is set but Keys is nil; it only relaxes a keyed member")
+	}
+	var au *auth
+	if cfg.Keys != nil {
+		var err error
+		if au, err = newAuth(cfg.Keys, cfg.Group, cfg.AcceptUnsigned, cfg.MaxClockSkew); err != nil {
+			return nil, fmt.Errorf("bellwether: %w", err)
+		}
+	}
 	cfg.Settings = cfg.Settings.WithDefaults()
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = cfg.Settings.HeartbeatInterval
@@ -194,6 +238,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	base, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e := &Elector{
 		cfg:      cfg,
+		auth:     au,
 		log:      logger.With("group", cfg.Group, "id", cfg.ID),
 		conn:     conn,
 		base:     base,
@@ -409,13 +454,15 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 func (e *Elector) Health() error {
 	e.mu.Lock()
 	err, at := e.sendErr, e.sendErrAt
-	state, deaf, recvErr, conflict := e.state, e.deaf, e.recvErr, e.conflict
+	state, deaf, recvErr, conflict, doubtful := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful
 	e.mu.Unlock()
 	switch {
 	case state != lifeRunning:
 		return ErrClosed
 	case conflict:
 		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.cfg.Group, e.cfg.ID)
+	case doubtful:
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.cfg.Group)
 	case deaf:
 		return fmt.Errorf("bellwether: cannot hear the group, so not standing for election: %w", recvErr)
 	}
@@ -541,14 +588,22 @@ func (e *Elector) handle(ef Effect) {
 		case WarnDuplicateID:
 			e.log.Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
 			return
+		case WarnUnverified:
+			e.log.Error(ef.Warning.String())
+			return
 		}
 		e.log.Warn(ef.Warning.String())
 	}
 }
 
 func (e *Elector) send(ef Effect) {
-	var buf [128]byte
-	msg := ef.Event.AppendJSON(buf[:0])
+	var msg []byte
+	if e.auth != nil {
+		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wallNow())
+	} else {
+		msg = ef.Event.AppendJSON(e.sendBuf[:0])
+	}
+	e.sendBuf = msg[:0]
 	ctx, cancel := context.WithTimeout(e.base, e.cfg.SendTimeout)
 	err := e.conn.Send(ctx, msg)
 	cancel()
@@ -662,9 +717,9 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 			l.epoch.Store(m.Epoch())
 		}
 	}
-	if c := m.Conflict(); c != e.conflict {
+	if c, d := m.Conflict(), m.Doubtful(); c != e.conflict || d != e.doubtful {
 		e.mu.Lock()
-		e.conflict = c
+		e.conflict, e.doubtful = c, d
 		e.mu.Unlock()
 	}
 	electing := m.Electing()
@@ -770,6 +825,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 		}
 		e.stats.rejected(reason)
 		e.log.Debug("dropped a message that is not a leader event", "err", err)
+		e.unverified(false)
 		return
 	}
 	ev := Event{Type: EventType, Action: r.action, ClientID: e.senderID(r.id), Epoch: r.epoch}
@@ -779,6 +835,17 @@ func (e *Elector) receiveBytes(msg []byte) {
 	if len(r.takeover) > 0 {
 		ev.Takeover = string(r.takeover)
 	}
+	if e.auth != nil {
+		if reason := e.auth.verify(ev, &r, e.wallNow()); reason != "" {
+			e.stats.rejected(reason)
+			e.logRejected(ev.ClientID, reason)
+			if reason != ReasonReplay { // a duplicate delivery is no doubt
+				e.unverified(reason == ReasonClock)
+			}
+			return
+		}
+	}
+	e.countFlood(ev.ClientID)
 	if ev.ClientID == e.cfg.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
@@ -787,6 +854,75 @@ func (e *Elector) receiveBytes(msg []byte) {
 		e.stats.received(ev.Action)
 	}
 	e.d.receive(ev)
+}
+
+// FloodLimit is how many events from one sender in one HeartbeatInterval
+// an Elector takes for ordinary: a leader's heartbeat and the few messages
+// of an election. Beyond it, Stats.Flooded counts them.
+const FloodLimit = 16
+
+// countFlood counts ev's sender's events in the current HeartbeatInterval.
+// It keeps at most maxSenders senders a window, by a hash of the id (not
+// the id), so a flood of forged ids costs a few kilobytes at most.
+func (e *Elector) countFlood(from string) {
+	now := time.Now()
+	if e.floodFrom == nil {
+		e.floodFrom, e.floodSeed = make(map[uint64]int), maphash.MakeSeed()
+	}
+	if now.Sub(e.floodAt) >= e.cfg.Settings.HeartbeatInterval {
+		clear(e.floodFrom)
+		e.floodAt = now
+	}
+	k := maphash.String(e.floodSeed, from)
+	n, ok := e.floodFrom[k]
+	if !ok && len(e.floodFrom) >= maxSenders {
+		return
+	}
+	e.floodFrom[k] = n + 1
+	if n+1 > FloodLimit {
+		e.stats.add(&e.stats.flooded, 1)
+		if n+1 == FloodLimit+1 {
+			e.logRejected(from, "flood")
+		}
+	}
+}
+
+// wallNow is the wall clock that signatures carry and are checked against.
+func (e *Elector) wallNow() time.Time {
+	return time.Now().Add(time.Duration(e.wallStep.Load()))
+}
+
+// unverified tells a keyed member's machine that a message failed, at most
+// every quarter HeartbeatInterval: a flood costs no machine steps.
+func (e *Elector) unverified(clock bool) {
+	if e.auth == nil {
+		return
+	}
+	now := time.Now()
+	if !clock && !e.doubtAt.IsZero() && now.Sub(e.doubtAt) < e.cfg.Settings.HeartbeatInterval/4 {
+		return
+	}
+	e.doubtAt = now
+	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now, clock) })
+}
+
+// logRejected logs a keyed member's rejection at most once a minute per
+// claimed sender (and for at most a bounded number of them), so that a
+// flood cannot flood the log.
+func (e *Elector) logRejected(from, reason string) {
+	now := time.Now()
+	if last, ok := e.rejectLog[from]; ok && now.Sub(last) < time.Minute {
+		return
+	}
+	if e.rejectLog == nil || len(e.rejectLog) >= 1024 {
+		e.rejectLog = make(map[string]time.Time)
+	}
+	e.rejectLog[from] = now
+	if reason == "flood" {
+		e.log.Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
+		return
+	}
+	e.log.Warn("dropped a message that failed verification", "from", from, "reason", reason)
 }
 
 // senderID returns raw as a string, reusing an id this member holds when

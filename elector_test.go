@@ -3,6 +3,8 @@ package bellwether_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -41,9 +43,7 @@ func TestElectorHealthFollowsTheTransportAfterAnOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := leader.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, leader)
 		synctest.Wait() // the leader's announcement is out
 		// A follower joins during an outage of its connection: its first
 		// request fails. (Quiet mode sends it after a jitter, so the
@@ -133,6 +133,14 @@ func join(t *testing.T, b bellwether.Transport, id string, r *recorder, mut ...f
 	return e
 }
 
+// awaitLeadership waits until e leads, failing the test if e closes first.
+func awaitLeadership(t *testing.T, e *bellwether.Elector) {
+	t.Helper()
+	if err := e.AwaitLeadership(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func closeAll(t *testing.T, es ...*bellwether.Elector) {
 	t.Helper()
 	for _, e := range es {
@@ -210,9 +218,7 @@ func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 		b := newBus()
 		var r recorder
 		e := join(t, b, "b", &r)
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait()
 		r.mu.Lock()
 		ctx := r.ctxs[0]
@@ -249,14 +255,10 @@ func TestElectorResign(t *testing.T) {
 		var ra recorder
 		ea := join(t, b, "a", &ra)
 		eb := join(t, b, "b", nil)
-		if err := ea.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, ea)
 		synctest.Wait() // the job has started
 		ea.Resign(context.Background())
-		if err := eb.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, eb)
 		// a, the smallest id, does not take the office back while b leads.
 		time.Sleep(time.Minute)
 		synctest.Wait()
@@ -312,9 +314,7 @@ func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 		b := newBus()
 		var r recorder
 		e := join(t, b, "a", &r)
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		if err := e.Health(); err != nil {
 			t.Fatalf("Health() = %v while the bus works", err)
 		}
@@ -349,9 +349,7 @@ func TestElectorDropsInvalidMessages(t *testing.T) {
 		var r recorder
 		e := join(t, b, "m", &r)
 		follower := join(t, b, "n", nil)
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait()
 		before := r.get()
 		for _, msg := range []string{
@@ -393,9 +391,7 @@ func TestElectorWatch(t *testing.T) {
 		if first.Group != "g" || first.ID != "a" || first.IsLeader {
 			t.Fatalf("first status = %+v", first)
 		}
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait()
 		// A slow reader sees the latest status.
 		st := <-ch
@@ -474,9 +470,7 @@ func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
 				}
 			}
 		})
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait() // the job has started
 		closeAll(t, e)
 		synctest.Wait()
@@ -498,9 +492,7 @@ func TestElectorCloseTimeout(t *testing.T) {
 		e := join(t, b, "a", nil, func(c *bellwether.Config) {
 			c.Callbacks.OnStartedLeading = func(ctx context.Context) { <-release }
 		})
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait() // the job has started and ignores its context
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -585,9 +577,7 @@ func TestElectorStatsCountsElections(t *testing.T) {
 		b := newBus()
 		e := join(t, b, "a", nil)
 		f := join(t, b, "b", nil)
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait()
 		s := e.Stats()
 		if s.Elections != 1 || s.ElectionDurations.Count != 1 || !s.IsLeader {
@@ -628,9 +618,7 @@ func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
 				}
 			}
 		})
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		synctest.Wait() // the first job runs
 		closed := make(chan error, 1)
 		go func() { closed <- e.Close(context.Background()) }()
@@ -645,5 +633,27 @@ func TestElectorCloseEndsALeadershipWonWhileTheJobStops(t *testing.T) {
 		if e.IsLeader() {
 			t.Fatal("leading after Close")
 		}
+	})
+}
+
+// TestElectorAtRestCostsTwoGoroutines: a member at rest, leader or
+// follower, keeps two goroutines (its driver's worker and its receiver);
+// the callbacks' goroutine runs only while there is something to deliver.
+func TestElectorAtRestCostsTwoGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		before := runtime.NumGoroutine()
+		var es []*bellwether.Elector
+		for i := 0; i < 20; i++ {
+			var r recorder
+			es = append(es, join(t, b, fmt.Sprintf("m%d", i), &r))
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		// One more, the bus's own, is shared by all.
+		if n := runtime.NumGoroutine() - before; n > 2*len(es)+1 {
+			t.Errorf("%d members at rest keep %d goroutines, want at most 2 each and the bus's", len(es), n)
+		}
+		closeAll(t, es...)
 	})
 }

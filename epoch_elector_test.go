@@ -2,6 +2,7 @@ package bellwether_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -368,4 +369,52 @@ func (c *atomicCount) get() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// TestElectorAnswersRequestsAtABoundedRate: however many requests arrive,
+// forged or not, a leader answers at most one current per
+// ElectionTimeout/4 beyond its heartbeats, and a member electing in
+// ModeReference at most one accept per ElectionTimeout/4; a flood from one
+// sender is counted. Without the bound (the Manager, as the reference)
+// every request is answered.
+func TestElectorAnswersRequestsAtABoundedRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := mem.NewHub()
+		a := join(t, plainBus{h.NewTransport()}, "a", nil)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if !a.IsLeader() {
+			t.Fatal("a does not lead")
+		}
+		tap, err := h.NewTransport().Join(context.Background(), "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := a.Stats()
+		// 2,000 requests over two seconds, from one sender and from many.
+		for i := 0; i < 2000; i++ {
+			id := "flood"
+			if i%2 == 1 {
+				id = fmt.Sprintf("x%d", i)
+			}
+			tap.Send(context.Background(), bellwether.NewEvent(bellwether.ActionRequest, id).AppendJSON(nil))
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+		}
+		after := a.Stats()
+		sent := after.Sent[bellwether.ActionCurrent] - before.Sent[bellwether.ActionCurrent]
+		// Two seconds: one heartbeat (HeartbeatInterval 1s... 2s by
+		// default: at most 2) plus at most one answer per 250ms.
+		if limit := uint64(2 + 2*4 + 1); sent > limit {
+			t.Errorf("the leader sent %d currents in 2s of requests, want at most %d", sent, limit)
+		}
+		if sent < 4 {
+			t.Errorf("the leader sent %d currents: requests must still be answered", sent)
+		}
+		if n := after.Flooded - before.Flooded; n < 900 {
+			t.Errorf("Flooded = %d, want the one sender's thousand requests beyond the limit", n)
+		}
+		tap.Close()
+		closeAll(t, a)
+	})
 }

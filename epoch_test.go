@@ -40,6 +40,15 @@ func leaderReports(out bellwether.Output) []bellwether.Effect {
 
 func micros(t time.Time) uint64 { return uint64(t.UnixMicro()) }
 
+// residues is the number of epoch classes (machine.go's epochResidues):
+// a member takes the first epoch of its own class at or after the one the
+// rules give.
+const residues = 4096
+
+// inClassAfter reports whether got is the first epoch of its class at or
+// after lo, the class being class (got itself when class is unknown).
+func inClassAfter(got, lo uint64) bool { return got >= lo && got < lo+residues }
+
 // leadAlone starts a leasing machine of mode and runs it, acknowledging
 // every broadcast, until it leads; it returns the machine and the time.
 func leadAlone(t *testing.T, id string, mode bellwether.ElectionMode) (*bellwether.Machine, time.Time) {
@@ -60,10 +69,12 @@ func leadAlone(t *testing.T, id string, mode bellwether.ElectionMode) (*bellweth
 
 func TestEpochOfAFirstLeadershipIsTheWallClock(t *testing.T) {
 	m, won := leaseLeader(t, "a")
-	want := micros(at(7500 * time.Millisecond))
-	if evs := broadcasts(won); len(evs) != 1 || evs[0].Epoch != want {
-		t.Fatalf("winning current = %+v, want epoch %d (the wall clock in microseconds)", evs, want)
+	wall := micros(at(7500 * time.Millisecond))
+	evs := broadcasts(won)
+	if len(evs) != 1 || !inClassAfter(evs[0].Epoch, wall) {
+		t.Fatalf("winning current = %+v, want an epoch from %d (the wall clock in microseconds), in its class", evs, wall)
 	}
+	want := evs[0].Epoch
 	if m.Epoch() != 0 {
 		t.Fatalf("Epoch before the lease = %d, want 0: it does not lead yet", m.Epoch())
 	}
@@ -111,8 +122,8 @@ func TestEpochExceedsEveryEpochHeard(t *testing.T) {
 				now = now.Add(250 * time.Millisecond)
 				out = m.Tick(now)
 			}
-			if epoch != high+1 {
-				t.Fatalf("new leadership's epoch = %d, want %d: one above the epoch heard", epoch, high+1)
+			if !inClassAfter(epoch, high+1) {
+				t.Fatalf("new leadership's epoch = %d, want the first of its class above the %d heard", epoch, high)
 			}
 		})
 	}
@@ -128,28 +139,31 @@ func TestEpochRisesAboveBothWhenLeadersMeet(t *testing.T) {
 			mine := a.Epoch()
 			theirs := mine + 1000
 			out := a.Receive(now, current("b", theirs, ""))
-			if !a.IsLeader() || a.Epoch() != theirs+1 {
-				t.Fatalf("after meeting b: leading %v at epoch %d, want leading at %d", a.IsLeader(), a.Epoch(), theirs+1)
+			e1 := a.Epoch()
+			// Its class is its own: the same step of residues from mine.
+			if !a.IsLeader() || e1 <= theirs || e1 > theirs+residues || (e1-mine)%residues != 0 {
+				t.Fatalf("after meeting b: leading %v at epoch %d, want leading above %d in its class", a.IsLeader(), e1, theirs)
 			}
-			if r := leaderReports(out); len(r) != 1 || r[0].Leader != "a" || r[0].Epoch != theirs+1 {
+			if r := leaderReports(out); len(r) != 1 || r[0].Leader != "a" || r[0].Epoch != e1 {
 				t.Fatalf("leader reports = %+v, want a at the new epoch", r)
 			}
-			if evs := broadcasts(a.Tick(now.Add(2 * time.Second))); len(evs) == 0 || evs[len(evs)-1].Epoch != theirs+1 {
-				t.Fatalf("next heartbeat = %+v, want epoch %d", evs, theirs+1)
+			if evs := broadcasts(a.Tick(now.Add(2 * time.Second))); len(evs) == 0 || evs[len(evs)-1].Epoch != e1 {
+				t.Fatalf("next heartbeat = %+v, want epoch %d", evs, e1)
 			}
 			// A smaller epoch from the other leader: it still moves above
 			// both, its own included.
 			a.Receive(now.Add(2*time.Second), current("b", 5, ""))
-			if a.Epoch() != theirs+2 {
-				t.Fatalf("after meeting b at a smaller epoch: epoch %d, want %d", a.Epoch(), theirs+2)
+			e2 := a.Epoch()
+			if e2 != e1+residues {
+				t.Fatalf("after meeting b at a smaller epoch: epoch %d, want %d", e2, e1+residues)
 			}
 			// A leader that deferred to it tells its epoch in a request:
 			// it moves above both and answers at once.
 			ask := ev(bellwether.ActionRequest, "b")
 			ask.Epoch = 7
 			out = a.Receive(now.Add(3*time.Second), ask)
-			if evs := broadcasts(out); a.Epoch() != theirs+3 || len(evs) != 1 || evs[0].Action != bellwether.ActionCurrent || evs[0].Epoch != theirs+3 {
-				t.Fatalf("after a deferring leader's request: epoch %d, answer %+v; want %d", a.Epoch(), evs, theirs+3)
+			if evs := broadcasts(out); a.Epoch() != e2+residues || len(evs) != 1 || evs[0].Action != bellwether.ActionCurrent || evs[0].Epoch != e2+residues {
+				t.Fatalf("after a deferring leader's request: epoch %d, answer %+v; want %d", a.Epoch(), evs, e2+residues)
 			}
 
 			// The one that defers tells its epoch with a request, whatever
@@ -364,5 +378,79 @@ func TestParseEventExtraFields(t *testing.T) {
 	bad.Epoch = bellwether.MaxEpoch + 1
 	if _, err := bad.MarshalJSON(); err == nil {
 		t.Error("MarshalJSON accepted an epoch over MaxEpoch")
+	}
+}
+
+// TestEpochsOfTwoMembersDiffer: two members that heard the same epoch,
+// their clocks behind it, each win on a side of a partition: their epochs
+// differ, so a fenced store refuses one of them.
+func TestEpochsOfTwoMembersDiffer(t *testing.T) {
+	high := micros(at(time.Hour))
+	var epochs []uint64
+	for _, id := range []string{"a", "b", "c", "d"} {
+		m := leaseMachine(t, id, bellwether.ModeReference)
+		ackAll(m, t0, m.Start(t0))
+		m.Receive(at(100*time.Millisecond), current("z", high, ""))
+		m.Receive(at(200*time.Millisecond), ev(bellwether.ActionWithdraw, "z"))
+		now := at(200 * time.Millisecond)
+		for i := 0; i < 100 && !m.IsLeader(); i++ {
+			ackAll(m, now, m.Tick(now))
+			now = now.Add(100 * time.Millisecond)
+			ackAll(m, now, m.Tick(now))
+		}
+		if !m.IsLeader() || !inClassAfter(m.Epoch(), high+1) {
+			t.Fatalf("%s: leading %v at %d, want the first epoch of its class above %d", id, m.IsLeader(), m.Epoch(), high)
+		}
+		for _, e := range epochs {
+			if e == m.Epoch() {
+				t.Fatalf("%s took epoch %d, as another member did", id, e)
+			}
+		}
+		epochs = append(epochs, m.Epoch())
+	}
+}
+
+// TestBugsFuzzingFound: each case is a minimal form of an input the fuzz
+// targets found (testdata/fuzz holds the originals).
+func TestBugsFuzzingFound(t *testing.T) {
+	// A value with an escaped lone surrogate is not text: rejected.
+	_, err := bellwether.ParseEvent([]byte(`{"type":"leader","action":"current","clientId":"a","value":"\ud800"}`))
+	var ee *bellwether.EventError
+	if !errors.As(err, &ee) || ee.Reason != bellwether.ReasonValue {
+		t.Errorf("value with a lone surrogate: %v, want a value error", err)
+	}
+	// Invalid events are ignored, as Receive says.
+	m := leaseMachine(t, "b", bellwether.ModeQuiet)
+	ackAll(m, t0, m.Start(t0))
+	for _, e := range []bellwether.Event{
+		{Type: "other", Action: bellwether.ActionCurrent, ClientID: "a"},
+		{Type: "leader", Action: "nominate", ClientID: "a"},
+		current("a", bellwether.MaxEpoch+1, ""),
+		current("a", 1, strings.Repeat("v", bellwether.MaxValueLength+1)),
+		current("a", 1, "\xff"),
+	} {
+		if out := m.Receive(at(time.Second), e); len(out.Effects) != 0 || m.Epoch() != 0 {
+			t.Errorf("invalid event %+v: effects %v, epoch %d", e, fx(out), m.Epoch())
+		}
+		if l, ok := m.Leader(); ok {
+			t.Errorf("invalid event %+v made %q leader", e, l)
+		}
+	}
+	// An observer never leads, even on a current with its own id.
+	o, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "o", Settings: testSettings, Observer: true, Mode: bellwether.ModeReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Start(t0)
+	o.Receive(at(time.Second), ev(bellwether.ActionCurrent, "o"))
+	if o.IsLeader() {
+		t.Error("an observer leads on a current with its own id")
+	}
+	// A step after Shutdown does nothing, even past the end of a lease.
+	l, won := leaseLeader(t, "a")
+	ackAll(l, at(7500*time.Millisecond), won)
+	l.Shutdown(at(8*time.Second), false)
+	if out := l.Tick(at(time.Minute)); len(out.Effects) != 0 || !out.Next.IsZero() {
+		t.Errorf("a step after Shutdown: effects %v, next %v", fx(out), out.Next)
 	}
 }

@@ -99,6 +99,13 @@ func (e Event) Validate() error {
 	return nil
 }
 
+// valid reports whether e is an event of the protocol (Validate, without
+// the error), cheaply enough for every received heartbeat.
+func (e *Event) valid() bool {
+	return e.Type == EventType && e.Action.Valid() && e.ClientID != "" && len(e.ClientID) <= MaxIDLength &&
+		e.Epoch <= MaxEpoch && len(e.Value) <= MaxValueLength && len(e.Takeover) <= MaxIDLength && utf8.ValidString(e.Value)
+}
+
 // validateValue reports why v cannot be a leader's value, or nil.
 func validateValue(v string) error {
 	switch {
@@ -213,6 +220,13 @@ type rawEvent struct {
 	epoch    uint64
 	value    []byte
 	takeover []byte
+
+	// The signature's fields, for a keyed receiver (see Config.Keys);
+	// others ignore them. signed: any of them is there; authBad: one is of
+	// the wrong type or missing.
+	signed, authBad     bool
+	kid, boot, grp, mac []byte
+	ctr, ts             uint64
 }
 
 func parseEvent(data []byte) (rawEvent, error) {
@@ -251,6 +265,10 @@ func parseEvent(data []byte) (rawEvent, error) {
 		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is " + f.Value.Kind + ", want a string"}
 	case len(f.Value.Value) > MaxValueLength:
 		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(f.Value.Value), MaxValueLength)}
+	case !utf8.Valid(f.Value.Value):
+		// An escaped lone surrogate: a value is text, and only JavaScript
+		// can make one.
+		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is not valid UTF-8 (it holds an unpaired surrogate)"}
 	case f.Takeover.Kind != "":
 		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: "takeover is " + f.Takeover.Kind + ", want a string"}
 	case len(f.Takeover.Value) > MaxIDLength:
@@ -268,11 +286,27 @@ func parseEvent(data []byte) (rawEvent, error) {
 		}
 		r.epoch = ep
 	}
+	for _, fl := range [...]*wire.Field{&f.Kid, &f.Boot, &f.Group, &f.MAC, &f.Counter, &f.Time} {
+		if fl.Present || fl.Kind != "" {
+			r.signed = true
+		}
+		if !fl.Present {
+			r.authBad = true
+		}
+	}
+	if r.signed {
+		r.kid, r.boot, r.grp, r.mac = f.Kid.Value, f.Boot.Value, f.Group.Value, f.MAC.Value
+		var ok1, ok2 bool
+		r.ctr, ok1 = parseEpoch(f.Counter.Value)
+		r.ts, ok2 = parseEpoch(f.Time.Value)
+		r.authBad = r.authBad || !ok1 || !ok2
+	}
 	return r, nil
 }
 
 // parseEpoch reads a JSON number that must be a whole number from 0 to
-// MaxEpoch written in plain digits, as JavaScript writes such a number.
+// MaxEpoch written in plain digits, as JavaScript writes such a number
+// (epochs, and a signature's counter and time).
 func parseEpoch(b []byte) (uint64, bool) {
 	if len(b) == 0 || len(b) > 16 {
 		return 0, false

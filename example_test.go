@@ -56,7 +56,7 @@ func ExampleNewManager() {
 // default timings.)
 func ExampleJoin() {
 	ctx := context.Background()
-	runBilling := func(ctx context.Context) { <-ctx.Done() }
+	runBilling := func(ctx context.Context, epoch uint64) { <-ctx.Done() }
 
 	tr, err := transport.Open(ctx, "local://") // or "nats://…", "redis://…", "postgres://…", "mqtt://…", "mem://"
 	if err != nil {
@@ -66,16 +66,18 @@ func ExampleJoin() {
 
 	leading := make(chan struct{})
 	e, err := bellwether.Join(ctx, tr, bellwether.Config{
-		ID:    "web-1", // unique in the group
+		ID:    "web-1", // unique in the group; the smallest id wins an election
 		Group: "billing-cron",
+		Value: "10.0.0.5:8080", // announced while it leads: every member's e.Status().Value
 		// The defaults are 1s, 2s and 8s; a new member listens for 8s-1s/2
 		// before it may win.
 		Settings: bellwether.Settings{ElectionTimeout: 100 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: 400 * time.Millisecond},
 		Callbacks: bellwether.Callbacks{
 			OnStartedLeading: func(ctx context.Context) { // ctx ends when leadership ends
-				fmt.Println("web-1 runs billing")
+				epoch, _ := bellwether.Epoch(ctx) // the fencing token: the billing store refuses writes
+				fmt.Println("web-1 runs billing, fenced:", epoch > 0)
 				close(leading)
-				runBilling(ctx)
+				runBilling(ctx, epoch) // with an epoch below the highest it has seen
 			},
 			OnStoppedLeading: func() { fmt.Println("no longer leading") },        // only after having led
 			OnNewLeader:      func(id string) { fmt.Printf("leader: %q\n", id) }, // "" when none is known
@@ -85,9 +87,11 @@ func ExampleJoin() {
 		log.Fatal(err)
 	}
 	<-leading
+	fmt.Println("value:", e.Status().Value)
 	e.Close(context.Background()) // stops runBilling, then withdraws so another member takes over at once
 	// Output:
 	// leader: "web-1"
-	// web-1 runs billing
+	// web-1 runs billing, fenced: true
+	// value: 10.0.0.5:8080
 	// no longer leading
 }

@@ -61,3 +61,37 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 		step(m.Tick)
 	}, nil
 }
+
+// NewSigner returns a function that signs events as a member of group
+// holding ring does, with one boot nonce and an increasing counter: the
+// tests' forger that holds the key.
+func NewSigner(ring *Keyring, group string) func(ev Event, now time.Time) []byte {
+	a, err := newAuth(ring, group, false, DefaultMaxClockSkew)
+	if err != nil {
+		panic(err)
+	}
+	return func(ev Event, now time.Time) []byte { return a.sign(nil, ev, now) }
+}
+
+// NewVerifier returns a function that verifies messages as a member of
+// group holding ring does, returning "" or the rejection reason.
+func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) string {
+	a, err := newAuth(ring, group, false, DefaultMaxClockSkew)
+	if err != nil {
+		panic(err)
+	}
+	return func(msg []byte, now time.Time) string {
+		r, err := parseEvent(msg)
+		if err != nil {
+			return "parse: " + err.Error()
+		}
+		ev := Event{Type: EventType, Action: r.action, ClientID: string(r.id), Epoch: r.epoch, Value: string(r.value), Takeover: string(r.takeover)}
+		return a.verify(ev, &r, now)
+	}
+}
+
+// StepWallClock steps the wall clock that e's signatures carry and are
+// checked against by d (cumulatively), as an operator or NTP stepping the
+// host's clock would; durations, which come from the monotonic clock, are
+// not affected.
+func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }

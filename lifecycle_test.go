@@ -1,6 +1,7 @@
 package bellwether_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,9 +122,7 @@ func TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail(t *testing.T) {
 							c.Callbacks.OnStartedLeading = j.job(id, 0)
 						}))
 					}
-					if err := es[0].AwaitLeadership(context.Background()); err != nil {
-						t.Fatal(err)
-					}
+					awaitLeadership(t, es[0])
 					time.Sleep(3*s.HeartbeatInterval + time.Duration(phase*float64(s.HeartbeatInterval)))
 					b.Hub().Members("g")[0].FailSends(errBusDown) // the first to join
 					time.Sleep(s.HeartbeatTimeout + 4*s.ElectionTimeout + 2*s.HeartbeatInterval)
@@ -155,9 +154,7 @@ func TestElectorTwoMembersWithOneID(t *testing.T) {
 		var j jobs
 		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 0) })
 		z := join(t, b, "z", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("z", 0) })
-		if err := a.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, a)
 		twin := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a'", 0) })
 		time.Sleep(time.Second)
 		synctest.Wait()
@@ -218,9 +215,7 @@ func TestElectorCloseConcurrently(t *testing.T) {
 						time.Sleep(time.Second)
 					}
 				})
-				if err := e.AwaitLeadership(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				awaitLeadership(t, e)
 				synctest.Wait() // the job runs
 				if order == "job first" {
 					close(quit)
@@ -286,9 +281,7 @@ func TestElectorResignWaitsForTheJob(t *testing.T) {
 		var j jobs
 		a := join(t, b, "a", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("a", 3*time.Second) })
 		bb := join(t, b, "b", nil, func(c *bellwether.Config) { c.Callbacks.OnStartedLeading = j.job("b", 0) })
-		if err := a.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, a)
 		synctest.Wait() // the job runs
 		start := time.Now()
 		if err := a.Resign(context.Background()); err != nil {
@@ -297,9 +290,7 @@ func TestElectorResignWaitsForTheJob(t *testing.T) {
 		if d := time.Since(start); d < 3*time.Second {
 			t.Fatalf("Resign returned after %v, before the job's 3s wind-down", d)
 		}
-		if err := bb.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, bb)
 		if o := j.overlap(); o != 0 {
 			t.Fatalf("two jobs ran at once for %v: %v", o, &j)
 		}
@@ -566,9 +557,7 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.AwaitLeadership(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			awaitLeadership(t, e)
 			c.flood(t, fmt.Sprintf("%d requests", c.n))
 			if !e.IsLeader() {
 				t.Fatal("the flood unseated the leader")
@@ -593,6 +582,48 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.flood(t, fmt.Sprintf("%d messages", c.n))
+			closeAll(t, e)
+		})
+	})
+	t.Run("keyed leader under forged and garbage messages", func(t *testing.T) {
+		// A keyed leader on a slow bus hears 200,000 messages it cannot
+		// verify: unsigned forgeries, signatures with a wrong key, a
+		// changed id or an unknown key id, and plain garbage. It keeps
+		// its office, its heap stays put, and every one is counted.
+		synctest.Test(t, func(t *testing.T) {
+			r, _ := bellwether.NewKeyring(bytes.Repeat([]byte{1}, 32))
+			other, _ := bellwether.NewKeyring(bytes.Repeat([]byte{2}, 32))
+			forge := bellwether.NewSigner(other, "g")
+			signed := bellwether.NewSigner(r, "g")(bellwether.NewEvent(bellwether.ActionWithdraw, "b"), time.Now())
+			changed := bytes.Replace(signed, []byte(`"clientId":"b"`), []byte(`"clientId":"!"`), 1)
+			c := &floodConn{n: 200_000, start: make(chan struct{}), slow: time.Second, closed: make(chan struct{}),
+				msgs: func(i int) []byte {
+					switch i % 4 {
+					case 0:
+						return []byte(fmt.Sprintf(`{"type":"leader","action":"current","clientId":"!%d"}`, i))
+					case 1:
+						return forge(bellwether.NewEvent(bellwether.ActionWithdraw, "a"), time.Now())
+					case 2:
+						return changed
+					}
+					return []byte(fmt.Sprintf(`{"type":"leader","action":%d`, i))
+				}}
+			e, err := bellwether.Join(context.Background(), floodBus{c}, bellwether.Config{ID: "a", Group: "g", Logger: quietLogger, Keys: r,
+				Settings: bellwether.Settings{HeartbeatTimeout: 20 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.AwaitLeadership(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			c.flood(t, fmt.Sprintf("%d unverifiable messages", c.n))
+			if !e.IsLeader() {
+				t.Fatal("the flood unseated the keyed leader")
+			}
+			st := e.Stats()
+			if got := st.Rejected[bellwether.ReasonUnsigned] + st.Rejected[bellwether.ReasonUnknownKey] + st.Rejected[bellwether.ReasonBadMAC] + st.Rejected[bellwether.ReasonSyntax]; got != uint64(c.n) {
+				t.Fatalf("rejected %d of %d: %v", got, c.n, st.Rejected)
+			}
 			closeAll(t, e)
 		})
 	})

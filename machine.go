@@ -121,6 +121,9 @@ const (
 	// acknowledging its heartbeats, or it was frozen); it stepped down
 	// without a word.
 	WarnLeaseExpired
+	// WarnUnverified: a leasing member hears messages it cannot verify and
+	// none it can (see Machine.Unverified); it stands for no election.
+	WarnUnverified
 )
 
 func (w Warning) String() string {
@@ -135,6 +138,8 @@ func (w Warning) String() string {
 		return "another member uses this member's id; give every member a unique id"
 	case WarnLeaseExpired:
 		return "leadership lease expired: no heartbeat was acknowledged in time"
+	case WarnUnverified:
+		return "hearing messages that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election"
 	}
 	return "unknown warning"
 }
@@ -211,7 +216,9 @@ type timer struct {
 // A leasing member numbers each of its leaderships with an epoch, which its
 // heartbeats carry: greater than every epoch it has heard or held, and not
 // below its wall clock (now) in Unix microseconds when it won, so that
-// epochs go on growing across a restart of the whole group. When two
+// epochs go on growing across a restart of the whole group; and of its own
+// class, one of 4,096 from a hash of its id, so that two members that
+// heard the same epochs do not both take the next one. When two
 // leaders meet, the one that stays moves to an epoch greater than both: it
 // hears the other's heartbeat, or the other, deferring, tells it its epoch
 // in a request (Event.Epoch), which the stayer answers with a heartbeat.
@@ -242,15 +249,27 @@ type Machine struct {
 	leading bool   // the reference's isLeader: this member won and heartbeats
 	leader  string // known leader, "" for none
 
-	// abstain: after Resign or StepDown, do not stand for election until a
+	// abstain: after Resign or a lapsed lease, do not stand for election until a
 	// leader is heard or the heartbeat timeout passes.
 	abstain bool
 
-	candidates map[string]struct{}
+	candidates candidateSet
 	best       string // smallest candidate, valid unless bestDirty
 	bestDirty  bool
 	worst      string // after a trim, the largest candidate kept: larger ids are dropped
 	worstOK    bool
+
+	// Next's cache: nextAt, the deadline of nextT (nil: no timer is on),
+	// was found when seq was nextSeq, by the Machine at nextOf (so that a
+	// copy of a Machine does not trust a pointer into the original). See
+	// Next.
+	nextAt  time.Time
+	nextT   *timer
+	nextSeq uint64
+	nextOf  *Machine
+	// timers' list, made once by the Machine at timersOf.
+	timerList [8]*timer
+	timersOf  *Machine
 
 	election    timer // the reference's electionTimeout
 	heartbeat   timer // the reference's leaderHeartbeat interval
@@ -266,6 +285,7 @@ type Machine struct {
 	askedOn     bool
 	handedOver  uint64    // the term for which EffectHandover was reported
 	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
+	residue     uint64    // 1 + the class of this member's epochs (see epochFrom); 0 until computed
 	epoch       uint64    // this member's leadership's epoch, while leading
 	maxEpoch    uint64    // the largest epoch heard or held
 	leaderEpoch uint64    // the known leader's epoch, when another
@@ -280,26 +300,36 @@ type Machine struct {
 	electAcked  bool      // a broadcast of this election was acknowledged
 	listenFrom  time.Time // since when this member has heard the group
 	deaf        bool
-	conflict    timer // armed while another member uses this id
-	sent        [sentRing]sentRecord
-	bseq        uint64 // broadcasts emitted
-	shown       string // leader last reported
-	shownHeld   bool   // leading last reported
+	conflict    timer     // armed while another member uses this id
+	heardAt     time.Time // when a message from another member was last received
+	doubtful    bool      // hears only messages it cannot verify
+	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
+	// Answers to requests, at most one per ElectionTimeout/4 each.
+	lastCurrent, lastAccept       time.Time
+	pendingCurrent, pendingAccept bool
+	answerTimer                   timer
+	doubt                         timer                 // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                          *[sentRing]sentRecord // with a lease only
+	bseq                          uint64                // broadcasts emitted
+	shown                         string                // leader last reported
+	shownHeld                     bool                  // leading last reported
 
 	out []Effect
 }
 
 // sentRing is how many recent broadcasts a leasing Machine remembers for
-// Acked. Acknowledgements come in order and within SendTimeout, so only
-// the last few can still be acknowledged.
-const sentRing = 64
+// Acked. Acknowledgements come in order and within SendTimeout, and a
+// member broadcasts only a few times per HeartbeatInterval however much
+// it hears (answers to requests are bounded), so only the last few can
+// still be acknowledged.
+const sentRing = 32
 
 type sentRecord struct {
 	seq    uint64
 	at     time.Time
-	action Action
 	term   uint64
 	gen    uint64
+	action Action
 }
 
 // NewMachine returns a Machine for c. It does nothing until Start.
@@ -330,8 +360,18 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 		lease:      c.Lease,
 		value:      c.Value,
 		preempt:    c.Preempt,
-		candidates: make(map[string]struct{}),
+		candidates: candidateSet{}, // empty; grows on the first candidate
+		sent:       sentFor(c.Lease),
 	}, nil
+}
+
+// sentFor returns the record of broadcasts a Machine with or without a
+// lease needs: none without.
+func sentFor(lease bool) *[sentRing]sentRecord {
+	if !lease {
+		return nil
+	}
+	return new([sentRing]sentRecord)
 }
 
 func leaseDuration(s Settings) time.Duration { return s.HeartbeatTimeout - s.ElectionTimeout/2 }
@@ -418,25 +458,48 @@ func (m *Machine) Electing() bool { return m.election.on || m.quiet.pending() }
 func (m *Machine) Closed() bool { return m.closed }
 
 // Next returns when Tick must next be called, or the zero Time.
+//
+// Every step asks it, and most steps change no timer, so it remembers its
+// answer: the earliest timer and its deadline, found when the count of
+// timers armed (seq) was what it is now. Since then no timer was armed, so
+// none can have become earlier; the answer stands while that timer is still
+// on at the same deadline (one disarmed or moved, as a heartbeat interval
+// moves itself when it fires, makes Next look again).
 func (m *Machine) Next() time.Time {
-	var next time.Time
-	for _, t := range m.timers() {
-		if t.on && (next.IsZero() || t.at.Before(next)) {
-			next = t.at
+	if m.nextOf == m && m.nextSeq == m.seq {
+		if t := m.nextT; t == nil || t.on && t.at == m.nextAt {
+			return m.nextAt
 		}
 	}
-	return next
+	var next *timer
+	for _, t := range m.timers() {
+		if t.on && (next == nil || t.at.Before(next.at)) {
+			next = t
+		}
+	}
+	m.nextT, m.nextSeq, m.nextOf = next, m.seq, m
+	m.nextAt = time.Time{}
+	if next != nil {
+		m.nextAt = next.at
+	}
+	return m.nextAt
 }
 
-func (m *Machine) timers() [6]*timer {
-	return [6]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict}
+// timers returns every timer of the Machine. The list is made once: a
+// step walks it several times.
+func (m *Machine) timers() []*timer {
+	if m.timersOf != m {
+		m.timerList = [...]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
+		m.timersOf = m
+	}
+	return m.timerList[:]
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now time.Time) {
 	m.out = m.out[:0]
-	if m.lease && m.leading && !now.Before(m.leaseEnd) {
+	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
 		m.loseLease(now)
 	}
 }
@@ -486,22 +549,75 @@ func (m *Machine) Start(now time.Time) Output {
 
 // sidelined reports whether a leasing member must stand aside: it is deaf
 // or shares its id.
-func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on }
+func (m *Machine) sidelined() bool { return m.deaf || m.conflict.on || m.doubtful }
+
+// Doubtful reports whether a leasing member stands aside because it hears
+// only messages it cannot verify (see Unverified).
+func (m *Machine) Doubtful() bool { return m.doubtful }
+
+// Unverified tells a leasing Machine that a message arrived that it could
+// not verify: a keyed member heard an unsigned message, one signed with a
+// key it does not hold, or a forgery. A member that hears such messages
+// and, for 2·HeartbeatTimeout, none that it could verify from another
+// member (Receive) stands for no election until it hears one, or until
+// 2·HeartbeatTimeout passes without an unverifiable message: its own key
+// may be the wrong one, or the others may be unkeyed, and electing itself
+// would start a second job. A leader goes on leading: its followers are
+// silent, so a forger could otherwise depose it.
+//
+// With clock, the message came from a member holding the key, whose clock
+// disagrees with this one's by more than the window the receiver allows:
+// the two cannot hear each other, so either could win an election the
+// other does not see. The member stands aside at once, whatever else it
+// hears, until 2·HeartbeatTimeout have passed without such a message.
+func (m *Machine) Unverified(now time.Time, clock bool) Output {
+	m.begin(now)
+	if !m.lease || !m.started || m.closed {
+		return m.output()
+	}
+	window := 2 * m.s.HeartbeatTimeout
+	m.arm(&m.doubt, now.Add(window))
+	if clock {
+		m.skewed = true
+	}
+	if !m.doubtful && !m.leading && (clock || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+		m.doubtful = true
+		m.warn(WarnUnverified)
+		m.election.on = false
+		m.quiet.cancel()
+	}
+	return m.output()
+}
 
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
+	if !e.valid() || e.Action == ActionAccept && !m.lease && m.started && m.candidates.Has(e.ClientID) {
+		// Not an event of the protocol, or an accept from a candidate it
+		// holds already (an election's commonest message in
+		// ModeReference): nothing happens.
+		m.out = m.out[:0]
+		return Output{Effects: m.out, Next: m.Next()}
+	}
 	m.begin(now)
-	if !m.started || m.closed || e.ClientID == "" {
+	if !m.started || m.closed {
 		return m.output()
 	}
 	other := e.ClientID
+	resume := false
 	if m.lease && other == m.id {
 		m.onOwnID(now)
 		return m.output()
 	}
 	if m.lease {
 		m.maxEpoch = max(m.maxEpoch, min(e.Epoch, MaxEpoch))
+		m.heardAt = now
+		if m.doubtful && !m.skewed {
+			// It hears the group: it stands again, once this message
+			// has had its effect (a leader's heartbeat makes it follow).
+			m.doubtful, m.doubt.on = false, false
+			resume = true
+		}
 	}
 	switch e.Action {
 	case ActionRequest:
@@ -517,7 +633,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 			// An election is needed.
 			m.elect(now)
 			m.addCandidate(other)
-			m.broadcast(now, ActionAccept)
+			m.answer(now, ActionAccept)
 		case m.id:
 			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
 				// A preempting member asks for the office: the driver
@@ -533,7 +649,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 				// which a store may have seen: move above both.
 				m.raiseEpoch(e.Epoch)
 			}
-			m.broadcast(now, ActionCurrent)
+			m.answer(now, ActionCurrent)
 		}
 	case ActionCurrent:
 		if !m.leading {
@@ -601,6 +717,9 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		} else {
 			m.removeCandidate(other)
 		}
+	}
+	if resume {
+		m.resume(now)
 	}
 	return m.output()
 }
@@ -742,6 +861,15 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.conflict:
 			m.conflict.on = false
 			m.resume(now)
+		case &m.answerTimer:
+			m.answerTimer.on = false
+			m.answerLater(now)
+		case &m.doubt:
+			m.doubt.on, m.skewed = false, false
+			if m.doubtful {
+				m.doubtful = false
+				m.resume(now)
+			}
 		}
 	}
 	return m.output()
@@ -849,20 +977,6 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
-// StepDown makes a leader stop leading without telling anyone, for a
-// driver that knows the others cannot hear it. Like Resign, it then stands
-// for no election until it hears a leader or HeartbeatTimeout passes.
-func (m *Machine) StepDown(now time.Time) Output {
-	m.begin(now)
-	if m.closed || !m.leading {
-		return m.output()
-	}
-	m.abstain = true
-	m.noPreempt = true
-	m.setLeader(now, "")
-	return m.output()
-}
-
 // startElection starts an election the way the mode does it.
 func (m *Machine) startElection(now time.Time) {
 	if m.mode == ModeQuiet {
@@ -885,7 +999,7 @@ func (m *Machine) elect(now time.Time) {
 
 // newElection resets the candidates to this member alone.
 func (m *Machine) newElection() {
-	clear(m.candidates)
+	m.candidates.Clear()
 	m.best, m.bestDirty = "", false
 	m.worstOK = false
 	m.addCandidate(m.id)
@@ -904,7 +1018,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.out = append(m.out, Effect{Kind: EffectLeader, Leader: id})
 		}
 	}
-	leading := id == m.id
+	leading := id == m.id && !m.observer // an observer never leads, whatever it hears
 	if m.leading != leading {
 		m.leading = leading
 		if !m.lease {
@@ -917,7 +1031,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.term++
 			if m.lease {
 				m.noPreempt = false
-				m.epoch = min(max(m.maxEpoch+1, wallMicros(now)), MaxEpoch)
+				m.epoch = m.epochFrom(max(m.maxEpoch+1, wallMicros(now)))
 				m.maxEpoch = max(m.maxEpoch, m.epoch)
 				// Until a heartbeat is acknowledged this is only a claim,
 				// given up when a lease would have run out.
@@ -953,8 +1067,53 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	m.emit(now, ev)
 }
 
+// answer answers a request with a. A leasing member answers at most once
+// per ElectionTimeout/4 with each action: a request that comes sooner is
+// answered when that time is up, by one broadcast for all the requests
+// meanwhile, so that no flood of requests, forged or not, makes it
+// broadcast more (a reference member answers every request).
+func (m *Machine) answer(now time.Time, a Action) {
+	if !m.lease {
+		m.broadcast(now, a)
+		return
+	}
+	last, pending := &m.lastCurrent, &m.pendingCurrent
+	if a == ActionAccept {
+		last, pending = &m.lastAccept, &m.pendingAccept
+	}
+	gap := m.s.ElectionTimeout / 4
+	if last.IsZero() || !now.Before(last.Add(gap)) {
+		m.broadcast(now, a)
+		return
+	}
+	if !*pending {
+		*pending = true
+		if at := last.Add(gap); !m.answerTimer.on || at.Before(m.answerTimer.at) {
+			m.arm(&m.answerTimer, at)
+		}
+	}
+}
+
+// answerLater sends the answers that answer put off, if they still
+// hold.
+func (m *Machine) answerLater(now time.Time) {
+	if m.pendingCurrent && m.leading {
+		m.broadcast(now, ActionCurrent)
+	}
+	if m.pendingAccept && m.leader == "" && m.election.on {
+		m.broadcast(now, ActionAccept)
+	}
+	m.pendingCurrent, m.pendingAccept = false, false
+}
+
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
+	switch ev.Action {
+	case ActionCurrent:
+		m.lastCurrent, m.pendingCurrent = now, false
+	case ActionAccept:
+		m.lastAccept, m.pendingAccept = now, false
+	}
 	m.bseq++
 	if m.lease {
 		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
@@ -964,8 +1123,30 @@ func (m *Machine) emit(now time.Time, ev Event) {
 
 // raiseEpoch moves a leader's epoch above seen.
 func (m *Machine) raiseEpoch(seen uint64) {
-	m.epoch = min(max(m.epoch, seen)+1, MaxEpoch)
+	m.epoch = m.epochFrom(max(m.epoch, seen) + 1)
 	m.maxEpoch = max(m.maxEpoch, m.epoch)
+}
+
+// epochResidues is how many classes epochs fall in: a member takes only
+// epochs of its own class, from a hash of its id, so that two members that
+// heard the same epochs and whose clocks lag behind them (the two sides of
+// a partition, say) do not both take the next one, which a fenced store
+// would accept from both.
+const epochResidues = 4096
+
+// epochFrom returns the first epoch at or after e in this member's class,
+// at most MaxEpoch.
+func (m *Machine) epochFrom(e uint64) uint64 {
+	if m.residue == 0 {
+		h := uint64(14695981039346656037) // FNV-1a
+		for i := 0; i < len(m.id); i++ {
+			h = (h ^ uint64(m.id[i])) * 1099511628211
+		}
+		m.residue = h%epochResidues + 1
+	}
+	r := m.residue - 1
+	e += (r + epochResidues - e%epochResidues) % epochResidues
+	return min(e, MaxEpoch)
 }
 
 // wallMicros is now on the wall clock in Unix microseconds, 0 before 1970.
@@ -981,17 +1162,17 @@ func (m *Machine) warn(w Warning) {
 }
 
 func (m *Machine) addCandidate(id string) {
-	if _, ok := m.candidates[id]; ok {
+	if m.candidates.Has(id) {
 		return
 	}
 	if m.worstOK && CompareIDs(id, m.worst) >= 0 {
 		return // the set was trimmed: an id at or above its largest cannot win
 	}
-	m.candidates[id] = struct{}{}
+	m.candidates.Add(id)
 	if !m.bestDirty && (m.best == "" || CompareIDs(id, m.best) < 0) {
 		m.best = id
 	}
-	if len(m.candidates) >= 2*MaxCandidates {
+	if m.candidates.Len() >= 2*MaxCandidates {
 		m.trimCandidates()
 	}
 }
@@ -1000,26 +1181,20 @@ func (m *Machine) addCandidate(id string) {
 // that can win. Trimming a doubled set at once costs O(log n) per candidate
 // however the flood is ordered.
 func (m *Machine) trimCandidates() {
-	ids := make([]string, 0, len(m.candidates))
-	for id := range m.candidates {
-		ids = append(ids, id)
-	}
+	ids := make([]string, 0, m.candidates.Len())
+	m.candidates.All(func(id string) { ids = append(ids, id) })
 	slices.SortFunc(ids, CompareIDs)
-	for _, id := range ids[MaxCandidates:] {
-		delete(m.candidates, id)
+	m.candidates.Clear()
+	for _, id := range ids[:MaxCandidates] {
+		m.candidates.Add(id)
 	}
 	m.worst, m.worstOK = ids[MaxCandidates-1], true
 }
 
 func (m *Machine) removeCandidate(id string) {
-	if _, ok := m.candidates[id]; !ok {
-		return
-	}
-	delete(m.candidates, id)
-	if id == m.best {
+	if m.candidates.Remove(id) && id == m.best {
 		m.bestDirty = true
 	}
-
 }
 
 // minCandidate is the reference's getSortedMin(potentialLeaders): the
@@ -1027,11 +1202,11 @@ func (m *Machine) removeCandidate(id string) {
 func (m *Machine) minCandidate() string {
 	if m.bestDirty {
 		m.best, m.bestDirty = "", false
-		for id := range m.candidates {
+		m.candidates.All(func(id string) {
 			if m.best == "" || CompareIDs(id, m.best) < 0 {
 				m.best = id
 			}
-		}
+		})
 	}
 	return m.best
 }

@@ -46,6 +46,7 @@ type refBus struct {
 
 type refMember struct {
 	bus    *refBus
+	id     string
 	index  int
 	mgr    *bellwether.Manager
 	early  []bellwether.Event // heard before NewManager returned
@@ -69,7 +70,7 @@ func (b *refBus) join(id string) *refMember {
 	// Like the reference's channel, the member is on the bus before its
 	// manager starts, so that it hears answers to its first request.
 	b.mu.Lock()
-	m := &refMember{bus: b, index: len(b.all)}
+	m := &refMember{bus: b, id: id, index: len(b.all)}
 	b.all = append(b.all, m)
 	b.members = append(b.members, m)
 	b.mu.Unlock()
@@ -94,6 +95,17 @@ func (b *refBus) join(id string) *refMember {
 	m.early = nil
 	b.mu.Unlock()
 	return m
+}
+
+// member is the member of that id that joined last.
+func (b *refBus) member(id string) *refMember {
+	for _, m := range slices.Backward(b.all) {
+		if m.id == id {
+			return m
+		}
+	}
+	b.t.Fatalf("no member %q", id)
+	return nil
 }
 
 func (m *refMember) post(e bellwether.Event) {
@@ -182,20 +194,6 @@ func (b *refBus) expect(want ...string) {
 	}
 }
 
-func refTest(t *testing.T, f func(t *testing.T, b *refBus)) {
-	synctest.Test(t, func(t *testing.T) { f(t, newRefBus(t)) })
-}
-
-func TestReference_MakesLeaderOf1(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		b.expect("a is promoted to leader")
-	})
-}
-
 func TestReference_IgnoresEventsAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
@@ -221,195 +219,125 @@ func TestReference_IgnoresEventsAfterClose(t *testing.T) {
 	})
 }
 
-func TestReference_AllowsDoubleClose(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		lm1.close(true)
-		lm1.close(true)
-		b.expect("b is promoted to leader")
-		lm2.close(true)
-	})
+// A refStep is one line of a ported scenario: members are named by id.
+type refStep func(b *refBus)
+
+// join starts members in order (the reference's makeLeaderManager).
+func makeLeaders(ids ...string) refStep {
+	return func(b *refBus) {
+		for _, id := range ids {
+			b.join(id)
+		}
+	}
 }
 
-func TestReference_MakesLeaderWith2TransfersAfterClose(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm2.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-	})
+// closeAll closes members in order: cleanly (the reference's close()) or
+// not (close(false)).
+func closing(clean bool, ids ...string) refStep {
+	return func(b *refBus) {
+		for _, id := range ids {
+			b.member(id).close(clean)
+		}
+	}
 }
 
-func TestReference_MakesLeaderWith2Then1(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm3 := b.join("0")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		lm2.close(true)
-		lm3.close(true)
-	})
+// paused pauses or resumes members in order (the reference's setPaused).
+func pausing(p bool, ids ...string) refStep {
+	return func(b *refBus) {
+		for _, id := range ids {
+			b.member(id).setPaused(p)
+		}
+	}
 }
 
-func TestReference_HandlesCloseWhileElecting(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		lm1.close(true)
-		b.expect("b is promoted to leader")
-		lm2.close(true)
-		b.expect("b is promoted to leader")
-	})
+// awaitTimeout is the reference's `await timeout()`.
+func awaitTimeout(*refBus) { tick() }
+
+// after waits longer.
+func after(d time.Duration) refStep {
+	return func(*refBus) { wait(d) }
 }
 
-func TestReference_MakesLeaderWith2TransfersAfterUncleanShutdown(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(false)
-		wait(200 * time.Millisecond)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm2.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-	})
+// expect checks every event so far, like the reference's expect(events).
+func expect(want ...string) refStep {
+	return func(b *refBus) {
+		b.t.Helper()
+		b.expect(want...)
+	}
 }
 
-func TestReference_MakesLeaderWith2HandlesNetworkSplit(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.setPaused(true)
-		wait(100 * time.Millisecond)
-		// Now both sides are leaders.
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm1.setPaused(false)
-		wait(100 * time.Millisecond)
-		b.expect("a is promoted to leader", "b is promoted to leader", "b is demoted")
-	})
+// The reference's scenarios, in its order, step by step.
+var refScenarios = []struct {
+	name  string
+	steps []refStep
+}{
+	{"MakesLeaderOf1", []refStep{
+		makeLeaders("a"), awaitTimeout, expect(aLeads), closing(true, "a"), expect(aLeads)}},
+	{"AllowsDoubleClose", []refStep{
+		makeLeaders("a", "b"), closing(true, "a", "a" /* twice */), expect(bLeads), closing(true, "b")}},
+	{"MakesLeaderWith2TransfersAfterClose", []refStep{
+		makeLeaders("a", "b"), awaitTimeout, expect(aLeads),
+		closing(true, "a"), expect(aLeads, bLeads), closing(true, "b"), expect(aLeads, bLeads)}},
+	{"MakesLeaderWith2Then1", []refStep{
+		makeLeaders("a", "b"), awaitTimeout, expect(aLeads),
+		makeLeaders("0"), awaitTimeout, expect(aLeads), closing(true, "a", "b", "0")}},
+	{"HandlesCloseWhileElecting", []refStep{
+		makeLeaders("a", "b"), closing(true, "a"), expect(bLeads), closing(true, "b"), expect(bLeads)}},
+	{"MakesLeaderWith2TransfersAfterUncleanShutdown", []refStep{
+		makeLeaders("a", "b"), awaitTimeout, expect(aLeads),
+		closing(false, "a"), after(200 * time.Millisecond), expect(aLeads, bLeads),
+		closing(true, "b"), expect(aLeads, bLeads)}},
+	{"MakesLeaderWith2HandlesNetworkSplit", []refStep{
+		makeLeaders("a", "b"), awaitTimeout, expect(aLeads),
+		pausing(true, "a"), after(100 * time.Millisecond), expect(aLeads, bLeads), // both sides lead
+		pausing(false, "a"), after(100 * time.Millisecond), expect(aLeads, bLeads, "b is demoted")}},
+	{"MakesLeaderWith3HandlesNetworkSplit", []refStep{
+		makeLeaders("a", "b", "c"), awaitTimeout, expect(aLeads),
+		pausing(true, "a", "b", "c"), after(100 * time.Millisecond), expect(aLeads, bLeads, cLeads),
+		pausing(false, "a", "b", "c"), after(100 * time.Millisecond),
+		expect(aLeads, bLeads, cLeads, "b is demoted", "c is demoted")}},
+	{"MakesLeaderWith2HandlesNetworkSplitReverse", []refStep{
+		makeLeaders("a", "b"), awaitTimeout, expect(aLeads),
+		pausing(true, "b"), after(150 * time.Millisecond), expect(aLeads),
+		pausing(false, "b"), after(100 * time.Millisecond), expect(aLeads)}},
+	{"FirstLeaderClosesBeforeSecondStarts", []refStep{
+		makeLeaders("a"), awaitTimeout, expect(aLeads), closing(true, "a"),
+		makeLeaders("b"), awaitTimeout, closing(true, "b"), expect(aLeads, bLeads)}},
+	{"SecondJoinsAfterInitialLeaderElection", []refStep{
+		makeLeaders("a"), awaitTimeout, expect(aLeads), makeLeaders("b"), awaitTimeout, expect(aLeads),
+		closing(true, "b", "a"), expect(aLeads)}},
+	{"SecondJoinsAfterInitialLeaderElectionReverse", []refStep{
+		makeLeaders("b"), awaitTimeout, expect(bLeads), makeLeaders("a"), awaitTimeout, expect(bLeads),
+		closing(true, "b", "a")}},
+	{"Handles3Leaders", []refStep{
+		makeLeaders("a", "b", "c"), awaitTimeout, expect(aLeads),
+		closing(true, "a"), expect(aLeads, bLeads), closing(true, "c"), expect(aLeads, bLeads),
+		closing(true, "b"), expect(aLeads, bLeads)}},
+	{"Handles3ClosingThenA4th", []refStep{
+		makeLeaders("a", "b", "c"), awaitTimeout, expect(aLeads),
+		closing(true, "a"), expect(aLeads, bLeads), closing(true, "c"), expect(aLeads, bLeads),
+		closing(true, "b"), expect(aLeads, bLeads),
+		makeLeaders("d"), awaitTimeout, expect(aLeads, bLeads, "d is promoted to leader")}},
 }
 
-func TestReference_MakesLeaderWith3HandlesNetworkSplit(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		lm3 := b.join("c")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.setPaused(true)
-		lm2.setPaused(true)
-		lm3.setPaused(true)
-		wait(100 * time.Millisecond)
-		b.expect("a is promoted to leader", "b is promoted to leader", "c is promoted to leader")
-		lm1.setPaused(false)
-		lm2.setPaused(false)
-		lm3.setPaused(false)
-		wait(100 * time.Millisecond)
-		b.expect("a is promoted to leader", "b is promoted to leader", "c is promoted to leader",
-			"b is demoted", "c is demoted")
-	})
-}
+// The events most scenarios expect.
+const (
+	aLeads = "a is promoted to leader"
+	bLeads = "b is promoted to leader"
+	cLeads = "c is promoted to leader"
+)
 
-func TestReference_MakesLeaderWith2HandlesNetworkSplitReverse(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		b.join("a")
-		lm2 := b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm2.setPaused(true)
-		wait(150 * time.Millisecond)
-		b.expect("a is promoted to leader")
-		lm2.setPaused(false)
-		wait(100 * time.Millisecond)
-		b.expect("a is promoted to leader")
-	})
-}
-
-func TestReference_FirstLeaderClosesBeforeSecondStarts(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		lm2 := b.join("b")
-		tick()
-		lm2.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-	})
-}
-
-func TestReference_SecondJoinsAfterInitialLeaderElection(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		tick()
-		b.expect("a is promoted to leader")
-		lm2 := b.join("b")
-		tick()
-		b.expect("a is promoted to leader")
-		lm2.close(true)
-		lm1.close(true)
-		b.expect("a is promoted to leader")
-	})
-}
-
-func TestReference_SecondJoinsAfterInitialLeaderElectionReverse(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm2 := b.join("b")
-		tick()
-		b.expect("b is promoted to leader")
-		lm1 := b.join("a")
-		tick()
-		b.expect("b is promoted to leader")
-		lm2.close(true)
-		lm1.close(true)
-	})
-}
-
-func TestReference_Handles3Leaders(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		lm3 := b.join("c")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm3.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm2.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-	})
-}
-
-func TestReference_Handles3ClosingThenA4th(t *testing.T) {
-	refTest(t, func(t *testing.T, b *refBus) {
-		lm1 := b.join("a")
-		lm2 := b.join("b")
-		lm3 := b.join("c")
-		tick()
-		b.expect("a is promoted to leader")
-		lm1.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm3.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		lm2.close(true)
-		b.expect("a is promoted to leader", "b is promoted to leader")
-		b.join("d")
-		tick()
-		b.expect("a is promoted to leader", "b is promoted to leader", "d is promoted to leader")
-	})
+func TestReference(t *testing.T) {
+	for _, sc := range refScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newRefBus(t)
+				for _, step := range sc.steps {
+					step(b)
+				}
+			})
+		})
+	}
 }
 
 var quietLogger = slog.New(slog.DiscardHandler)

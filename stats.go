@@ -1,6 +1,7 @@
 package bellwether
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -22,8 +23,14 @@ type Stats struct {
 	DuplicateLeaders uint64
 	// SendErrors counts broadcasts the transport refused.
 	SendErrors uint64
-	Sent       map[Action]uint64 // broadcasts by action
-	Received   map[Action]uint64 // valid events heard, by action
+	// Flooded counts valid events received from one sender beyond
+	// FloodLimit in one HeartbeatInterval: a misbehaving or hostile
+	// publisher. They are handled all the same (answers to requests are
+	// bounded anyway; see Machine), so that a flood under a real member's
+	// id cannot drown that member's own messages.
+	Flooded  uint64
+	Sent     map[Action]uint64 // broadcasts by action
+	Received map[Action]uint64 // valid events heard, by action
 	// Rejected counts messages dropped from the bus, by reason (the
 	// Reason constants).
 	Rejected map[string]uint64
@@ -49,6 +56,7 @@ type counters struct {
 	elections        uint64
 	duplicateLeaders uint64
 	sendErrors       uint64
+	flooded          uint64
 	sentBy           map[Action]uint64
 	receivedBy       map[Action]uint64
 	rejectedBy       map[string]uint64
@@ -75,23 +83,16 @@ func (c *counters) add(p *uint64, n uint64) {
 	c.mu.Unlock()
 }
 
-func (c *counters) sent(a Action) {
+// tally adds one to m[k], a map of c's, under c's lock.
+func tally[K comparable](c *counters, m map[K]uint64, k K) {
 	c.mu.Lock()
-	c.sentBy[a]++
+	m[k]++
 	c.mu.Unlock()
 }
 
-func (c *counters) received(a Action) {
-	c.mu.Lock()
-	c.receivedBy[a]++
-	c.mu.Unlock()
-}
-
-func (c *counters) rejected(reason string) {
-	c.mu.Lock()
-	c.rejectedBy[reason]++
-	c.mu.Unlock()
-}
+func (c *counters) sent(a Action)          { tally(c, c.sentBy, a) }
+func (c *counters) received(a Action)      { tally(c, c.receivedBy, a) }
+func (c *counters) rejected(reason string) { tally(c, c.rejectedBy, reason) }
 
 func (c *counters) leading(l bool) {
 	c.mu.Lock()
@@ -121,24 +122,16 @@ func (c *counters) snapshot() Stats {
 		Elections:        c.elections,
 		DuplicateLeaders: c.duplicateLeaders,
 		SendErrors:       c.sendErrors,
-		Sent:             make(map[Action]uint64, len(c.sentBy)),
-		Received:         make(map[Action]uint64, len(c.receivedBy)),
-		Rejected:         make(map[string]uint64, len(c.rejectedBy)),
+		Flooded:          c.flooded,
+		Sent:             maps.Clone(c.sentBy),
+		Received:         maps.Clone(c.receivedBy),
+		Rejected:         maps.Clone(c.rejectedBy),
 		ElectionDurations: Histogram{
 			Bounds: append([]float64(nil), c.bounds...),
 			Counts: append([]uint64(nil), c.buckets...),
 			Count:  c.count,
 			Sum:    c.sum,
 		},
-	}
-	for k, v := range c.sentBy {
-		s.Sent[k] = v
-	}
-	for k, v := range c.receivedBy {
-		s.Received[k] = v
-	}
-	for k, v := range c.rejectedBy {
-		s.Rejected[k] = v
 	}
 	return s
 }

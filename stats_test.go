@@ -1,7 +1,6 @@
 package bellwether_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -19,9 +18,7 @@ func TestElectionBucketsCannotBeChangedFromOutside(t *testing.T) {
 		b1[0] = 99
 		h0 := e.Stats().ElectionDurations
 		h0.Bounds[0], h0.Counts[0] = 99, 99
-		if err := e.AwaitLeadership(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		awaitLeadership(t, e)
 		h := e.Stats().ElectionDurations
 		if h.Count != 1 || len(h.Counts) != len(h.Bounds) || !slices.Equal(h.Bounds, metrics.ElectionBuckets()) {
 			t.Fatalf("histogram = %+v, want one election in the buckets %v", h, metrics.ElectionBuckets())

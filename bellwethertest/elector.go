@@ -23,12 +23,12 @@ var restartSettings = bellwether.Settings{
 // joinElectors makes one Elector per Transport in group, with ids "a",
 // "b", … and the given settings and callbacks, closed when the test ends
 // (before the Transports, whose cleanups were registered earlier).
-func joinElectors(t *testing.T, trs []bellwether.Transport, group string, settings bellwether.Settings, callbacks func(id string) bellwether.Callbacks) []*bellwether.Elector {
+func joinElectors(t *testing.T, trs []bellwether.Transport, group string, settings bellwether.Settings, callbacks func(id string) bellwether.Callbacks, keys *bellwether.Keyring) []*bellwether.Elector {
 	t.Helper()
 	es := make([]*bellwether.Elector, len(trs))
 	for i, tr := range trs {
 		id := string(rune('a' + i))
-		cfg := bellwether.Config{ID: id, Group: group, Settings: settings, Logger: slog.New(slog.DiscardHandler)}
+		cfg := bellwether.Config{ID: id, Group: group, Settings: settings, Logger: slog.New(slog.DiscardHandler), Keys: keys}
 		if callbacks != nil {
 			cfg.Callbacks = callbacks(id)
 		}
@@ -112,7 +112,7 @@ func (s *suite) electorsAcrossRestart(t *testing.T, kill bool) {
 	for i := range trs {
 		trs[i] = s.transport(t)
 	}
-	es := joinElectors(t, trs, UniqueGroup(t, "electors"), restartSettings, nil)
+	es := joinElectors(t, trs, UniqueGroup(t, "electors"), restartSettings, nil, nil)
 	// A second of stability is four heartbeats.
 	first := awaitOneLeader(t, es, time.Second, recoverTimeout)
 	t.Logf("leader before the restart: %s", first)

@@ -41,6 +41,11 @@ const (
 // (the promise: one job at a time), and that a job runs again within 5s
 // of the server's return.
 //
+// A third subtest, KilledMidElection, runs a keyed group (Config.Keys):
+// once the job runs, its leader resigns and the server is killed at once,
+// in the middle of the election that follows, for 6s; the same checks
+// apply, and no message may fail verification.
+//
 // It runs in real time, about 15s per subtest; the Electors use
 // ElectionTimeout 200ms, HeartbeatInterval 150ms and HeartbeatTimeout
 // 600ms, so the outage lasts ten heartbeat timeouts.
@@ -50,8 +55,9 @@ func TestOutage(t *testing.T, newTransport func(t *testing.T) bellwether.Transpo
 		t.Fatal("bellwethertest.TestOutage needs the server's control: pass WithServer")
 	}
 	s := &suite{newTransport: newTransport, config: c}
-	t.Run("Frozen", func(t *testing.T) { s.outage(t, s.server.Freeze, s.server.Thaw) })
-	t.Run("Killed", func(t *testing.T) { s.outage(t, s.server.Kill, s.server.Start) })
+	t.Run("Frozen", func(t *testing.T) { s.outage(t, false, s.server.Freeze, s.server.Thaw) })
+	t.Run("Killed", func(t *testing.T) { s.outage(t, false, s.server.Kill, s.server.Start) })
+	t.Run("KilledMidElection", func(t *testing.T) { s.outage(t, true, s.server.Kill, s.server.Start) })
 }
 
 // job is one run of OnStartedLeading; end is zero while it runs.
@@ -150,13 +156,25 @@ func firstRunning(jobs []job, from, until time.Time) (time.Duration, bool) {
 	return best, ok
 }
 
-func (s *suite) outage(t *testing.T, down, up func()) {
+// outage runs one outage; midElection makes the group keyed and has its
+// leader resign just before the server goes down.
+func (s *suite) outage(t *testing.T, midElection bool, down, up func()) {
 	trs := make([]bellwether.Transport, 3)
 	for i := range trs {
 		trs[i] = s.transport(t)
 	}
+	var keys *bellwether.Keyring
+	if midElection {
+		k, err := bellwether.GenerateKey()
+		if err == nil {
+			keys, err = bellwether.ParseKeyring([]byte(k))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	var log jobLog
-	es := joinElectors(t, trs, UniqueGroup(t, "outage"), outageSettings, log.callbacks)
+	es := joinElectors(t, trs, UniqueGroup(t, "outage"), outageSettings, log.callbacks, keys)
 	leader := awaitOneLeader(t, es, time.Second, recoverTimeout)
 	eventually(t, "the leader's job to run", func() error {
 		if n := log.running(); n != 1 {
@@ -164,6 +182,18 @@ func (s *suite) outage(t *testing.T, down, up func()) {
 		}
 		return nil
 	})
+	if midElection {
+		for _, e := range es {
+			if e.ID() == leader {
+				ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+				err := e.Resign(ctx)
+				cancel()
+				if err != nil {
+					t.Fatalf("Resign of %s: %v", leader, err)
+				}
+			}
+		}
+	}
 
 	downAt := time.Now()
 	down()
@@ -191,5 +221,14 @@ func (s *suite) outage(t *testing.T, down, up func()) {
 	}
 	if !ok {
 		t.Errorf("no job ran within %v of the server's return", backWithin)
+	}
+	if midElection {
+		for _, e := range es {
+			for _, reason := range []string{bellwether.ReasonUnsigned, bellwether.ReasonBadMAC, bellwether.ReasonUnknownKey, bellwether.ReasonGroup, bellwether.ReasonClock} {
+				if n := e.Stats().Rejected[reason]; n != 0 {
+					t.Errorf("%s rejected %d messages as %s", e.ID(), n, reason)
+				}
+			}
+		}
 	}
 }

@@ -149,6 +149,41 @@ const scenarios = {
     lm.shutdown(false);
     return { nsPerOp: r };
   },
+  'follower heartbeat, bytes to state': () => {
+    // What a follower does with a heartbeat it reads from the bus: decode
+    // it and hand it to the LeaderManager, which re-arms its heartbeat
+    // timeout on Node's real timers.
+    const lm = new LeaderManager('web-2', () => {}, () => {});
+    const s = '{"type":"leader","action":"current","clientId":"web-17"}';
+    lm.receiveEvent(JSON.parse(s));
+    const r = measure((n) => { for (let i = 0; i < n; i++) lm.receiveEvent(JSON.parse(s)); });
+    lm.shutdown(false);
+    return { nsPerOp: r };
+  },
+  'leader heartbeat, timer to bytes': () => {
+    // What a leader does when its heartbeat interval fires: the
+    // LeaderManager's interval callback broadcasts a current, which the
+    // program encodes to the bytes it hands to the bus. The interval is
+    // captured from virtual timers and called directly, as the Go side
+    // runs its driver's timer path without a real timer.
+    const intervals = [];
+    timers = {
+      setTimeout: (fn) => ({ fn }),
+      clearTimeout: () => {},
+      setInterval: (fn) => { const h = { fn }; intervals.push(h); return h; },
+      clearInterval: () => {},
+    };
+    let sent = 0;
+    const lm = new LeaderManager('a', () => {}, (ev) => { sent += JSON.stringify(ev).length; });
+    lm.finishElection(); // the election timeout fires: it is the only candidate
+    timers = realTimers;
+    if (!lm.isLeader || intervals.length !== 1) throw new Error('the reference did not become leader');
+    const beat = intervals[0].fn;
+    const r = measure((n) => { for (let i = 0; i < n; i++) beat(); });
+    lm.shutdown(false);
+    if (sent === 0) throw new Error('the leader sent nothing');
+    return { nsPerOp: r };
+  },
 };
 for (const N of [10, 100]) {
   scenarios[`cold start N=${N}`] = () => {

@@ -209,26 +209,13 @@ func (e *engine) appendRec(b []byte, r rec) []byte {
 		b = append(b, actions[r.x]...)
 		b = append(b, " from "...)
 		b = append(b, e.name(r.b)...)
-	case trDeaf:
+	case trDeaf, trLeading: // r.x is 1 for deaf or leading, 0 for not
 		b = append(b, e.name(r.a)...)
-		if r.x != 0 {
-			b = append(b, " reported deaf"...)
-		} else {
-			b = append(b, " hears again"...)
-		}
-	case trAck:
+		b = append(b, [...][2]string{trDeaf: {" hears again", " reported deaf"},
+			trLeading: {" not leading", " leading"}}[r.kind][min(r.x, 1)]...)
+	case trAck, trAckLost:
 		b = append(b, e.name(r.a)...)
-		b = append(b, " acked"...)
-	case trAckLost:
-		b = append(b, e.name(r.a)...)
-		b = append(b, " ack lost"...)
-	case trLeading:
-		b = append(b, e.name(r.a)...)
-		if r.x != 0 {
-			b = append(b, " leading"...)
-		} else {
-			b = append(b, " not leading"...)
-		}
+		b = append(b, [...]string{trAck: " acked", trAckLost: " ack lost"}[r.kind]...)
 	case trLeader:
 		b = append(b, e.name(r.a)...)
 		b = append(b, " leader "...)

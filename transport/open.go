@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -170,6 +171,29 @@ func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, redact.URL(u), err)
+	}
+	return nil
+}
+
+// CheckScheme returns the error a bus's FromURL returns for a nil u (the
+// error names example, a URL of the bus) or for a u whose scheme is none
+// of schemes (the error ends with instead, which says what to write), with
+// the bus's prefix ("bellwether/BUS: "), or nil.
+func CheckScheme(u *url.URL, bus, example, instead string, schemes ...string) error {
+	if u == nil {
+		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("bellwether/%s: URL %q has scheme %q; %s", bus, redact.URL(u), u.Scheme, instead)
+	}
+	return nil
+}
+
+// CheckHost returns the error a server bus's FromURL returns for a u that
+// names no host, ending with instead, or nil.
+func CheckHost(u *url.URL, bus, instead string) error {
+	if u.Hostname() == "" {
+		return fmt.Errorf("bellwether/%s: URL %q has no host; %s", bus, redact.URL(u), instead)
 	}
 	return nil
 }

@@ -412,10 +412,16 @@ func TestWatchAndStatusInProcess(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("watch printed %d lines, want 2:\n%s", len(lines), w.stdout)
 	}
-	for i, want := range []string{`"leader":"lead-1"}`, `"leader":null}`} {
+	for i, want := range []string{`"leader":"lead-1","value":"","epoch":%d}`, `"leader":null,"value":"","epoch":0}`} {
 		var line watchLine
 		if err := jsonUnmarshal(lines[i], &line); err != nil {
 			t.Errorf("line %d: %v", i, err)
+		}
+		if i == 0 {
+			if line.Epoch == 0 {
+				t.Errorf("line %d: the leader's epoch is 0", i)
+			}
+			want = fmt.Sprintf(want, line.Epoch)
 		}
 		if !strings.HasPrefix(lines[i], `{"time":"`) || !strings.HasSuffix(lines[i], `,"group":"default",`+want) {
 			t.Errorf("line %d = %s", i, lines[i])

@@ -40,7 +40,19 @@ Joins the group and, while this member leads, runs COMMAND with stdin,
 stdout and stderr passed through. COMMAND's environment names the member
 (BELLWETHER_MEMBER_ID, BELLWETHER_GROUP) and the member's bus and timings,
 so that "bellwether status" or "watch" run by COMMAND look at the same
-group; BELLWETHER_ID and BELLWETHER_HTTP are removed from it.
+group; BELLWETHER_ID, BELLWETHER_HTTP, BELLWETHER_VALUE and
+BELLWETHER_PREEMPT are removed from it. BELLWETHER_EPOCH is the epoch of
+the leadership COMMAND was started in: its fencing token, which a store
+can check to refuse a stale leader's writes (docs/fencing.md). The epoch
+can rise while COMMAND runs, after two leaders met; "bellwether status
+--json" prints the current one.
+
+--value announces a string while this member leads, typically its
+address, which watch, status --json and GET /leader show. The smallest id
+wins an election, but a member that joins a group with a leader follows
+it; with --preempt, a member whose id sorts before the leader's takes
+over: the leader stops its COMMAND, then hands over, and this member's
+COMMAND starts after.
 
 COMMAND runs under a guard, a small process of its own that kills
 COMMAND's whole process group with SIGKILL when this member's lease runs
@@ -71,7 +83,12 @@ COMMAND not found) print one line and exit 2.`,
 
   # Faster failover, a status server, JSON logs:
   bellwether run --group sync --heartbeat-interval 500ms --heartbeat-timeout 2s \
-      --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync`,
+      --election-timeout 300ms --http 127.0.0.1:9090 --log-format json -- ./sync
+
+  # Prefer this host (its id sorts first), announce its address, and fence
+  # the job's writes with its epoch:
+  bellwether run --group sync --id a-primary --preempt --value 10.0.0.5:8080 \
+      -- sh -c './sync --fence "$BELLWETHER_EPOCH"'`,
 }
 
 var watchCmd = &command{
@@ -82,12 +99,14 @@ var watchCmd = &command{
 	about: `
 Joins the group as an observer, which never becomes leader and sends
 nothing, and prints one JSON object per line each time the known leader
-changes:
+changes, or its value or epoch does:
 
-  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1"}
+  {"time":"2025-01-02T15:04:05.123456789Z","group":"default","leader":"web-1","value":"10.0.0.5:8080","epoch":1764635791000000}
 
-with "leader":null while no leader is known (after the leader withdrew or
-timed out, during an election). Nothing is printed until a leader is first
+with "leader":null, "value":"" and "epoch":0 while no leader is known
+(after the leader withdrew or timed out, during an election). "value" is
+what the leader announces (run --value), "epoch" its fencing token (0 for
+a leader that sends none, a reference client). Nothing is printed until a leader is first
 heard, within one heartbeat interval when there is one. Runs until
 interrupted (SIGINT, SIGTERM or SIGHUP), then exits 0.`,
 	examples: `  # Follow the leader of the group "nightly-report":
@@ -107,7 +126,15 @@ Joins the group as an observer for up to --wait, prints the leader's id and
 exits 0 as soon as it hears one; or prints nothing on stdout, says why on
 stderr and exits 3 when it heard no leader. The leader announces itself
 every heartbeat interval, so the default wait (heartbeat interval plus
-election timeout) hears a leader that exists.`,
+election timeout) hears a leader that exists.
+
+With --json it prints one JSON object on one line instead, also when it
+heard no leader (then "leader" is null, and it exits 3):
+
+  {"group":"default","bus":"local://","leader":"web-1","value":"10.0.0.5:8080","epoch":1764635791000000}
+
+"value" is what the leader announces (run --value, "" if none), "epoch" its
+epoch now, the fencing token (0 when unknown).`,
 	examples: `  # Who leads the group "nightly-report" on this host?
   bellwether status --group nightly-report
 
@@ -116,7 +143,10 @@ election timeout) hears a leader that exists.`,
       echo "leader: $leader"
   else
       echo "no leader"   # exit status 3
-  fi`,
+  fi
+
+  # The leader's address and epoch:
+  bellwether status --json --group sync | jq -r '.value, .epoch'`,
 }
 
 var simCmd = &command{

@@ -134,14 +134,7 @@ func outageScenario(t *testing.T, s *testserver.Server, bound time.Duration) {
 func outage(t *testing.T, smp *jobSampler, fault, again func(), bound time.Duration) {
 	// A fresh sample: on a loaded machine the sampler may have been
 	// descheduled, and the leader changed meanwhile.
-	var leader jobRecord
-	waitFor(t, "one job before the outage", func() bool {
-		r := smp.next()
-		if len(r) == 1 {
-			leader = r[0]
-		}
-		return len(r) == 1
-	})
+	leader := smp.single(t, "one job before the outage")
 	overlap0 := smp.overlapSoFar()
 	smp.maxGap()
 	conflicts0 := len(smp.conflicts())
@@ -297,6 +290,21 @@ func (smp *jobSampler) next() []jobRecord {
 		time.Sleep(time.Millisecond)
 	}
 	return nil
+}
+
+// single waits until a fresh sample finds one job running, and returns
+// it; what names the wait if it times out.
+func (smp *jobSampler) single(t *testing.T, what string) jobRecord {
+	t.Helper()
+	var job jobRecord
+	waitFor(t, what, func() bool {
+		r := smp.next()
+		if len(r) == 1 {
+			job = r[0]
+		}
+		return len(r) == 1
+	})
+	return job
 }
 
 // current returns the jobs of the last sample.

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/internal/redact"
@@ -25,6 +27,11 @@ type common struct {
 	http      string
 	logFormat string
 	logLevel  string
+
+	// run's own, which register does not define: watch and status are
+	// observers, which announce nothing and never stand.
+	value   string // Config.Value: announced while this member leads
+	preempt bool   // Config.Preempt: take over from a leader whose id sorts after ours
 }
 
 // envName returns the environment variable that sets flag name.
@@ -49,6 +56,33 @@ func (f durationFlag) Set(s string) error {
 	}
 	*f.d = d
 	return nil
+}
+
+// boolFlag is a flag.Value for a boolean with a helpful error; given
+// without a value (--preempt) it is true.
+type boolFlag struct{ b *bool }
+
+func (f boolFlag) IsBoolFlag() bool { return true }
+
+func (f boolFlag) String() string {
+	if f.b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*f.b)
+}
+
+func (f boolFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("not a boolean; write true or false")
+	}
+	*f.b = b
+	return nil
+}
+
+func boolVar(fs *flag.FlagSet, p *bool, name string, usage string) {
+	*p = false
+	fs.Var(boolFlag{p}, name, usage)
 }
 
 func durationVar(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
@@ -116,6 +150,12 @@ func (co *common) validate() error {
 	}
 	if _, err := parseLevel(co.logLevel); err != nil {
 		return err
+	}
+	if len(co.value) > bellwether.MaxValueLength {
+		return fmt.Errorf("--value: %d bytes, over the limit of %d; announce something shorter, such as this member's address", len(co.value), bellwether.MaxValueLength)
+	}
+	if !utf8.ValidString(co.value) {
+		return fmt.Errorf("--value %q: not valid UTF-8", co.value)
 	}
 	return nil
 }
@@ -230,6 +270,9 @@ func flagError(err error) string {
 	msg := err.Error()
 	msg = strings.Replace(msg, "flag: help requested", "help requested", 1)
 	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		msg = "invalid value " + strings.Replace(rest, " for -", " for flag --", 1)
+	}
 	msg = strings.Replace(msg, "not defined: -", "not defined: --", 1)
 	msg = strings.Replace(msg, "needs an argument: -", "needs an argument: --", 1)
 	return msg

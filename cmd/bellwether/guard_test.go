@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -298,59 +297,16 @@ func TestE2EFrozenLeader(t *testing.T) {
 			"--heartbeat-timeout", ht.String(), "--election-timeout", et.String(), "--heartbeat-interval", hi.String(),
 			"--", "sh", "-c", `echo "$BELLWETHER_MEMBER_ID $$" >> "$0"; exec sleep 1000`, started)
 	}
-	// The sampler: how long two or more jobs ran at once, and how many
-	// run now.
-	var (
-		mu      sync.Mutex
-		overlap time.Duration
-		now     []jobRecord
-	)
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		last := time.Now()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			r := running(readJobs(t, started))
-			at := time.Now()
-			mu.Lock()
-			if len(r) > 1 {
-				overlap += at.Sub(last)
-			}
-			now, last = r, at
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		close(stop)
-		<-sampled
-	}()
-	current := func() []jobRecord {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
+	smp := newJobSampler(t, started) // every 2ms, as outSample
 	awaitJobs(t, started, 1, 10*time.Second, "first election")
 	for i := range 3 {
-		var leader jobRecord
-		waitFor(t, "one job", func() bool {
-			r := current()
-			if len(r) == 1 {
-				leader = r[0]
-			}
-			return len(r) == 1
-		})
+		leader := smp.single(t, "one job")
 		m := members[leader.id]
 		frozen := time.Now()
 		syscall.Kill(m.pid, syscall.SIGSTOP)
 		var killed, next time.Duration
 		for time.Since(frozen) < freeze {
-			r := current()
+			r := smp.current()
 			if killed == 0 && !slices.Contains(r, leader) {
 				killed = time.Since(frozen)
 			}
@@ -363,19 +319,18 @@ func TestE2EFrozenLeader(t *testing.T) {
 		t.Logf("freeze %d of %s: its job killed %v after the freeze, the next job started after %v", i+1, leader.id, killed, next)
 		thaw := time.Now()
 		for {
-			if r := current(); len(r) == 1 {
+			if r := smp.current(); len(r) == 1 {
 				t.Logf("freeze %d of %s: one job (%s) again %v after the thaw (bound %v)", i+1, leader.id, r[0].id, time.Since(thaw), bound)
 				break
 			}
 			if time.Since(thaw) > bound {
-				t.Fatalf("freeze %d of %s: jobs %v %v after the thaw, want one", i+1, leader.id, current(), bound)
+				t.Fatalf("freeze %d of %s: jobs %v %v after the thaw, want one", i+1, leader.id, smp.current(), bound)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(bound) // the thawed member must not start a job on its own
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	overlap := smp.overlapSoFar()
 	t.Logf("time with two jobs: %.2fs", overlap.Seconds())
 	if overlap > 0 {
 		t.Errorf("two jobs ran at once for %v", overlap)

@@ -17,13 +17,15 @@ type leaderJSON struct {
 	Group    string  `json:"group"`
 	ID       string  `json:"id"`
 	Leader   *string `json:"leader"` // null when no leader is known
+	Value    string  `json:"value"`  // the leader's value, "" when none
+	Epoch    uint64  `json:"epoch"`  // the leader's epoch, 0 when unknown
 	IsLeader bool    `json:"isLeader"`
 	Since    string  `json:"since"` // RFC 3339, when Leader last changed
 }
 
 // newStatusHandler returns the status server's handler for e:
 //
-//	GET /leader   {"group":…,"id":…,"leader":…|null,"isLeader":…,"since":…}
+//	GET /leader   {"group":…,"id":…,"leader":…|null,"value":…,"epoch":…,"isLeader":…,"since":…}
 //	GET /healthz  200 "ok" while e's bus works, 503 and the reason when not
 //	GET /metrics  Prometheus text format, from a registry of its own
 //
@@ -36,7 +38,7 @@ func newStatusHandler(e *bellwether.Elector, bus string) http.Handler {
 		st := e.Status()
 		body := leaderJSON{Group: st.Group, ID: st.ID, IsLeader: st.IsLeader, Since: st.Since.UTC().Format(time.RFC3339Nano)}
 		if st.Leader != "" {
-			body.Leader = &st.Leader
+			body.Leader, body.Value, body.Epoch = &st.Leader, st.Value, st.Epoch
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

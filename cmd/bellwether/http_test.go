@@ -58,7 +58,7 @@ func TestStatusServer(t *testing.T) {
 	tr := &sickTransport{Transport: mem.NewHub().NewTransport()}
 	defer tr.Close()
 	s := bellwether.Settings{ElectionTimeout: 20 * time.Millisecond, HeartbeatInterval: 50 * time.Millisecond, HeartbeatTimeout: 200 * time.Millisecond}
-	e, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: "a", Group: "web", Settings: s})
+	e, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: "a", Group: "web", Settings: s, Value: "a.web:8080"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,11 @@ func TestStatusServer(t *testing.T) {
 		if ts, err := time.Parse(time.RFC3339Nano, since); err != nil || !ts.Equal(tt.e.Status().Since) {
 			t.Errorf("/leader: since %q: %v", since, err)
 		}
-		if len(got) != 5 {
-			t.Errorf("/leader has %d fields, want 5: %s", len(got), body)
+		if epoch := tt.e.Status().Epoch; epoch == 0 || got["epoch"] != float64(epoch) || got["value"] != "a.web:8080" {
+			t.Errorf("/leader of %s: %s; want the leader's epoch %d and its value", tt.e.ID(), body, epoch)
+		}
+		if len(got) != 7 {
+			t.Errorf("/leader has %d fields, want 7: %s", len(got), body)
 		}
 
 		code, body, _ = get(t, srv.URL+"/metrics")
@@ -157,7 +160,7 @@ func TestStatusServer(t *testing.T) {
 	_, body, _ := get(t, srv.URL+"/leader")
 	srv.Close()
 	o.Close(context.Background())
-	if !strings.Contains(body, `"leader":null`) || !strings.Contains(body, `"isLeader":false`) {
+	if !strings.Contains(body, `"leader":null,"value":"","epoch":0,`) || !strings.Contains(body, `"isLeader":false`) {
 		t.Errorf("/leader without a leader: %s", body)
 	}
 }

@@ -54,6 +54,8 @@ func (c *cli) join(ctx context.Context, co *common, base *slog.Logger, observer 
 		Group:     co.group,
 		Settings:  co.settings,
 		Observer:  observer,
+		Value:     co.value,
+		Preempt:   co.preempt,
 		Logger:    base,
 		Callbacks: cb,
 	})

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,8 @@ func (c *cli) cmdRun(cmd *command, ctx context.Context, args []string) int {
 	co.register(fs)
 	var grace time.Duration
 	durationVar(fs, &grace, "grace", 10*time.Second, "how long COMMAND has to exit after SIGTERM before it gets SIGKILL\n(never past the end of this member's lease)")
+	fs.StringVar(&co.value, "value", "", fmt.Sprintf("a `STRING` this member announces while it leads, typically its address (at most\n%d bytes of UTF-8); watch, status --json and GET /leader show the leader's", bellwether.MaxValueLength))
+	boolVar(fs, &co.preempt, "preempt", "take over from a leader whose id sorts after this member's: that leader\nstops its COMMAND and hands over; this member's COMMAND starts after")
 	if code, done := c.parse(cmd, fs, args); done {
 		return code
 	}
@@ -105,11 +109,17 @@ func unwrapExec(err error) error {
 	return err
 }
 
-// jobEnv is COMMAND's environment: environ without the variables that
-// name this one member's flags (a bellwether command run by the job would
-// take them for its own: the leader's id, the leader's --http address),
-// with the member's group, bus and timings, so that such a command looks
-// at the same group, and BELLWETHER_MEMBER_ID, which no flag reads.
+// envEpoch is the variable that gives COMMAND the epoch of the
+// leadership it was started in, its fencing token (docs/fencing.md).
+const envEpoch = "BELLWETHER_EPOCH"
+
+// jobEnv is COMMAND's environment, but for BELLWETHER_EPOCH, which each
+// start adds: environ without the variables that name this one member's
+// flags (a bellwether command run by the job would take them for its
+// own: the leader's id, its --http address, its --value and --preempt)
+// and without an inherited BELLWETHER_EPOCH, with the member's group, bus
+// and timings, so that such a command looks at the same group, and
+// BELLWETHER_MEMBER_ID, which no flag reads.
 func jobEnv(environ []string, co *common) []string {
 	set := []string{
 		"BELLWETHER_MEMBER_ID=" + co.id,
@@ -119,7 +129,7 @@ func jobEnv(environ []string, co *common) []string {
 		envName("heartbeat-interval") + "=" + co.settings.HeartbeatInterval.String(),
 		envName("heartbeat-timeout") + "=" + co.settings.HeartbeatTimeout.String(),
 	}
-	drop := map[string]bool{envName("id"): true, envName("http"): true}
+	drop := map[string]bool{envName("id"): true, envName("http"): true, envName("value"): true, envName("preempt"): true, envEpoch: true}
 	for _, kv := range set {
 		k, _, _ := strings.Cut(kv, "=")
 		drop[k] = true
@@ -170,7 +180,9 @@ func (j *job) runOnce(ctx context.Context) (code int, own bool) {
 	if ctx.Err() != nil {
 		return 0, false // leadership lost before the job could start
 	}
-	g, err := startGuard(j.path, j.argv, j.env, j.stdin, j.stdout, j.stderr)
+	epoch, _ := bellwether.Epoch(ctx)
+	env := append(slices.Clip(j.env), envEpoch+"="+strconv.FormatUint(epoch, 10))
+	g, err := startGuard(j.path, j.argv, env, j.stdin, j.stdout, j.stderr)
 	if err != nil {
 		j.log.Error("cannot start COMMAND", "err", err)
 		return 126, true
@@ -226,7 +238,7 @@ wait:
 			switch r.kind {
 			case guardStarted:
 				pid = r.n
-				j.log.Info(msgStarted, "event", eventStarted, "pid", pid)
+				j.log.Info(msgStarted, "event", eventStarted, "pid", pid, "epoch", epoch)
 			case guardFailed:
 				if pid == 0 {
 					j.log.Error("cannot start COMMAND", "err", r.msg)

@@ -10,7 +10,15 @@ import (
 type watchLine struct {
 	Time   string  `json:"time"`
 	Group  string  `json:"group"`
-	Leader *string `json:"leader"`
+	Leader *string `json:"leader"` // null when no leader is known
+	Value  string  `json:"value"`  // the leader's value, "" when it set none
+	Epoch  uint64  `json:"epoch"`  // the leader's epoch, 0 when unknown
+}
+
+// watched is what a line of watch reports: a new line when it changes.
+type watched struct {
+	leader, value string
+	epoch         uint64
 }
 
 func (c *cli) cmdWatch(cmd *command, ctx context.Context, args []string) int {
@@ -32,20 +40,28 @@ func (c *cli) cmdWatch(cmd *command, ctx context.Context, args []string) int {
 	defer cancel()
 	updates := m.e.Watch(wctx)
 	enc := json.NewEncoder(c.stdout)
-	last := ""
+	var last watched
 	for {
 		select {
 		case st, ok := <-updates:
 			if !ok {
 				return exitOK
 			}
-			if st.Leader == last {
+			cur := watched{leader: st.Leader, value: st.Value, epoch: st.Epoch}
+			if cur == last {
 				continue
 			}
-			last = st.Leader
-			line := watchLine{Time: st.Since.UTC().Format(time.RFC3339Nano), Group: st.Group}
+			when := st.Since
+			if cur.leader == last.leader {
+				// The same leader, with a new epoch (it met another
+				// leader and stayed) or value: Since is when the leader
+				// changed, not this.
+				when = time.Now()
+			}
+			last = cur
+			line := watchLine{Time: when.UTC().Format(time.RFC3339Nano), Group: st.Group}
 			if st.Leader != "" {
-				line.Leader = &st.Leader
+				line.Leader, line.Value, line.Epoch = &st.Leader, st.Value, st.Epoch
 			}
 			if err := enc.Encode(line); err != nil {
 				m.log.Error("cannot write to stdout; stopping", "err", err)

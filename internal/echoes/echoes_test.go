@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// wantTake fails the test with why unless r.Take(sum, tag, now) is want.
+func wantTake(t *testing.T, r *Record, sum Sum, tag uint32, now time.Time, want bool, why string) {
+	t.Helper()
+	if r.Take(sum, tag, now) != want {
+		t.Fatal(why)
+	}
+}
+
 func TestTakeConsumesOneEntry(t *testing.T) {
 	r := New(8, time.Second)
 	now := time.Unix(1000, 0)
@@ -16,17 +24,13 @@ func TestTakeConsumesOneEntry(t *testing.T) {
 	}
 	r.Add(a, 0, now)
 	r.Add(a, 0, now)
-	if r.Take(b, 0, now) {
-		t.Fatal("Take of a message never sent = true")
-	}
+	wantTake(t, r, b, 0, now, false, "Take of a message never sent = true")
 	for i := range 2 {
 		if !r.Take(a, 0, now) {
 			t.Fatalf("Take %d of a message sent twice = false", i+1)
 		}
 	}
-	if r.Take(a, 0, now) {
-		t.Fatal("a third Take of a message sent twice = true")
-	}
+	wantTake(t, r, a, 0, now, false, "a third Take of a message sent twice = true")
 	if r.Len() != 0 {
 		t.Fatalf("Len = %d; want 0", r.Len())
 	}
@@ -37,12 +41,8 @@ func TestTagMustMatch(t *testing.T) {
 	now := time.Unix(1000, 0)
 	s := SumOf("m")
 	r.Add(s, 7, now)
-	if r.Take(s, 8, now) {
-		t.Fatal("the same bytes from another connection were taken for the echo")
-	}
-	if !r.Take(s, 7, now) {
-		t.Fatal("the echo from the sending connection was not recognised")
-	}
+	wantTake(t, r, s, 8, now, false, "the same bytes from another connection were taken for the echo")
+	wantTake(t, r, s, 7, now, true, "the echo from the sending connection was not recognised")
 }
 
 func TestExpiry(t *testing.T) {
@@ -51,12 +51,8 @@ func TestExpiry(t *testing.T) {
 	r.Add(SumOf("old"), 0, start)
 	r.Add(SumOf("new"), 0, start.Add(900*time.Millisecond))
 	now := start.Add(1500 * time.Millisecond)
-	if r.Take(SumOf("old"), 0, now) {
-		t.Fatal("an entry older than the ttl was taken")
-	}
-	if !r.Take(SumOf("new"), 0, now) {
-		t.Fatal("an entry younger than the ttl was not taken")
-	}
+	wantTake(t, r, SumOf("old"), 0, now, false, "an entry older than the ttl was taken")
+	wantTake(t, r, SumOf("new"), 0, now, true, "an entry younger than the ttl was not taken")
 }
 
 func TestCapacityDropsOldest(t *testing.T) {
@@ -88,12 +84,8 @@ func TestForget(t *testing.T) {
 	r.Add(s, 2, now)
 	r.Forget(s, 2)
 	r.Forget(s, 3) // none: no effect
-	if r.Take(s, 2, now) {
-		t.Fatal("a forgotten entry was taken")
-	}
-	if !r.Take(s, 1, now) {
-		t.Fatal("Forget removed the entry of another tag")
-	}
+	wantTake(t, r, s, 2, now, false, "a forgotten entry was taken")
+	wantTake(t, r, s, 1, now, true, "Forget removed the entry of another tag")
 }
 
 func TestConcurrent(t *testing.T) {

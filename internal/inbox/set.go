@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"context"
+	"fmt"
 	"sync"
 
 	"github.com/bellwether-go/bellwether"
@@ -30,6 +32,32 @@ func (s *Set[C]) Add(c C) error {
 		s.m = map[C]struct{}{}
 	}
 	s.m[c] = struct{}{}
+	return nil
+}
+
+// Joining returns the error that a Join of group returns before it makes
+// a member: ValidateGroup's, ctx's, or after Close ErrClosed, with the
+// bus's prefix ("bellwether/BUS: join ...").
+func (s *Set[C]) Joining(ctx context.Context, bus, group string) error {
+	if err := bellwether.ValidateGroup(group); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.IsClosed() {
+		return fmt.Errorf("bellwether/%s: join %q: %w", bus, group, bellwether.ErrClosed)
+	}
+	return nil
+}
+
+// Joined adds c, a new member of group that already reads its socket,
+// or after Close closes it and returns ErrClosed with the bus's prefix.
+func (s *Set[C]) Joined(c C, bus, group string) error {
+	if err := s.Add(c); err != nil {
+		c.Close()
+		return fmt.Errorf("bellwether/%s: join %q: %w", bus, group, err)
+	}
 	return nil
 }
 

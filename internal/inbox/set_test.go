@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -28,5 +29,32 @@ func TestSetClosesItsConnsOnce(t *testing.T) {
 	}
 	if err := s.Add(&closer{&n}); !errors.Is(err, bellwether.ErrClosed) || !s.IsClosed() {
 		t.Fatalf("Add after Close = %v", err)
+	}
+}
+
+func TestSetJoin(t *testing.T) {
+	var s Set[*closer]
+	var n int
+	if err := s.Joining(context.Background(), "bus", "bad group!"); err == nil {
+		t.Fatal("Joining of an invalid group name = nil")
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Joining(canceled, "bus", "g"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Joining under a canceled ctx = %v", err)
+	}
+	if err := s.Joining(context.Background(), "bus", "g"); err != nil {
+		t.Fatalf("Joining = %v", err)
+	}
+	if err := s.Joined(&closer{&n}, "bus", "g"); err != nil || n != 0 {
+		t.Fatalf("Joined = %v, %d Closes; want nil, 0", err, n)
+	}
+	s.Close()
+	const want = `bellwether/bus: join "g": bellwether: closed`
+	if err := s.Joining(context.Background(), "bus", "g"); !errors.Is(err, bellwether.ErrClosed) || err.Error() != want {
+		t.Fatalf("Joining after Close = %v; want %s", err, want)
+	}
+	if err := s.Joined(&closer{&n}, "bus", "g"); !errors.Is(err, bellwether.ErrClosed) || err.Error() != want || n != 2 {
+		t.Fatalf("Joined after Close = %v, %d Closes; want %s, 2 (the set's member and the late one)", err, n, want)
 	}
 }

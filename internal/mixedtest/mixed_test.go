@@ -20,8 +20,8 @@ import (
 	"github.com/bellwether-go/bellwether/internal/crash"
 	"github.com/bellwether-go/bellwether/internal/nodeenv"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
-	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/goleak"
 )
 
@@ -71,28 +71,6 @@ type member interface {
 	Withdraw(t *testing.T)
 	// Crash stops the member at once, without a word.
 	Crash(t *testing.T)
-}
-
-func startNATS(t *testing.T) *url.URL {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		t.Fatal("nats server did not start")
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	u, err := url.Parse(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // goMember is an Elector on a Transport of its own, as in a process of
@@ -412,7 +390,7 @@ func without(live []member, id string) []member {
 // heartbeat timeout fires first tends to win, and any one leader will do.
 func TestMixedCluster(t *testing.T) {
 	node, dir := nodeenv.Require(t, ".", 18, pinned, fixHint)
-	u := startNATS(t)
+	_, u := testserver.InProcessNATS(t)
 	type spec struct {
 		id      string
 		kind    kind

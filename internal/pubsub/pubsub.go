@@ -97,18 +97,101 @@ type Change struct {
 	Result    chan error // capacity 1; nil when nobody waits
 }
 
+// Done reports the change's outcome to whoever waits for it.
+func (c Change) Done(err error) {
+	if c.Result != nil {
+		c.Result <- err
+	}
+}
+
+// Queue holds the subscription changes a bus's connection has yet to
+// carry out, in the order they were queued, for a layer whose connection
+// takes them on a goroutine of its own. The zero Queue is empty; it must
+// not be copied.
+type Queue struct {
+	// Wake, if set, is called after each Push, outside the queue's lock,
+	// to have the changes carried out.
+	Wake func()
+
+	mu   sync.Mutex
+	list []Change
+}
+
+// Push queues c and calls Wake.
+func (q *Queue) Push(c Change) {
+	q.mu.Lock()
+	q.list = append(q.list, c)
+	q.mu.Unlock()
+	if q.Wake != nil {
+		q.Wake()
+	}
+}
+
+// Subscribe queues a subscription to channel and returns where its
+// outcome will come.
+func (q *Queue) Subscribe(channel string) <-chan error {
+	result := make(chan error, 1)
+	q.Push(Change{Subscribe: true, Channel: channel, Result: result})
+	return result
+}
+
+// Unsubscribe queues the undoing of channel's subscription; nobody waits
+// for it.
+func (q *Queue) Unsubscribe(channel string) {
+	q.Push(Change{Channel: channel})
+}
+
+// Next removes and returns the first change; ok is false when there is
+// none.
+func (q *Queue) Next() (c Change, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.list) == 0 {
+		return Change{}, false
+	}
+	c = q.list[0]
+	q.list = slices.Delete(q.list, 0, 1)
+	return c, true
+}
+
+// Take removes and returns every change.
+func (q *Queue) Take() []Change {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	cs := q.list
+	q.list = nil
+	return cs
+}
+
+// Requeue puts cs, taken and not carried out, back before the changes
+// queued since.
+func (q *Queue) Requeue(cs []Change) {
+	q.mu.Lock()
+	q.list = append(cs, q.list...)
+	q.mu.Unlock()
+}
+
+// Len returns how many changes wait.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.list)
+}
+
 // Config describes a bus to New.
 type Config struct {
 	// Name is the bus's name in errors: "bellwether/" + Name + ": ...".
 	Name string
 	// Layer is the bus's connection.
 	Layer Layer
-	// RecvBuffer is how many messages each member's queue holds.
+	// RecvBuffer is how many messages each member's queue holds; the
+	// package's RecvBuffer when zero.
 	RecvBuffer int
 	// EchoByContent makes a member recognise its echo by the message's
 	// digest (and Origin.Tag), for a bus that carries no sender id: the
-	// member remembers EchoRecord messages for EchoWindow (internal/echoes).
-	// Otherwise a message is a member's echo when Origin.Sender is its id.
+	// member remembers EchoRecord messages for EchoWindow (internal/echoes),
+	// the package's EchoRecord and EchoWindow when zero. Otherwise a
+	// message is a member's echo when Origin.Sender is its id.
 	EchoByContent bool
 	EchoRecord    int
 	EchoWindow    time.Duration
@@ -181,6 +264,15 @@ func New(cfg Config) *Bus {
 	}
 	if cfg.AckTimeout == 0 {
 		cfg.AckTimeout = 10 * time.Second
+	}
+	if cfg.RecvBuffer == 0 {
+		cfg.RecvBuffer = RecvBuffer
+	}
+	if cfg.EchoRecord == 0 {
+		cfg.EchoRecord = EchoRecord
+	}
+	if cfg.EchoWindow == 0 {
+		cfg.EchoWindow = EchoWindow
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -397,7 +489,9 @@ func (b *Bus) Close() []string {
 }
 
 // Member is one member of a group: a bus's Conn embeds it for Send,
-// Recv, Health, Dropped and Close.
+// Recv, Health, Dropped and Close, which makes that Conn a
+// bellwether.HealthChecker. (A bus's Transport is checked where it
+// registers, by transport.Opener.)
 type Member struct {
 	b    *Bus
 	g    *group
@@ -405,6 +499,11 @@ type Member struct {
 	in   *inbox.Inbox
 	sent *echoes.Record // EchoByContent only
 }
+
+var (
+	_ bellwether.Conn          = (*Member)(nil)
+	_ bellwether.HealthChecker = (*Member)(nil)
+)
 
 // ID returns the member's random id, which a bus that carries a sender
 // id sends with its messages.
@@ -525,3 +624,11 @@ func (m *Member) Close() error {
 // oldest buffered message is dropped (and counted by Dropped), so a slow
 // reader sees the newest heartbeats and never slows the group.
 const RecvBuffer = 256
+
+// EchoRecord and EchoWindow bound how a member of a bus that recognises
+// echoes by content (Config.EchoByContent) does it: it remembers the
+// digests of the last EchoRecord messages it sent, each for EchoWindow.
+const (
+	EchoRecord = 256
+	EchoWindow = 10 * time.Second
+)

@@ -303,3 +303,39 @@ func TestUnsubscribeFailureIsLogged(t *testing.T) {
 		t.Fatalf("log: %q", got)
 	}
 }
+
+func TestQueueKeepsOrder(t *testing.T) {
+	woken := 0
+	q := Queue{Wake: func() { woken++ }}
+	if _, ok := q.Next(); ok {
+		t.Fatal("Next of an empty queue reports a change")
+	}
+	result := q.Subscribe("a")
+	q.Unsubscribe("b")
+	q.Subscribe("c")
+	if woken != 3 || q.Len() != 3 {
+		t.Fatalf("after three pushes: woken %d times, Len %d; want 3, 3", woken, q.Len())
+	}
+	first, ok := q.Next()
+	if !ok || !first.Subscribe || first.Channel != "a" {
+		t.Fatalf("Next = %+v, %v; want the subscription to a", first, ok)
+	}
+	first.Done(errors.New("refused"))
+	if err := <-result; err == nil || err.Error() != "refused" {
+		t.Fatalf("the subscriber got %v; want refused", err)
+	}
+	rest := q.Take()
+	if len(rest) != 2 || rest[0].Channel != "b" || rest[0].Subscribe || rest[0].Result != nil || rest[1].Channel != "c" {
+		t.Fatalf("Take = %+v; want the unsubscription of b, then c", rest)
+	}
+	rest[0].Done(nil) // nobody waits: no block, no panic
+	q.Unsubscribe("d")
+	q.Requeue(rest[1:])
+	var got []string
+	for c, ok := q.Next(); ok; c, ok = q.Next() {
+		got = append(got, c.Channel)
+	}
+	if !slices.Equal(got, []string{"c", "d"}) {
+		t.Fatalf("after Requeue the queue ran %q; want c before d", got)
+	}
+}

@@ -40,6 +40,32 @@ func NATS(t testing.TB) *Server {
 	return newServer(t, s)
 }
 
+// InProcessNATS runs a NATS server in the test process on a random port
+// of 127.0.0.1 until the test ends, and returns it and its client URL, for
+// tests that look inside the server or leave it alone. Tests that take the
+// server down use [NATS].
+func InProcessNATS(t testing.TB) (*server.Server, *url.URL) {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatalf("testserver: nats server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(startTimeout) {
+		s.Shutdown()
+		t.Fatalf("testserver: nats server did not start within %v", startTimeout)
+	}
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	u, err := url.Parse(s.ClientURL())
+	if err != nil {
+		t.Fatalf("testserver: nats server's URL: %v", err)
+	}
+	return s, u
+}
+
 // ServeNATSIfAsked serves NATS until SIGTERM or SIGINT and exits, when
 // the process is a server started by [NATS]; otherwise it returns at once.
 // Call it first in TestMain.

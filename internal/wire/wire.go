@@ -116,12 +116,13 @@ type Field struct {
 // Fields are the fields of a leader event that [Parse] extracts.
 type Fields struct {
 	Type, Action, ClientID Field
-	// Value and Takeover are bellwether's extra string fields.
-	Value, Takeover Field
-	// Epoch is bellwether's extra number field. Its Present means that the
-	// last occurrence was a number, whose text Value holds as is; Kind
-	// names any other type, "a string" included.
-	Epoch Field
+	// Value and Takeover are bellwether's extra string fields; Kid, Boot,
+	// Group and MAC those of a signed message.
+	Value, Takeover, Kid, Boot, Group, MAC Field
+	// Epoch, Counter and Time are bellwether's number fields. Their Present
+	// means that the last occurrence was a number, whose text Value holds
+	// as is; Kind names any other type, "a string" included.
+	Epoch, Counter, Time Field
 }
 
 // SyntaxError reports input that is not one well-formed JSON object.
@@ -175,23 +176,35 @@ func Parse(data []byte, f *Fields) error {
 				field = &f.Value
 			case "takeover":
 				field = &f.Takeover
+			case "kid":
+				field = &f.Kid
+			case "boot":
+				field = &f.Boot
+			case "grp":
+				field = &f.Group
+			case "mac":
+				field = &f.MAC
 			case "epoch":
 				field = &f.Epoch
+			case "ctr":
+				field = &f.Counter
+			case "ts":
+				field = &f.Time
 			}
-			if field == &f.Epoch {
+			if field == &f.Epoch || field == &f.Counter || field == &f.Time {
 				c := p.peek()
 				if c == '-' || c >= '0' && c <= '9' {
 					start := p.i
 					if err := p.number(); err != nil {
 						return err
 					}
-					f.Epoch = Field{Value: p.data[start:p.i], Present: true}
+					*field = Field{Value: p.data[start:p.i], Present: true}
 				} else {
 					kind, err := p.skip(0)
 					if err != nil {
 						return err
 					}
-					f.Epoch = Field{Kind: kind}
+					*field = Field{Kind: kind}
 				}
 			} else if field != nil && p.peek() == '"' {
 				v, err := p.str()

@@ -17,6 +17,7 @@
 // The metrics are:
 //
 //	bellwether_is_leader                      gauge, 1 while the member leads
+//	bellwether_epoch                          gauge, the known leader's epoch (its fencing token), 0 when none
 //	bellwether_leader_changes_total           counter
 //	bellwether_elections_total                counter
 //	bellwether_events_sent_total{action}      counter
@@ -52,6 +53,9 @@ var reasons = []string{
 	bellwether.ReasonAction,
 	bellwether.ReasonClientID,
 	bellwether.ReasonTooLarge,
+	bellwether.ReasonEpoch,
+	bellwether.ReasonValue,
+	bellwether.ReasonTakeover,
 	bellwether.ReasonOwnID,
 }
 
@@ -60,8 +64,8 @@ var reasons = []string{
 type Collector struct {
 	e *bellwether.Elector
 
-	isLeader, leaderChanges, elections, duplicates, sendErrors *prometheus.Desc
-	sent, received, rejected, durations                        *prometheus.Desc
+	isLeader, epoch, leaderChanges, elections, duplicates, sendErrors *prometheus.Desc
+	sent, received, rejected, durations                               *prometheus.Desc
 }
 
 // NewCollector returns a Collector of e's statistics, labelled with e's
@@ -77,6 +81,7 @@ func NewCollector(e *bellwether.Elector) *Collector {
 	return &Collector{
 		e:             e,
 		isLeader:      desc("is_leader", "1 while this member is the leader of its group, else 0."),
+		epoch:         desc("epoch", "Epoch of the leader this member knows (its own while it leads), the fencing token; 0 when no leader is known or the leader sends none."),
 		leaderChanges: desc("leader_changes_total", "Changes of the leader this member knows of, including to and from none."),
 		elections:     desc("elections_total", "Elections this member took part in."),
 		duplicates:    desc("duplicate_leaders_total", "Times this member, leading, met another leader."),
@@ -102,7 +107,7 @@ func Register(reg prometheus.Registerer, e *bellwether.Elector) error {
 
 // Describe sends the descriptors of every metric the Collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.isLeader, c.leaderChanges, c.elections, c.duplicates,
+	for _, d := range []*prometheus.Desc{c.isLeader, c.epoch, c.leaderChanges, c.elections, c.duplicates,
 		c.sendErrors, c.sent, c.received, c.rejected, c.durations} {
 		ch <- d
 	}
@@ -118,6 +123,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.isLeader, prometheus.GaugeValue, gauge)
+	// A float64 holds every epoch exactly: they are below 2^53.
+	ch <- prometheus.MustNewConstMetric(c.epoch, prometheus.GaugeValue, float64(s.Epoch))
 	counter := func(d *prometheus.Desc, v uint64, label ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), label...)
 	}

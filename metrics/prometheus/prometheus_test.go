@@ -112,6 +112,11 @@ bellwether_is_leader{group="g",id="b"} 0
 		check("bellwether_duplicate_leaders_total,group=g,id=a", 0)
 		check("bellwether_send_errors_total,group=g,id=a", 0)
 		check("bellwether_election_duration_seconds,group=g,id=a", sa.ElectionDurations.Count)
+		check("bellwether_epoch,group=g,id=a", sa.Epoch)
+		check("bellwether_epoch,group=g,id=b", sb.Epoch)
+		if sa.Epoch == 0 || sb.Epoch != sa.Epoch {
+			t.Errorf("epochs: leader %d, follower %d; want the leader's, known to both", sa.Epoch, sb.Epoch)
+		}
 		if sa.Sent[bellwether.ActionCurrent] == 0 || sb.Received[bellwether.ActionCurrent] == 0 || sa.ElectionDurations.Count == 0 {
 			t.Errorf("the test did not exercise the counters: %+v %+v", sa, sb)
 		}
@@ -177,6 +182,55 @@ func TestHistogramBuckets(t *testing.T) {
 		}
 		t.Fatal("no histogram gathered")
 	})
+}
+
+// TestEpochGauge: bellwether_epoch is 0 while no leader is known, then the
+// leader's epoch, exactly, on the leader and on an observer.
+func TestEpochGauge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mem.NewHub().NewTransport()
+		defer tr.Close()
+		o := join(t, tr, "o", true)
+		defer o.Close(t.Context())
+		epoch := func(e *bellwether.Elector) float64 {
+			t.Helper()
+			return testutil.ToFloat64(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+				for m := range collect(bwprom.NewCollector(e)) {
+					if strings.Contains(m.Desc().String(), `"bellwether_epoch"`) {
+						ch <- m
+					}
+				}
+			}))
+		}
+		if got := epoch(o); got != 0 {
+			t.Errorf("no leader known: bellwether_epoch %v, want 0", got)
+		}
+		l := join(t, tr, "l", false)
+		defer l.Close(t.Context())
+		if err := l.AwaitLeadership(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * fast.HeartbeatInterval) // o hears a heartbeat
+		synctest.Wait()
+		want := l.Status().Epoch
+		if want == 0 {
+			t.Fatal("the leader has no epoch")
+		}
+		if got := epoch(l); got != float64(want) {
+			t.Errorf("leader: bellwether_epoch %v, want %d", got, want)
+		}
+		if got := epoch(o); got != float64(want) {
+			t.Errorf("observer: bellwether_epoch %v, want the leader's %d", got, want)
+		}
+	})
+}
+
+// collect returns the metrics c collects, on a closed channel.
+func collect(c prometheus.Collector) chan prometheus.Metric {
+	ch := make(chan prometheus.Metric, 64)
+	c.Collect(ch)
+	close(ch)
+	return ch
 }
 
 func TestRegisterNil(t *testing.T) {

@@ -175,14 +175,8 @@ func groupDir(group string) string {
 // Join makes a new member of group: a socket file in the group's
 // directory, which it creates if needed.
 func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(group); err != nil {
+	if err := t.conns.Joining(ctx, "local", group); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if t.conns.IsClosed() {
-		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, bellwether.ErrClosed)
 	}
 	gdir := filepath.Join(t.dir, groupDir(group))
 	var rnd [8]byte
@@ -234,9 +228,8 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		peers:      map[string]*peer{},
 	}
 	go c.read()
-	if err := t.conns.Add(c); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
+	if err := t.conns.Joined(c, "local", group); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

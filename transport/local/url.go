@@ -21,8 +21,8 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 	if err := transport.CheckURL(ctx, u, "local", "local://"); err != nil {
 		return nil, err
 	}
-	if u.Scheme != "local" {
-		return nil, fmt.Errorf("bellwether/local: URL %q has scheme %q; want local:// or local:///DIR", redact.URL(u), u.Scheme)
+	if err := transport.CheckScheme(u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
+		return nil, err
 	}
 	if u.Opaque != "" {
 		return nil, fmt.Errorf("bellwether/local: URL %q has no '//'; write local:// for the default directory or local:///ABSOLUTE/DIR", redact.URL(u))

@@ -41,8 +41,8 @@ func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport
 	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME"); err != nil {
 		return nil, err
 	}
-	if u.Scheme != "mem" {
-		return nil, fmt.Errorf("bellwether/mem: URL %q has scheme %q; want mem://NAME", redact.URL(u), u.Scheme)
+	if err := transport.CheckScheme(u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
+		return nil, err
 	}
 	if u.Opaque != "" {
 		return nil, fmt.Errorf("bellwether/mem: URL %q has no '//'; write mem://%s", redact.URL(u), u.Opaque)

@@ -21,12 +21,6 @@ import (
 	"github.com/bellwether-go/bellwether/transport"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 func init() {
 	transport.Register("mqtt", "mqtt://host:1883", transport.Opener(FromURL))
 	transport.Register("mqtts", "mqtts://host:8883 (MQTT over TLS)", transport.Opener(FromURL))
@@ -75,14 +69,11 @@ type Conn struct {
 // which fails at once if the broker refuses it or cannot be reached.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
 	const form = "mqtt://[user:password@]host:1883 (or mqtts://host:8883 for TLS)"
-	if u == nil {
-		return nil, errors.New("bellwether/mqtt: FromURL needs a URL like mqtt://127.0.0.1:1883; got nil")
+	if err := transport.CheckScheme(u, "mqtt", "mqtt://127.0.0.1:1883", "use "+form, "mqtt", "mqtts"); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "mqtt" && u.Scheme != "mqtts" {
-		return nil, fmt.Errorf("bellwether/mqtt: URL %q has scheme %q; use %s", redact.URL(u), u.Scheme, form)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/mqtt: URL %q has no host; use %s", redact.URL(u), form)
+	if err := transport.CheckHost(u, "mqtt", "use "+form); err != nil {
+		return nil, err
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("bellwether/mqtt: URL %q has a path or query, which bellwether's MQTT bus does not use; use %s", redact.URL(u), form)
@@ -135,7 +126,6 @@ func New(ctx context.Context, cfg autopaho.ClientConfig, opts ...transport.Optio
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "mqtt",
 		Layer:          (*layer)(t),
-		RecvBuffer:     pubsub.RecvBuffer,
 		Channel:        func(group string) string { return TopicPrefix + group },
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },

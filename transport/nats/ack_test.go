@@ -8,29 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 )
-
-func embeddedServer(tb testing.TB) *url.URL {
-	tb.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		tb.Fatal("nats server did not start")
-	}
-	tb.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	u, err := url.Parse(s.ClientURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return u
-}
 
 // heartbeats has n members of one group, on one Transport, send one
 // message each at once, while more reports true, and returns the Transport's
@@ -80,7 +59,8 @@ func times(n int) func() bool {
 // share flushes instead of flushing once each.
 func TestSendsShareFlushes(t *testing.T) {
 	const members, rounds = 64, 20
-	flushes, acked := heartbeats(t, embeddedServer(t), members, times(rounds))
+	_, u := testserver.InProcessNATS(t)
+	flushes, acked := heartbeats(t, u, members, times(rounds))
 	if acked != members*rounds {
 		t.Fatalf("%d Sends acknowledged; want %d", acked, members*rounds)
 	}
@@ -98,7 +78,7 @@ func TestSendsShareFlushes(t *testing.T) {
 // heartbeat at once; one op is one round, all N acknowledged. It reports
 // flushes per publish (1 would be a flush per member per message).
 func BenchmarkHeartbeats(b *testing.B) {
-	u := embeddedServer(b)
+	_, u := testserver.InProcessNATS(b)
 	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			b.ReportAllocs()

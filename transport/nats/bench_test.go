@@ -10,6 +10,7 @@ import (
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 )
 
 // BenchmarkManyGroups runs 1,000 groups of 3 members, either all 3,000
@@ -31,7 +32,7 @@ func BenchmarkManyGroups(b *testing.B) {
 
 func benchManyGroups(b *testing.B, transports int) {
 	const groups, members = 1000, 3
-	u := serverURL(b, startServer(b, 0))
+	_, u := testserver.InProcessNATS(b)
 
 	runtime.GC()
 	var before, after runtime.MemStats

@@ -18,12 +18,6 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 func init() {
 	transport.Register("nats", "nats://host:4222", transport.Opener(FromURL))
 	transport.Register("tls", "tls://host:4222 (NATS over TLS)", transport.Opener(FromURL))
@@ -102,14 +96,11 @@ func New(nc *natsgo.Conn, opts ...transport.Option) (*Transport, error) {
 // only the first connection. nats.go's asynchronous errors go to the
 // logger of transport.WithLogger.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/nats: FromURL needs a URL like nats://127.0.0.1:4222; got nil")
+	if err := transport.CheckScheme(u, "nats", "nats://127.0.0.1:4222", "use nats://host:4222 (or tls://host:4222 for TLS)", "nats", "tls"); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "nats" && u.Scheme != "tls" {
-		return nil, fmt.Errorf("bellwether/nats: URL %q has scheme %q; use nats://host:4222 (or tls://host:4222 for TLS)", redact.URL(u), u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/nats: URL %q has no host; use nats://host:4222", redact.URL(u))
+	if err := transport.CheckHost(u, "nats", "use nats://host:4222"); err != nil {
+		return nil, err
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
 		return nil, fmt.Errorf("bellwether/nats: URL %q has a path or query, which NATS does not use; use nats://[user:password@]host:port", redact.URL(u))
@@ -187,7 +178,6 @@ func newTransport(nc *natsgo.Conn, owned bool, where string, log *slog.Logger) *
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "nats",
 		Layer:          (*layer)(t),
-		RecvBuffer:     RecvBuffer,
 		Channel:        subject,
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: t.maxMessageSize,

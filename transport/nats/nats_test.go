@@ -11,7 +11,6 @@ import (
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
-	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 )
@@ -21,45 +20,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startServer runs a NATS server in the test process on 127.0.0.1:port
-// (a random port for 0) until the test ends, for tests that look inside
-// it. Tests that take the server down use testserver.NATS.
-func startServer(t testing.TB, port int) *server.Server {
-	t.Helper()
-	if port == 0 {
-		port = server.RANDOM_PORT
-	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
-		t.Fatalf("nats server on port %d did not start", port)
-	}
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
-}
-
-func serverURL(t testing.TB, s *server.Server) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 func newTransport(t testing.TB, u *url.URL) *bwnats.Transport {
 	return bustest.Open(t, bwnats.FromURL, u)
 }
 
 func TestMaxMessageSize(t *testing.T) {
-	u := serverURL(t, startServer(t, 0))
+	_, u := testserver.InProcessNATS(t)
 	a := bellwethertest.Join(t, newTransport(t, u), testenv.Group(t))
 	if got, want := a.MaxMessageSize(), 1<<20-49; got != want {
 		t.Fatalf("MaxMessageSize = %d; want %d (the default max_payload less the header)", got, want)
@@ -67,8 +33,7 @@ func TestMaxMessageSize(t *testing.T) {
 }
 
 func TestLastMemberUnsubscribes(t *testing.T) {
-	s := startServer(t, 0)
-	u := serverURL(t, s)
+	s, u := testserver.InProcessNATS(t)
 	tr := newTransport(t, u)
 	before := s.NumSubscriptions()
 	g := testenv.Group(t)
@@ -103,7 +68,7 @@ func TestFromURLErrors(t *testing.T) {
 }
 
 func TestNewKeepsCallersConnection(t *testing.T) {
-	u := serverURL(t, startServer(t, 0))
+	_, u := testserver.InProcessNATS(t)
 	nc, err := natsgo.Connect(u.String())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/testenv"
+	"github.com/bellwether-go/bellwether/internal/testserver"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 	natsgo "github.com/nats-io/nats.go"
 )
@@ -16,7 +17,7 @@ import (
 // client that publishes leader-event JSON, without bellwether's header, is
 // heard by every member; no member hears itself.
 func TestWire(t *testing.T) {
-	u := serverURL(t, startServer(t, 0))
+	_, u := testserver.InProcessNATS(t)
 	t1, t2 := newTransport(t, u), newTransport(t, u)
 	g := "wire." + testenv.Group(t) // a '.', which the subject writes as '~'
 	members := []bellwether.Conn{bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t1, g), bellwethertest.Join(t, t2, g)}

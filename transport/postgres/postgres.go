@@ -21,12 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 // ErrNotText is wrapped by Send for a message that is not UTF-8 text or
 // holds a NUL byte: a notification payload is text.
 var ErrNotText = errors.New("bellwether/postgres: a message must be UTF-8 text without NUL bytes")
@@ -42,8 +36,8 @@ const (
 	// EchoRecord messages it sent, each for EchoWindow, with the backend
 	// PID of the session that sent them; a notification from that PID
 	// equal to one of them is its echo.
-	EchoWindow = 10 * time.Second
-	EchoRecord = 256
+	EchoWindow = pubsub.EchoWindow
+	EchoRecord = pubsub.EchoRecord
 
 	channelPrefix  = "bellwether_"
 	maxChannelName = 63
@@ -79,9 +73,10 @@ type Transport struct {
 
 	bus *pubsub.Bus
 
+	reqs pubsub.Queue // LISTENs and UNLISTENs for the listener
+
 	mu         sync.Mutex
 	closed     bool
-	reqs       []pubsub.Change
 	waitCancel context.CancelFunc // ends the listener's wait for notifications
 	lastErr    error              // why the listener is not connected, or nil
 }
@@ -97,11 +92,8 @@ type Conn struct {
 // sslmode=disable; unset parts come from the PG* environment variables
 // and libpq's defaults. ctx bounds only the first connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/postgres: FromURL needs a URL like postgres://user@127.0.0.1:5432/dbname?sslmode=disable; got nil")
-	}
-	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return nil, fmt.Errorf("bellwether/postgres: URL %q has scheme %q; use postgres://user:password@host:5432/dbname?sslmode=disable", redact.URL(u), u.Scheme)
+	if err := transport.CheckScheme(u, "postgres", "postgres://user@127.0.0.1:5432/dbname?sslmode=disable", "use postgres://user:password@host:5432/dbname?sslmode=disable", "postgres", "postgresql"); err != nil {
+		return nil, err
 	}
 	cfg, err := pgconn.ParseConfig(u.String())
 	if err != nil {
@@ -126,6 +118,7 @@ func New(ctx context.Context, cfg *pgconn.Config, opts ...transport.Option) (*Tr
 		loopDone: make(chan struct{}),
 		poke:     make(chan struct{}, 1),
 	}
+	t.reqs.Wake = t.wake
 	if cfg.Host != "" && cfg.Host[0] == '/' {
 		t.where = fmt.Sprintf("%s/.s.PGSQL.%d (user %s, database %s)", cfg.Host, cfg.Port, cfg.User, cfg.Database)
 	}
@@ -151,10 +144,7 @@ func New(ctx context.Context, cfg *pgconn.Config, opts ...transport.Option) (*Tr
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "postgres",
 		Layer:          (*layer)(t),
-		RecvBuffer:     RecvBuffer,
-		EchoByContent:  true,
-		EchoRecord:     EchoRecord,
-		EchoWindow:     EchoWindow,
+		EchoByContent:  true, // for EchoRecord messages, EchoWindow each
 		Channel:        channelName,
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
@@ -280,7 +270,7 @@ func (t *Transport) listen(conn *pgconn.PgConn) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), healthInterval)
 		t.mu.Lock()
-		if len(t.reqs) > 0 || t.closed {
+		if t.reqs.Len() > 0 || t.closed {
 			t.mu.Unlock()
 			cancel()
 			continue
@@ -333,21 +323,11 @@ func (t *Transport) exec(conn *pgconn.PgConn, sql string) error {
 	return err
 }
 
-func (t *Transport) takeRequests() []pubsub.Change {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	reqs := t.reqs
-	t.reqs = nil
-	return reqs
-}
-
 func (t *Transport) runRequests(conn *pgconn.PgConn) {
-	reqs := t.takeRequests()
+	reqs := t.reqs.Take()
 	for i, r := range reqs {
 		if conn.IsClosed() {
-			t.mu.Lock()
-			t.reqs = append(reqs[i:], t.reqs...) // for after reconnecting
-			t.mu.Unlock()
+			t.reqs.Requeue(reqs[i:]) // for after reconnecting
 			return
 		}
 		sql := "UNLISTEN " + quoteIdent(r.Channel)
@@ -358,9 +338,7 @@ func (t *Transport) runRequests(conn *pgconn.PgConn) {
 		if err != nil {
 			err = fmt.Errorf("bellwether/postgres: %s on %s: %w", sql, t.where, err)
 		}
-		if r.Result != nil {
-			r.Result <- err
-		}
+		r.Done(err)
 	}
 }
 
@@ -368,14 +346,12 @@ func (t *Transport) runRequests(conn *pgconn.PgConn) {
 // fail, UNLISTENs need nothing (the channel is off the list to LISTEN on
 // after reconnecting).
 func (t *Transport) failRequests() {
-	reqs := t.takeRequests()
+	reqs := t.reqs.Take()
 	t.mu.Lock()
 	err := t.lastErr
 	t.mu.Unlock()
 	for _, r := range reqs {
-		if r.Result != nil {
-			r.Result <- t.notConnected(err)
-		}
+		r.Done(t.notConnected(err))
 	}
 }
 
@@ -422,8 +398,7 @@ type layer Transport
 // Subscribe has the listener LISTEN on channel and waits for it.
 func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	t := (*Transport)(l)
-	result := make(chan error, 1)
-	t.request(pubsub.Change{Subscribe: true, Channel: channel, Result: result})
+	result := t.reqs.Subscribe(channel)
 	var err error
 	select {
 	case err = <-result:
@@ -441,16 +416,8 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 func (l *layer) Unsubscribe(channel string) error {
 	// Queued: after reconnecting the listener LISTENs only on the groups'
 	// channels.
-	(*Transport)(l).request(pubsub.Change{Channel: channel})
+	(*Transport)(l).reqs.Unsubscribe(channel)
 	return nil
-}
-
-// request queues c for the listener and wakes it.
-func (t *Transport) request(c pubsub.Change) {
-	t.mu.Lock()
-	t.reqs = append(t.reqs, c)
-	t.mu.Unlock()
-	t.wake()
 }
 
 // Close closes every Conn and both connections and stops the listener.

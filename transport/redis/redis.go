@@ -20,12 +20,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-var (
-	_ bellwether.Transport     = (*Transport)(nil)
-	_ bellwether.Conn          = (*Conn)(nil)
-	_ bellwether.HealthChecker = (*Conn)(nil)
-)
-
 // MaxMessageSize is the largest message a Conn sends.
 const MaxMessageSize = 1 << 20
 
@@ -37,8 +31,8 @@ const (
 	// subscription: a Conn remembers the digests of the last EchoRecord
 	// messages it sent, each for EchoWindow, and an incoming message equal
 	// to one of them is its echo.
-	EchoWindow = 10 * time.Second
-	EchoRecord = 256
+	EchoWindow = pubsub.EchoWindow
+	EchoRecord = pubsub.EchoRecord
 
 	// maxBackoff is the longest pause between reconnection attempts.
 	maxBackoff = 2 * time.Second
@@ -69,9 +63,9 @@ type Transport struct {
 	// that they reach the server in the order they were decided.
 	opsMu      sync.Mutex
 	opsRunners sync.WaitGroup // kick's goroutines
+	ops        pubsub.Queue   // the subscription changes to run
 
 	mu      sync.Mutex
-	ops     []pubsub.Change
 	waiters map[string][]chan struct{} // channel → Subscribes awaiting the server's confirmation
 	recvErr error                      // why the subscribing connection is not working, or nil
 }
@@ -109,14 +103,11 @@ func New(ctx context.Context, client *goredis.Client, opts ...transport.Option) 
 // go-redis options such as dial_timeout=3s. ctx bounds only the first
 // connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if u == nil {
-		return nil, errors.New("bellwether/redis: FromURL needs a URL like redis://127.0.0.1:6379/0; got nil")
+	if err := transport.CheckScheme(u, "redis", "redis://127.0.0.1:6379/0", "use redis://[:password@]host:6379/0 (or rediss:// for TLS)", "redis", "rediss"); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has scheme %q; use redis://[:password@]host:6379/0 (or rediss:// for TLS)", redact.URL(u), u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("bellwether/redis: URL %q has no host; use redis://host:6379/0", redact.URL(u))
+	if err := transport.CheckHost(u, "redis", "use redis://host:6379/0"); err != nil {
+		return nil, err
 	}
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {
@@ -171,13 +162,11 @@ func newTransport(client *goredis.Client, owned bool, where string, log *slog.Lo
 		loopDone: make(chan struct{}),
 		waiters:  make(map[string][]chan struct{}),
 	}
+	t.ops.Wake = t.kick
 	t.bus = pubsub.New(pubsub.Config{
 		Name:           "redis",
 		Layer:          (*layer)(t),
-		RecvBuffer:     RecvBuffer,
-		EchoByContent:  true,
-		EchoRecord:     EchoRecord,
-		EchoWindow:     EchoWindow,
+		EchoByContent:  true, // for EchoRecord messages, EchoWindow each
 		Channel:        func(group string) string { return channelPrefix + group },
 		NewConn:        func(m *pubsub.Member) bellwether.Conn { return &Conn{m} },
 		MaxMessageSize: func() int { return MaxMessageSize },
@@ -316,14 +305,10 @@ func (t *Transport) runOps() {
 	t.opsMu.Lock()
 	defer t.opsMu.Unlock()
 	for {
-		t.mu.Lock()
-		if len(t.ops) == 0 {
-			t.mu.Unlock()
+		op, ok := t.ops.Next()
+		if !ok {
 			return
 		}
-		op := t.ops[0]
-		t.ops = slices.Delete(t.ops, 0, 1)
-		t.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		var err error
 		if op.Subscribe {
@@ -334,9 +319,7 @@ func (t *Transport) runOps() {
 			err = t.ps.Unsubscribe(ctx, op.Channel)
 		}
 		cancel()
-		if op.Result != nil {
-			op.Result <- err
-		}
+		op.Done(err)
 	}
 }
 
@@ -355,12 +338,10 @@ type layer Transport
 func (l *layer) Subscribe(ctx context.Context, channel string) error {
 	t := (*Transport)(l)
 	confirmed := make(chan struct{})
-	result := make(chan error, 1)
 	t.mu.Lock()
 	t.waiters[channel] = append(t.waiters[channel], confirmed)
-	t.ops = append(t.ops, pubsub.Change{Subscribe: true, Channel: channel, Result: result})
 	t.mu.Unlock()
-	t.kick()
+	result := t.ops.Subscribe(channel)
 	var err error
 	select {
 	case err = <-result:
@@ -391,16 +372,8 @@ func (l *layer) Subscribe(ctx context.Context, channel string) error {
 func (l *layer) Unsubscribe(channel string) error {
 	// Queued: a failure matters not, since the channel is off the list
 	// that go-redis subscribes to after reconnecting.
-	(*Transport)(l).change(pubsub.Change{Channel: channel})
+	(*Transport)(l).ops.Unsubscribe(channel)
 	return nil
-}
-
-// change queues c and runs the queue.
-func (t *Transport) change(c pubsub.Change) {
-	t.mu.Lock()
-	t.ops = append(t.ops, c)
-	t.mu.Unlock()
-	t.kick()
 }
 
 // Publish PUBLISHes m's payload, as it is, on channel; go-redis returns

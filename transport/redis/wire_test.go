@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -106,34 +107,26 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("Health() = %v on an idle, working connection", err)
 	}
 
-	s.Freeze()
-	testenv.Eventually(t, "Health() to report the unanswered PING", func() error {
-		if err := health(); err == nil || !strings.Contains(err.Error(), "no reply to PING") {
-			return errors.New("Health() = " + errString(err))
+	// reports is the wait for Health's error to say text.
+	reports := func(text string) func() error {
+		return func() error {
+			if err := health(); err == nil || !strings.Contains(err.Error(), text) {
+				return fmt.Errorf("Health() = %v; want an error saying %q", err, text)
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	s.Freeze()
+	testenv.Eventually(t, "Health() to report the unanswered PING", reports("no reply to PING"))
 	s.Thaw()
 	testenv.Eventually(t, "Health() to be nil once the server answers again", health)
 
 	s.Kill()
-	testenv.Eventually(t, "Health() to report the server gone", func() error {
-		if err := health(); err == nil || !strings.Contains(err.Error(), "is not working") {
-			return errors.New("Health() = " + errString(err))
-		}
-		return nil
-	})
+	testenv.Eventually(t, "Health() to report the server gone", reports("is not working"))
 	s.Start()
 	testenv.Eventually(t, "Health() to be nil after reconnecting", health)
 	a.Close()
 	if err := health(); !errors.Is(err, bellwether.ErrClosed) {
 		t.Fatalf("Health() after Close = %v; want ErrClosed", err)
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "nil"
-	}
-	return err.Error()
 }

@@ -144,18 +144,12 @@ func (t *Transport) Address() *net.UDPAddr {
 // Join opens a socket on the multicast address and port, joins the
 // multicast group on the interface, and makes a member of group.
 func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, error) {
-	if err := bellwether.ValidateGroup(group); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := t.conns.Joining(ctx, "udp", group); err != nil {
 		return nil, err
 	}
 	max := min(t.mtu, 65535) - ipUDPHeaders - headerBase - len(group)
 	if max < 256 {
 		return nil, fmt.Errorf("bellwether/udp: join %q: the interface's MTU of %d leaves %d bytes for a message; use a shorter group name or another interface", group, t.mtu, max)
-	}
-	if t.conns.IsClosed() {
-		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, bellwether.ErrClosed)
 	}
 	c := &Conn{
 		t:          t,
@@ -199,9 +193,8 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	c.checkDst = p.SetControlMessage(ipv4.FlagDst, true) == nil
 	c.p = p
 	go c.read()
-	if err := t.conns.Add(c); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
+	if err := t.conns.Joined(c, "udp", group); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

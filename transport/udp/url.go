@@ -20,12 +20,12 @@ func init() {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
+	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
 	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999"); err != nil {
 		return nil, err
 	}
-	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
-	if u.Scheme != "udp" {
-		return nil, fmt.Errorf("bellwether/udp: URL %q has scheme %q; want %s", redact.URL(u), u.Scheme, form)
+	if err := transport.CheckScheme(u, "udp", "udp://239.1.2.3:9999", "want "+form, "udp"); err != nil {
+		return nil, err
 	}
 	if u.Opaque != "" || u.Host == "" {
 		return nil, fmt.Errorf("bellwether/udp: URL %q names no multicast group; write %s", redact.URL(u), form)

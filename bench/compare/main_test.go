@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/bellwether-go/bellwether"
+)
+
+// BenchmarkColdStart is the Go side of the compare script's cold starts,
+// for profiling: go test ./bench/compare -run '^$' -bench ColdStart -cpuprofile cpu.out
+func BenchmarkColdStart(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var out coldResult
+			for b.Loop() {
+				out = coldStart(n, bellwether.ModeReference)
+			}
+			b.ReportMetric(float64(out.broadcasts), "broadcasts")
+		})
+	}
+}
+
+// The Go side of a cold start sends exactly the reference's broadcasts and
+// elects its leader (compare.js's figures for the same scenario).
+func TestColdStartMatchesReference(t *testing.T) {
+	for _, c := range []struct {
+		n, broadcasts int
+	}{{10, 101}, {100, 10001}} {
+		got := coldStart(c.n, bellwether.ModeReference)
+		if got.broadcasts != c.broadcasts || got.leader != "m-00000" {
+			t.Errorf("N=%d: %d broadcasts, leader %q; the reference sends %d and elects m-00000", c.n, got.broadcasts, got.leader, c.broadcasts)
+		}
+	}
+}

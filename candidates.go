@@ -1,0 +1,180 @@
+package bellwether
+
+import (
+	"hash/maphash"
+	"math/bits"
+)
+
+// candidateSet is the set of candidates of one election: a small
+// open-addressing hash table with linear probing, at most half full.
+//
+// It exists because an election's common step is a candidate already
+// known (in a reference-mode election every member hears every other's
+// accept once per request), and there it costs one inlined hash of the id,
+// one probe and one comparison, against a Go map's call, hash and group
+// search. The hash is keyed with a random per-process seed and covers every
+// byte of the id, so ids cannot be chosen to collide; and the table never
+// holds more than 2·MaxCandidates ids (Machine.addCandidate trims it), so
+// it costs at most 4·MaxCandidates slots of memory whatever the flood. The
+// zero value is an empty set.
+type candidateSet struct {
+	slots []candidateSlot // len is 0 or a power of two
+	n     int
+}
+
+// candidateSlot is one slot of a candidateSet: tag is 0 for an empty slot,
+// otherwise the upper half of the id's hash with its lowest bit set.
+type candidateSlot struct {
+	tag uint32
+	id  string
+}
+
+// minCandidateSlots is the size of a set's first table: a group of a few
+// members never grows it.
+const minCandidateSlots = 8
+
+// candidateSeed keys the hash. It is random so that nobody can choose ids
+// that collide; the order of the table never reaches a decision, which
+// compares ids, so the Machine stays deterministic.
+var candidateSeed = func() uint64 {
+	var h maphash.Hash
+	return h.Sum64() // a Hash's zero value takes a random seed
+}()
+
+// hashID hashes s with candidateSeed, 8 bytes at a time (wyhash's mixing).
+func hashID(s string) uint64 {
+	const k0, k1, k2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	h := candidateSeed ^ k0 ^ uint64(len(s))*k1
+	for len(s) > 8 {
+		h = mix(le64(s)^k1, h^k2)
+		s = s[8:]
+	}
+	// The last 0 to 8 bytes, read as wyhash reads them: two words that
+	// overlap for 4 to 8 bytes, or the first, middle and last byte.
+	var t uint64
+	switch n := len(s); {
+	case n >= 4:
+		t = uint64(le32(s))<<32 | uint64(le32(s[n-4:]))
+	case n > 0:
+		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+	}
+	return mix(t^k2, h^k1)
+}
+
+// le32 reads the first 4 bytes of s, which must have them, as one
+// little-endian word.
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// le64 reads the first 8 bytes of s, which must have them, as one
+// little-endian word.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
+
+// Len returns the number of ids in the set.
+func (c *candidateSet) Len() int { return c.n }
+
+// find returns the index of the slot holding id, or of the empty slot
+// where it belongs; h is its hash. The table must have slots.
+func (c *candidateSet) find(id string, h uint64) uint64 {
+	mask := uint64(len(c.slots) - 1)
+	tag := tagOf(h)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &c.slots[i]
+		if s.tag == 0 || s.tag == tag && s.id == id {
+			return i
+		}
+	}
+}
+
+// Has reports whether id is in the set.
+func (c *candidateSet) Has(id string) bool {
+	if c.n == 0 {
+		return false
+	}
+	return c.slots[c.find(id, hashID(id))].tag != 0
+}
+
+// Add adds id, which must not be in the set.
+func (c *candidateSet) Add(id string) {
+	if 2*(c.n+1) > len(c.slots) {
+		c.grow()
+	}
+	h := hashID(id)
+	c.slots[c.find(id, h)] = candidateSlot{tag: tagOf(h), id: id}
+	c.n++
+}
+
+func (c *candidateSet) grow() {
+	old := c.slots
+	c.slots = make([]candidateSlot, max(minCandidateSlots, 2*len(old)))
+	for _, s := range old {
+		if s.tag != 0 {
+			c.slots[c.find(s.id, hashID(s.id))] = s
+		}
+	}
+}
+
+// Remove removes id and reports whether it was in the set. The slots after
+// it shift back into the gap (no tombstones), so lookups stay short however
+// many ids come and go.
+func (c *candidateSet) Remove(id string) bool {
+	if c.n == 0 {
+		return false
+	}
+	i := c.find(id, hashID(id))
+	if c.slots[i].tag == 0 {
+		return false
+	}
+	mask := uint64(len(c.slots) - 1)
+	for j := (i + 1) & mask; c.slots[j].tag != 0; j = (j + 1) & mask {
+		// The id at j may fill the gap at i unless its home slot lies
+		// cyclically in (i, j], where a lookup would stop at the gap
+		// before reaching i.
+		home := hashID(c.slots[j].id) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			c.slots[i] = c.slots[j]
+			i = j
+		}
+	}
+	c.slots[i] = candidateSlot{}
+	c.n--
+	return true
+}
+
+// All calls f for every id in the set, in no particular order.
+func (c *candidateSet) All(f func(id string)) {
+	for _, s := range c.slots {
+		if s.tag != 0 {
+			f(s.id)
+		}
+	}
+}
+
+// keptCandidateSlots is the largest table Clear keeps for the next
+// election; a larger one, grown by a flood or a large reference-mode
+// group, is given back so that it does not stay pinned for the member's
+// life.
+const keptCandidateSlots = 64
+
+// Clear empties the set.
+func (c *candidateSet) Clear() {
+	if len(c.slots) > keptCandidateSlots {
+		c.slots = nil
+	} else {
+		clear(c.slots)
+	}
+	c.n = 0
+}

@@ -1,0 +1,204 @@
+package bellwether
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// candidateIDs returns n distinct ids of lengths around the hash's 8-byte
+// steps (1 to 40 bytes), sharing long prefixes and suffixes so that only
+// a few bytes tell them apart.
+func candidateIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		pad := strings.Repeat("x", i%37)
+		switch i % 3 {
+		case 0:
+			ids[i] = fmt.Sprint(i) + pad
+		case 1:
+			ids[i] = pad + fmt.Sprint(i)
+		default:
+			ids[i] = pad + fmt.Sprint(i) + pad
+		}
+	}
+	return ids
+}
+
+// The set behaves as a Go map of its ids under any mix of adds, removals,
+// lookups and clears, from the empty zero value, across growth and the
+// back-shifting of removals.
+func TestCandidateSetIsASet(t *testing.T) {
+	ids := candidateIDs(600)
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var c candidateSet
+		model := map[string]bool{}
+		pool := ids[:1+rng.IntN(len(ids))]
+		for step := range 5000 {
+			id := pool[rng.IntN(len(pool))]
+			switch op := rng.IntN(100); {
+			case op < 55:
+				if c.Has(id) != model[id] {
+					t.Fatalf("seed %d step %d: Has(%q) = %v before Add, want %v", seed, step, id, !model[id], model[id])
+				}
+				if !model[id] {
+					c.Add(id)
+					model[id] = true
+				}
+			case op < 90:
+				if got := c.Remove(id); got != model[id] {
+					t.Fatalf("seed %d step %d: Remove(%q) = %v, want %v", seed, step, id, got, model[id])
+				}
+				delete(model, id)
+			case op < 99:
+				if got := c.Has(id); got != model[id] {
+					t.Fatalf("seed %d step %d: Has(%q) = %v, want %v", seed, step, id, got, model[id])
+				}
+			default:
+				c.Clear()
+				clear(model)
+			}
+			if c.Len() != len(model) {
+				t.Fatalf("seed %d step %d: Len = %d, want %d", seed, step, c.Len(), len(model))
+			}
+			if len(c.slots) > 0 && 2*c.Len() > len(c.slots) {
+				t.Fatalf("seed %d step %d: %d ids in %d slots: more than half full", seed, step, c.Len(), len(c.slots))
+			}
+		}
+		var got []string
+		c.All(func(id string) { got = append(got, id) })
+		var want []string
+		for id := range model {
+			want = append(want, id)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d: All gives %d ids, want %d (%v vs %v)", seed, len(got), len(want), got, want)
+		}
+		for _, id := range pool {
+			if c.Has(id) != model[id] {
+				t.Fatalf("seed %d: at the end Has(%q) = %v, want %v", seed, id, !model[id], model[id])
+			}
+		}
+	}
+}
+
+// Clear gives back a table a large election grew and keeps a small one.
+func TestCandidateSetClearReleasesLargeTables(t *testing.T) {
+	var c candidateSet
+	for _, id := range candidateIDs(3) {
+		c.Add(id)
+	}
+	c.Clear()
+	if len(c.slots) != minCandidateSlots || c.Len() != 0 || c.Has(candidateIDs(1)[0]) {
+		t.Fatalf("after Clear of 3 ids: %d slots, Len %d; want the %d slots kept and empty", len(c.slots), c.Len(), minCandidateSlots)
+	}
+	for _, id := range candidateIDs(2 * MaxCandidates) {
+		c.Add(id)
+	}
+	if len(c.slots) > 4*MaxCandidates {
+		t.Fatalf("%d ids take %d slots, want at most %d", 2*MaxCandidates, len(c.slots), 4*MaxCandidates)
+	}
+	c.Clear()
+	if c.slots != nil || c.Len() != 0 {
+		t.Fatalf("after Clear of %d ids: %d slots kept, want none", 2*MaxCandidates, len(c.slots))
+	}
+}
+
+// Ids that differ in one byte anywhere, however long, hash apart: the hash
+// reads every byte.
+func TestHashIDReadsEveryByte(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 64, 1024} {
+		base := []byte(strings.Repeat("a", n))
+		seen := map[uint64]int{hashID(string(base)): -1}
+		for i := range base {
+			b := slices.Clone(base)
+			b[i] = 'b'
+			h := hashID(string(b))
+			if j, ok := seen[h]; ok {
+				t.Fatalf("length %d: changing byte %d hashes as changing byte %d", n, i, j)
+			}
+			seen[h] = i
+		}
+	}
+}
+
+// Next remembers its answer between steps; whatever the machine does, that
+// answer is the earliest timer that is on, as a fresh look finds it.
+func TestNextIsTheEarliestTimer(t *testing.T) {
+	fresh := func(m *Machine) time.Time {
+		var next time.Time
+		for _, t := range m.timers() {
+			if t.on && (next.IsZero() || t.at.Before(next)) {
+				next = t.at
+			}
+		}
+		return next
+	}
+	ids := []string{"a", "b", "c", "d"}
+	actions := []Action{ActionRequest, ActionAccept, ActionCurrent, ActionWithdraw}
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		mode := []ElectionMode{ModeReference, ModeQuiet}[seed%2]
+		m, err := NewMachine(MachineConfig{ID: "b", Mode: mode, Lease: seed%4 >= 2, Seed: seed,
+			Settings: Settings{ElectionTimeout: time.Second, HeartbeatInterval: 2 * time.Second, HeartbeatTimeout: 8 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		check := func(step int, what string, out Output) {
+			t.Helper()
+			want := fresh(m)
+			if !out.Next.Equal(want) || !m.Next().Equal(want) {
+				t.Fatalf("seed %d step %d (%s): Output.Next %v, Next() %v; the earliest timer is at %v", seed, step, what, out.Next, m.Next(), want)
+			}
+		}
+		check(0, "start", m.Start(now))
+		for step := 1; step < 400; step++ {
+			now = now.Add(time.Duration(rng.IntN(1500)) * time.Millisecond)
+			switch op := rng.IntN(100); {
+			case op < 45:
+				e := NewEvent(actions[rng.IntN(len(actions))], ids[rng.IntN(len(ids))])
+				check(step, "receive "+string(e.Action)+" "+e.ClientID, m.Receive(now, e))
+			case op < 75:
+				if next := m.Next(); !next.IsZero() && rng.IntN(2) == 0 {
+					now = next // on time, as a driver's timer fires
+				}
+				check(step, "tick", m.Tick(now))
+			case op < 88:
+				check(step, "acked", m.Acked(now, m.bseq-uint64(rng.IntN(3))))
+			case op < 93:
+				check(step, "deaf", m.Deaf(now, rng.IntN(2) == 0))
+			case op < 96:
+				check(step, "resign", m.Resign(now))
+			case op < 99:
+				check(step, "unverified", m.Unverified(now, rng.IntN(4) == 0))
+			default:
+				check(step, "shutdown", m.Shutdown(now, true))
+			}
+		}
+	}
+}
+
+// A copy of a Machine does not trust the original's remembered deadline.
+func TestNextOfACopy(t *testing.T) {
+	m, err := NewMachine(MachineConfig{ID: "a", Mode: ModeReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	want := m.Start(now).Next
+	c := *m
+	c.Shutdown(now, false) // disarms the copy's timers, not the original's
+	if got := c.Next(); !got.IsZero() {
+		t.Fatalf("copy's Next after its Shutdown = %v, want none", got)
+	}
+	if got := m.Next(); !got.Equal(want) {
+		t.Fatalf("original's Next = %v, want its election deadline %v", got, want)
+	}
+}
