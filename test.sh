@@ -59,9 +59,10 @@ fuzz() {
 	fi
 	return 1
 }
-fuzz . FuzzParseEvent 6s
-fuzz . FuzzMachine 10s
-fuzz ./internal/wire FuzzParse 3s
+fuzz . FuzzParseEvent 5s
+fuzz . FuzzSignedMessage 5s
+fuzz . FuzzMachine 9s
+fuzz ./internal/wire FuzzParse 2s
 fuzz ./internal/wire FuzzAppendString 2s
 fuzz ./internal/wire FuzzCompare 2s
 
