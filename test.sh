@@ -39,5 +39,32 @@ awk -v c="$cover" 'BEGIN { exit !(c >= 90) }' || { echo "root package coverage $
 step "allocation checks (without the race detector, which changes allocation counts)"
 go test -count=1 -run 'Alloc' . ./sim
 
+step "fuzzing (each target for a bounded time; docs/security.md says how to run longer)"
+# go test takes one -fuzz target per invocation. The seed corpora
+# (testdata/fuzz/) already run with the plain tests below. Minimizing each
+# new input for the default minute would take the whole budget. Go 1.26's
+# fuzzing can report its own -fuzztime deadline as a failure, "context
+# deadline exceeded" (https://go.dev/issue/75804, fixed in Go 1.27): that
+# alone, with no failing input written, is not a failure of ours.
+fuzz() {
+	local out
+	if out=$(go test -run '^$' -fuzz "^$2\$" -fuzztime "$3" -fuzzminimizetime 1s "$1" 2>&1); then
+		printf '%s\n' "$out" | tail -n 1
+		return 0
+	fi
+	printf '%s\n' "$out"
+	if grep -qx '    context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
+		echo "$2: only the fuzzing deadline was reported (go.dev/issue/75804); no failing input"
+		return 0
+	fi
+	return 1
+}
+fuzz . FuzzParseEvent 5s
+fuzz . FuzzSignedMessage 5s
+fuzz . FuzzMachine 9s
+fuzz ./internal/wire FuzzParse 2s
+fuzz ./internal/wire FuzzAppendString 2s
+fuzz ./internal/wire FuzzCompare 2s
+
 step "tests"
 go test -race -count=1 -timeout 20m ./...

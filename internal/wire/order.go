@@ -17,14 +17,27 @@ func Compare(a, b string) int {
 	for i < n && a[i] == b[i] {
 		i++
 	}
-	if i == len(a) || i == len(b) {
-		return cmpInt(len(a), len(b))
-	}
-	if a[i] < 0x80 && b[i] < 0x80 {
+	switch {
+	case i == len(a) && i == len(b):
+		return 0
+	case i == len(a):
+		// A proper prefix orders first, unless the other's next byte
+		// continues the prefix's last character (or turns bytes that read
+		// as U+FFFD into one character).
+		if utf8.RuneStart(b[i]) {
+			return -1
+		}
+	case i == len(b):
+		if utf8.RuneStart(a[i]) {
+			return 1
+		}
+	case a[i] < 0x80 && b[i] < 0x80:
 		return cmpInt(int(a[i]), int(b[i]))
 	}
-	// Back up to the start of the character the strings differ in.
-	for i > 0 && !utf8.RuneStart(a[i]) {
+	// Back up to the start of the character the strings differ in, in
+	// both: the common prefix before it then reads as the same code units
+	// in each.
+	for i > 0 && !(runeStartAt(a, i) && runeStartAt(b, i)) {
 		i--
 	}
 	if c := compareUTF16(a[i:], b[i:]); c != 0 {
@@ -32,6 +45,10 @@ func Compare(a, b string) int {
 	}
 	return strings.Compare(a, b)
 }
+
+// runeStartAt reports whether no character of s spans s[i-1:i+1]: s ends
+// at i or s[i] is not a UTF-8 continuation byte.
+func runeStartAt(s string, i int) bool { return i >= len(s) || utf8.RuneStart(s[i]) }
 
 func cmpInt(x, y int) int {
 	switch {
