@@ -175,7 +175,11 @@ func machineSize() string {
 	t := reflect.TypeFor[bellwether.Machine]()
 	s := fmt.Sprintf("%d bytes", t.Size())
 	if f, ok := t.FieldByName("sent"); ok {
-		s += fmt.Sprintf(", %d of them its ring of recent broadcasts for acknowledgements", f.Type.Size())
+		if f.Type.Kind() == reflect.Pointer {
+			s += fmt.Sprintf(", and a leasing member's ring of recent broadcasts for acknowledgements, %d bytes more", f.Type.Elem().Size())
+		} else {
+			s += fmt.Sprintf(", %d of them its ring of recent broadcasts for acknowledgements", f.Type.Size())
+		}
 	}
 	return s
 }
