@@ -446,11 +446,52 @@ func TestBugsFuzzingFound(t *testing.T) {
 	if o.IsLeader() {
 		t.Error("an observer leads on a current with its own id")
 	}
+	// A member that never started has nothing to withdraw from; one
+	// without a lease has no epoch or value.
+	n := newMachine(t, "n")
+	if out := n.Shutdown(t0, true); len(out.Effects) != 0 {
+		t.Errorf("Shutdown before Start: effects %v", fx(out))
+	}
+	v, err := bellwether.NewMachine(bellwether.MachineConfig{ID: "v", Settings: testSettings, Mode: bellwether.ModeReference, Value: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Start(t0)
+	v.Tick(at(time.Second))
+	if !v.IsLeader() || v.Value() != "" || v.Epoch() != 0 {
+		t.Errorf("without a lease: leading %v, value %q, epoch %d; want no value or epoch", v.IsLeader(), v.Value(), v.Epoch())
+	}
 	// A step after Shutdown does nothing, even past the end of a lease.
 	l, won := leaseLeader(t, "a")
 	ackAll(l, at(7500*time.Millisecond), won)
 	l.Shutdown(at(8*time.Second), false)
 	if out := l.Tick(at(time.Minute)); len(out.Effects) != 0 || !out.Next.IsZero() {
 		t.Errorf("a step after Shutdown: effects %v, next %v", fx(out), out.Next)
+	}
+}
+
+// TestHandoverWaitsForTheLease: a takeover request that comes before the
+// leader holds its lease is ignored, not lost: the one after is reported.
+func TestHandoverWaitsForTheLease(t *testing.T) {
+	b, won := leaseLeader(t, "b")
+	ask := ev(bellwether.ActionRequest, "a")
+	ask.Takeover = "b"
+	reported := func(out bellwether.Output) bool {
+		for _, e := range out.Effects {
+			if e.Kind == bellwether.EffectHandover {
+				return true
+			}
+		}
+		return false
+	}
+	if reported(b.Receive(at(7600*time.Millisecond), ask)) {
+		t.Fatal("handover reported before the lease")
+	}
+	ackAll(b, at(7700*time.Millisecond), won)
+	if !b.IsLeader() {
+		t.Fatal("no lease")
+	}
+	if !reported(b.Receive(at(8*time.Second), ask)) {
+		t.Fatal("the request after the lease was not reported")
 	}
 }

@@ -66,8 +66,9 @@ const (
 	// EffectWarning: something a driver should log, Effect.Warning.
 	EffectWarning
 	// EffectHandover: a member with a smaller id, Effect.Leader, asks this
-	// leading member to hand over (it preempts). The driver stops the
-	// member's work and then calls Resign, which lets the group elect.
+	// member, which holds the lease, to hand over (it preempts); once per
+	// leadership. The driver stops the member's work and then calls
+	// Resign, which lets the group elect.
 	EffectHandover
 )
 
@@ -416,6 +417,9 @@ func (m *Machine) Leader() (string, bool) {
 // leads), and 0 when no leader is known or the leader sent none. Only a
 // leasing Machine tracks epochs.
 func (m *Machine) Epoch() uint64 {
+	if !m.lease {
+		return 0
+	}
 	switch l := m.shownLeader(); {
 	case l == "":
 		return 0
@@ -428,6 +432,9 @@ func (m *Machine) Epoch() uint64 {
 // Value returns the known leader's value ("" when none is known or it set
 // none). Only a leasing Machine tracks values.
 func (m *Machine) Value() string {
+	if !m.lease {
+		return ""
+	}
 	switch l := m.shownLeader(); {
 	case l == "":
 		return ""
@@ -641,8 +648,10 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 		case m.id:
 			if m.lease && e.Takeover == m.id && CompareIDs(other, m.id) < 0 {
 				// A preempting member asks for the office: the driver
-				// stops the work, then resigns.
-				if m.handedOver != m.term {
+				// stops the work, then resigns. Only a lease holder has
+				// work to stop; before the lease the member ignores the
+				// request, which is asked again.
+				if m.held && m.handedOver != m.term {
 					m.handedOver = m.term
 					m.out = append(m.out, Effect{Kind: EffectHandover, Leader: other})
 				}
@@ -942,8 +951,8 @@ func (m *Machine) Shutdown(now time.Time, clean bool) Output {
 	m.closed = true
 	m.election.on = false
 	m.quiet.cancel()
-	if clean && !m.observer {
-		m.broadcast(now, ActionWithdraw)
+	if clean && !m.observer && m.started {
+		m.broadcast(now, ActionWithdraw) // a member that never started has nothing to withdraw from
 	}
 	for _, t := range m.timers() {
 		t.on = false
