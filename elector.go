@@ -59,18 +59,24 @@ type Config struct {
 	// keys verifies, for this group, not replayed; it drops and counts the
 	// others (Stats.Rejected). Every member of a keyed group needs the same
 	// keys; a keyed group is for bellwether members only, since reference
-	// clients neither sign nor verify. See docs/security.md.
+	// clients neither sign nor verify. A keyed group fails closed: while a
+	// member hears messages that may come from a member it cannot hear
+	// (unsigned, signed with a key it lacks, or with a clock off by more
+	// than MaxClockSkew) it stands for no election, and Health says why.
+	// SetKeys rotates the keys of a running member. See docs/security.md.
 	Keys *Keyring
 	// AcceptUnsigned, with Keys, also accepts unsigned messages, while
 	// still signing every message: the setting for turning an unkeyed group
 	// into a keyed one without downtime (docs/security.md). It gives up the
 	// protection for as long as it is set.
 	AcceptUnsigned bool
-	// MaxClockSkew bounds, with Keys, how far a signed message's
-	// timestamp may be from this member's clock before it is taken for a
-	// replay. Zero means DefaultMaxClockSkew (30s), which tolerates the
-	// skew of clocks that are not synchronised for a while; synchronised
-	// clocks are within milliseconds.
+	// MaxClockSkew bounds, with Keys, how far the timestamp of the first
+	// message of a sender's boot (its counter proves the later ones fresh)
+	// may be from this member's clock before it is rejected (ReasonClock)
+	// as an old message replayed, or a clock that disagrees. Zero means
+	// DefaultMaxClockSkew (30s), which tolerates the skew of clocks that
+	// are not synchronised for a while; synchronised clocks are within
+	// milliseconds.
 	MaxClockSkew time.Duration
 }
 
