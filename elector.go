@@ -630,7 +630,7 @@ func (e *Elector) handle(ef Effect) {
 func (e *Elector) send(ef Effect) {
 	var msg []byte
 	if e.auth != nil {
-		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wallNow())
+		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wall(time.Now()))
 	} else {
 		msg = ef.Event.AppendJSON(e.sendBuf[:0])
 	}
@@ -869,8 +869,9 @@ func (e *Elector) receiveBytes(msg []byte) {
 	if len(r.takeover) > 0 {
 		ev.Takeover = string(r.takeover)
 	}
+	now := time.Now()
 	if e.auth != nil {
-		if reason := e.auth.verify(ev, &r, e.wallNow()); reason != "" {
+		if reason := e.auth.verify(ev, &r, e.wall(now)); reason != "" {
 			e.stats.rejected(reason)
 			e.logRejected(ev.ClientID, reason)
 			switch reason {
@@ -889,7 +890,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 			return
 		}
 	}
-	e.countFlood(ev.ClientID)
+	e.countFlood(ev.ClientID, now)
 	if ev.ClientID == e.cfg.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
@@ -911,8 +912,7 @@ const FloodLimit = 16
 // countFlood counts ev's sender's events in the current HeartbeatInterval.
 // It keeps at most maxSenders senders a window, by a hash of the id (not
 // the id), so a flood of forged ids costs a few kilobytes at most.
-func (e *Elector) countFlood(from string) {
-	now := time.Now()
+func (e *Elector) countFlood(from string, now time.Time) {
 	if e.floodFrom == nil {
 		e.floodFrom, e.floodSeed = make(map[uint64]int), maphash.MakeSeed()
 	}
@@ -934,9 +934,10 @@ func (e *Elector) countFlood(from string) {
 	}
 }
 
-// wallNow is the wall clock that signatures carry and are checked against.
-func (e *Elector) wallNow() time.Time {
-	return time.Now().Add(time.Duration(e.wallStep.Load()))
+// wall is now on the wall clock that signatures carry and are checked
+// against.
+func (e *Elector) wall(now time.Time) time.Time {
+	return now.Add(time.Duration(e.wallStep.Load()))
 }
 
 // unverified tells a keyed member's machine that a message failed, at most

@@ -428,7 +428,11 @@ func TestBugsFuzzingFound(t *testing.T) {
 		current("a", bellwether.MaxEpoch+1, ""),
 		current("a", 1, strings.Repeat("v", bellwether.MaxValueLength+1)),
 		current("a", 1, "\xff"),
+		ev(bellwether.ActionCurrent, strings.Repeat("a", bellwether.MaxIDLength+1)),
 	} {
+		if e.Validate() == nil {
+			t.Errorf("Validate accepts %+v", e)
+		}
 		if out := m.Receive(at(time.Second), e); len(out.Effects) != 0 || m.Epoch() != 0 {
 			t.Errorf("invalid event %+v: effects %v, epoch %d", e, fx(out), m.Epoch())
 		}

@@ -87,6 +87,9 @@ func (e Event) Validate() error {
 	if e.ClientID == "" {
 		return &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
 	}
+	if len(e.ClientID) > MaxIDLength {
+		return &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(e.ClientID), MaxIDLength)}
+	}
 	if e.Epoch > MaxEpoch {
 		return &EventError{Reason: ReasonEpoch, Detail: fmt.Sprintf("epoch %d is more than the limit of %d", e.Epoch, uint64(MaxEpoch))}
 	}
@@ -97,13 +100,6 @@ func (e Event) Validate() error {
 		return &EventError{Reason: ReasonTakeover, Detail: fmt.Sprintf("takeover is %d bytes long, more than the limit of %d", len(e.Takeover), MaxIDLength)}
 	}
 	return nil
-}
-
-// valid reports whether e is an event of the protocol (Validate, without
-// the error), cheaply enough for every received heartbeat.
-func (e *Event) valid() bool {
-	return e.Type == EventType && e.Action.Valid() && e.ClientID != "" && len(e.ClientID) <= MaxIDLength &&
-		e.Epoch <= MaxEpoch && len(e.Value) <= MaxValueLength && len(e.Takeover) <= MaxIDLength && utf8.ValidString(e.Value)
 }
 
 // validateValue reports why v cannot be a leader's value, or nil.

@@ -603,7 +603,7 @@ func (m *Machine) Unverified(now time.Time, unheard bool) Output {
 // Receive applies an event heard from another member. Events before Start
 // or after Shutdown, and invalid events, are ignored.
 func (m *Machine) Receive(now time.Time, e Event) Output {
-	if !e.valid() || e.Action == ActionAccept && !m.lease && m.started && m.candidates.Has(e.ClientID) {
+	if e.Validate() != nil || e.Action == ActionAccept && !m.lease && m.started && m.candidates.Has(e.ClientID) {
 		// Not an event of the protocol, or an accept from a candidate it
 		// holds already (an election's commonest message in
 		// ModeReference): nothing happens.
