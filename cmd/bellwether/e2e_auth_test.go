@@ -386,11 +386,7 @@ const (
 	authTimeout  = 2500 * time.Millisecond
 )
 
-var authTimings = []string{
-	"--election-timeout", e2eElection.String(),
-	"--heartbeat-interval", authInterval.String(),
-	"--heartbeat-timeout", authTimeout.String(),
-}
+var authTimings = timingFlags(e2eElection, authInterval, authTimeout)
 
 // TestE2EAuthAttacks: on each bus, a keyed group survives every attack
 // with its one job undisturbed, and an unkeyed group (the control) does

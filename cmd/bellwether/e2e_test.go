@@ -208,10 +208,15 @@ const (
 	e2eMargin   = 1500 * time.Millisecond
 )
 
-var e2eTimings = []string{
-	"--election-timeout", e2eElection.String(),
-	"--heartbeat-interval", e2eInterval.String(),
-	"--heartbeat-timeout", e2eTimeout.String(),
+var e2eTimings = timingFlags(e2eElection, e2eInterval, e2eTimeout)
+
+// timingFlags returns the flags that set a member's timings.
+func timingFlags(election, interval, timeout time.Duration) []string {
+	return []string{
+		"--election-timeout", election.String(),
+		"--heartbeat-interval", interval.String(),
+		"--heartbeat-timeout", timeout.String(),
+	}
 }
 
 func TestE2ELocal(t *testing.T) {
