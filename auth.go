@@ -197,11 +197,6 @@ func (a *auth) verify(ev Event, r *rawEvent, now time.Time) string {
 		s = &senderState{}
 		a.senders[ev.ClientID] = s
 	}
-	if s.boot == "" && s.prevBoot == "" {
-		s.boot, s.ctr = string(r.boot), r.ctr
-		s.seen = nowMS
-		return ""
-	}
 	switch {
 	case string(r.boot) == s.boot:
 		if r.ctr <= s.ctr {

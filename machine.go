@@ -282,8 +282,7 @@ type Machine struct {
 	value       string    // announced while leading
 	preempt     bool      // ask larger leaders to hand over
 	noPreempt   bool      // resigned: do not preempt until leading again
-	askedAt     time.Time // when a takeover was last asked, if askedOn
-	askedOn     bool
+	askedAt     time.Time // when a takeover was last asked; zero if never
 	handedOver  uint64    // the term for which EffectHandover was reported
 	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
 	residue     uint64    // 1 + the class of this member's epochs (see epochFrom); 0 until computed
@@ -983,10 +982,10 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 	if !m.preempt || epoch == 0 || m.noPreempt || m.observer || m.sidelined() || CompareIDs(m.id, other) >= 0 {
 		return
 	}
-	if m.askedOn && now.Before(m.askedAt.Add(m.s.HeartbeatTimeout)) {
+	if !m.askedAt.IsZero() && now.Before(m.askedAt.Add(m.s.HeartbeatTimeout)) {
 		return
 	}
-	m.askedOn, m.askedAt = true, now
+	m.askedAt = now
 	m.emit(now, Event{Type: EventType, Action: ActionRequest, ClientID: m.id, Takeover: other})
 }
 
