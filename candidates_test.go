@@ -202,3 +202,50 @@ func TestNextOfACopy(t *testing.T) {
 		t.Fatalf("original's Next = %v, want its election deadline %v", got, want)
 	}
 }
+
+// ReceiveEffects is Receive without the deadline: two twin Machines fed the
+// same events, valid and not, one through each, make the same effects and
+// keep the same deadline, and an invalid event from a candidate already
+// held changes nothing (the storm's fast path asks no validity).
+func TestReceiveEffectsIsReceive(t *testing.T) {
+	ids := []string{"a", "b", "c", "d", "e"}
+	actions := []Action{ActionRequest, ActionAccept, ActionAccept, ActionCurrent, ActionWithdraw}
+	for seed := range uint64(100) {
+		rng := rand.New(rand.NewPCG(seed, 12))
+		cfg := MachineConfig{ID: "c", Mode: []ElectionMode{ModeReference, ModeQuiet}[seed%2], Lease: seed%4 >= 2, Seed: seed}
+		a, err := NewMachine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := NewMachine(cfg)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		a.Start(now)
+		b.Start(now)
+		for step := range 300 {
+			now = now.Add(time.Duration(rng.IntN(400)) * time.Millisecond)
+			if rng.IntN(4) == 0 {
+				a.Tick(now)
+				b.Tick(now)
+				continue
+			}
+			e := NewEvent(actions[rng.IntN(len(actions))], ids[rng.IntN(len(ids))])
+			switch rng.IntN(8) {
+			case 0:
+				e.Type = "follower"
+			case 1:
+				e.Epoch = MaxEpoch + 1
+			}
+			held := e.Action == ActionAccept && a.candidates.Has(e.ClientID)
+			before := a.candidates.Len()
+			out := a.Receive(now, e)
+			want := slices.Clone(out.Effects)
+			got := b.ReceiveEffects(now, &e)
+			if !slices.EqualFunc(got, want, func(x, y Effect) bool { return x == y }) || !b.Next().Equal(out.Next) {
+				t.Fatalf("seed %d step %d (%+v): ReceiveEffects %+v next %v; Receive %+v next %v", seed, step, e, got, b.Next(), want, out.Next)
+			}
+			if e.Validate() != nil && (len(want) > 0 || a.candidates.Len() != before) {
+				t.Fatalf("seed %d step %d: the invalid %+v changed the machine (effects %+v, held candidate %v)", seed, step, e, want, held)
+			}
+		}
+	}
+}

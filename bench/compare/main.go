@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
-	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
 type result struct {
@@ -259,22 +258,62 @@ type coldResult struct {
 // simEv is one entry of the virtual network's queue: a member's timer, or a
 // broadcast that reaches every other member at once. One entry per
 // broadcast processes its deliveries in member order, exactly as
-// compare.js's consecutive per-member entries are.
+// compare.js's consecutive per-member entries are. key orders the queue:
+// the due time in the upper bits, the entry's sequence number in the lower
+// ones, so that entries due at the same time run in the order they were
+// queued, as compare.js's (at, seq) order does.
 type simEv struct {
-	at   time.Duration
-	seq  int
-	who  int // the ticking member, or the sender
-	tick bool
-	ev   int // index into the broadcast events
+	key uint64
+	who int32 // the ticking member, or the sender
+	ev  int32 // index into the broadcast events; -1 for a tick
 }
 
-type simQ = minheap.Heap[simEv]
+// seqBits is the width of simEv's sequence number: room for far more
+// entries than a cold start of 100 members queues (about 10,100), and for
+// due times up to 2^40ns, about 18 minutes.
+const seqBits = 24
 
-func (e simEv) Less(f simEv) bool {
-	if e.at != f.at {
-		return e.at < f.at
+func (e simEv) at() time.Duration { return time.Duration(e.key >> seqBits) }
+
+// simQ is a binary min-heap of simEv by key: the same queue as
+// compare.js's, without the generic heap's indirect comparisons.
+type simQ []simEv
+
+func (q *simQ) push(e simEv) {
+	h := append(*q, e)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].key <= h[i].key {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
 	}
-	return e.seq < f.seq
+	*q = h
+}
+
+func (q *simQ) pop() simEv {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && h[r].key < h[c].key {
+			c = r
+		}
+		if h[i].key <= h[c].key {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*q = h
+	return top
 }
 
 // coldNet is the virtual network of a cold start: the members, the queue,
@@ -282,41 +321,38 @@ func (e simEv) Less(f simEv) bool {
 type coldNet struct {
 	t0         time.Time
 	q          simQ
-	seq        int
+	seq        uint64
 	events     []bellwether.Event
 	ms         []*bellwether.Machine
 	due        []time.Duration // each member's pending tick, 0 for none
-	next       []time.Time     // each member's last Output.Next
+	next       []time.Time     // each member's last deadline
 	broadcasts int
 }
 
 const coldLatency = 10 * time.Millisecond
 
-func (c *coldNet) push(e simEv) {
+func (c *coldNet) push(at time.Duration, who, ev int) {
 	c.seq++
-	e.seq = c.seq
-	c.q.Push(e)
+	c.q.push(simEv{key: uint64(at)<<seqBits | c.seq, who: int32(who), ev: int32(ev)})
 }
 
 // apply carries out member i's step at now: its broadcasts go on the
 // queue, and a new deadline becomes a tick.
 func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, next time.Time) {
-	if len(effects) == 0 && next.Equal(c.next[i]) {
-		return // the common case: nothing to do
-	}
 	c.next[i] = next
-	for _, e := range effects {
+	for k := range effects {
+		e := &effects[k]
 		if e.Kind != bellwether.EffectBroadcast {
 			continue
 		}
 		c.broadcasts++
 		c.events = append(c.events, e.Event)
-		c.push(simEv{at: now + coldLatency, who: i, ev: len(c.events) - 1})
+		c.push(now+coldLatency, i, len(c.events)-1)
 	}
 	if !next.IsZero() {
 		if d := next.Sub(c.t0); d != c.due[i] {
 			c.due[i] = d
-			c.push(simEv{at: d, who: i, tick: true})
+			c.push(d, i, -1)
 		}
 	}
 }
@@ -350,25 +386,33 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	if mode == bellwether.ModeQuiet {
 		end += time.Second / 4
 	}
-	for len(c.q) > 0 && c.q[0].at <= end {
-		e := c.q.Pop()
-		now := c.t0.Add(e.at)
-		if e.tick {
-			if e.at != c.due[e.who] {
+	for len(c.q) > 0 && c.q[0].at() <= end {
+		e := c.q.pop()
+		at := e.at()
+		now := c.t0.Add(at)
+		if e.ev < 0 {
+			who := int(e.who)
+			if at != c.due[who] {
 				continue
 			}
-			c.due[e.who] = 0
-			out := c.ms[e.who].Tick(now)
-			c.apply(e.who, e.at, out.Effects, out.Next)
+			c.due[who] = 0
+			out := c.ms[who].Tick(now)
+			c.apply(who, at, out.Effects, out.Next)
 			continue
 		}
 		// One queue entry per broadcast, delivered to every other member
-		// in member order, as compare.js does.
-		ev := c.events[e.ev]
+		// in member order, as compare.js does. Most deliveries change
+		// nothing: no effects, the same deadline.
+		ev := &c.events[e.ev]
 		for j, m := range c.ms {
-			if j != e.who {
-				out := m.Receive(now, ev)
-				c.apply(j, e.at, out.Effects, out.Next)
+			if j == int(e.who) {
+				continue
+			}
+			fx := m.ReceiveEffects(now, ev)
+			// The deadlines all come from the same arithmetic on t0, so
+			// == compares them exactly, and more cheaply than Equal.
+			if next := m.Next(); len(fx) > 0 || next != c.next[j] {
+				c.apply(j, at, fx, next)
 			}
 		}
 	}
