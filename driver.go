@@ -1,6 +1,8 @@
 package bellwether
 
 import (
+	"bytes"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +19,7 @@ type driver struct {
 	next    time.Time
 	armed   time.Time // the deadline the worker's timer is set for
 	inCall  bool      // the worker is inside handle
+	worker  uint64    // the worker's goroutine, once it runs (see goroutineID)
 	idle    []chan struct{}
 
 	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
@@ -160,6 +163,9 @@ func (d *driver) read(f func(m *Machine)) {
 
 func (d *driver) run() {
 	defer close(d.done)
+	d.mu.Lock()
+	d.worker = goroutineID()
+	d.mu.Unlock()
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	var batch []Effect
@@ -257,11 +263,29 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 		d.next = time.Time{}
 		d.closing = true
 	}
-	inCall := d.inCall
+	fromWorker := d.inCall && fromHandler && goroutineID() == d.worker
 	d.mu.Unlock()
 	d.poke()
-	if fromHandler && inCall {
-		return
+	if fromWorker {
+		return // a callback calls: waiting for the worker would wait for itself
 	}
 	<-d.done
+}
+
+// goroutineID returns the calling goroutine's number, from the first line
+// of its stack trace ("goroutine 18 [running]: ..."). Shutdown asks it to
+// tell a call from inside a callback, which must not wait for the worker
+// that runs it, from a call on another goroutine, which must.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	var id uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }

@@ -106,11 +106,11 @@ func (m *Manager) Receive(e Event) {
 // callback will run again and the Manager's goroutine is gone. Like the
 // reference it does not call onLeaderChange(false). Later calls do nothing.
 //
-// It may be called from inside a callback. Called while one of the
-// Manager's callbacks runs (from inside it, typically: the Manager cannot
-// tell its caller apart), it does not wait for that callback: it returns
-// at once, and the withdrawal is handed to broadcast, after everything
-// queued before it, as soon as that callback returns.
+// It may be called from inside a callback. Called from inside one of the
+// Manager's callbacks, it does not wait for that callback, its caller: it
+// returns at once, and the withdrawal is handed to broadcast, after
+// everything queued before it, as soon as that callback returns. Called on
+// any other goroutine while a callback runs, it waits for the callback.
 func (m *Manager) Shutdown(clean bool) { m.d.shutdown(clean, true) }
 
 // IsLeader reports whether this member is the leader now.

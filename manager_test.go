@@ -3,6 +3,7 @@ package bellwether_test
 import (
 	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,11 +18,14 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // syncBus delivers every broadcast synchronously, from inside the
-// sender's broadcast callback, to every other Manager.
+// sender's broadcast callback, to every other Manager. A member is on the
+// bus before its Manager starts, so that it hears the answers to its first
+// request: what it hears before NewManager returns waits in early.
 type syncBus struct {
-	mu   sync.Mutex
-	mgrs map[string]*bellwether.Manager
-	log  []string
+	mu    sync.Mutex
+	mgrs  map[string]*bellwether.Manager // nil while the member's Manager starts
+	early map[string][]bellwether.Event
+	log   []string
 }
 
 // join adds a Manager in ModeReference unless a mut says otherwise.
@@ -41,7 +45,11 @@ func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, mut ...fu
 		b.mu.Lock()
 		var to []*bellwether.Manager
 		for oid, o := range b.mgrs {
-			if oid != id {
+			switch {
+			case oid == id:
+			case o == nil:
+				b.early[oid] = append(b.early[oid], e)
+			default:
 				to = append(to, o)
 			}
 		}
@@ -53,15 +61,22 @@ func (b *syncBus) join(t *testing.T, id string, s bellwether.Settings, mut ...fu
 	for _, f := range mut {
 		f(&cfg)
 	}
+	b.mu.Lock()
+	if b.mgrs == nil {
+		b.mgrs, b.early = map[string]*bellwether.Manager{}, map[string][]bellwether.Event{}
+	}
+	b.mgrs[id] = nil
+	b.mu.Unlock()
 	m, err := bellwether.NewManager(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.mu.Lock()
-	if b.mgrs == nil {
-		b.mgrs = map[string]*bellwether.Manager{}
-	}
 	b.mgrs[id] = m
+	for _, e := range b.early[id] {
+		m.Receive(e) // never blocks, so it may run under the lock
+	}
+	delete(b.early, id)
 	b.mu.Unlock()
 	return m
 }
@@ -248,6 +263,52 @@ func TestManagerShutdownFromCallback(t *testing.T) {
 		}
 		if strings.Join(got, ",") != want {
 			t.Fatalf("broadcasts = %v, want %s", got, want)
+		}
+	})
+}
+
+// Shutdown on another goroutine while a callback runs waits for it: when
+// Shutdown returns the withdrawal has been handed to broadcast, so that a
+// program that leaves the bus next does not lose it. (It returned at once,
+// taking the call for one from inside the callback; the reference tests'
+// bus, which drops what a member sends after it left, then lost the
+// withdrawal now and then.)
+func TestManagerShutdownWhileCallbackRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var sent []bellwether.Action
+		release := make(chan struct{})
+		m, err := bellwether.NewManager(bellwether.ManagerConfig{ID: "a", Broadcast: func(e bellwether.Event) {
+			mu.Lock()
+			sent = append(sent, e.Action)
+			mu.Unlock()
+			if e.Action == bellwether.ActionAccept {
+				<-release // a slow bus
+			}
+		}, Mode: bellwether.ModeReference, Logger: quietLogger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Receive(bellwether.NewEvent(bellwether.ActionRequest, "b"))
+		synctest.Wait() // the worker is inside broadcast(accept)
+		returned := make(chan []bellwether.Action)
+		go func() {
+			m.Shutdown(true)
+			mu.Lock()
+			defer mu.Unlock()
+			returned <- slices.Clone(sent)
+		}()
+		synctest.Wait()
+		select {
+		case got := <-returned:
+			close(release)
+			t.Fatalf("Shutdown returned while the callback ran, with broadcasts %v", got)
+		default:
+		}
+		close(release)
+		got := <-returned
+		if want := []bellwether.Action{bellwether.ActionRequest, bellwether.ActionAccept, bellwether.ActionWithdraw}; !slices.Equal(got, want) {
+			t.Fatalf("broadcasts when Shutdown returned = %v, want %v", got, want)
 		}
 	})
 }
