@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package manygroups measures what many groups cost in one process:
 // 1,000 and 10,000 groups of 3 Electors each, all over one NATS
 // connection, at the default timings. Run it with
