@@ -152,6 +152,7 @@ type dispatcher struct {
 	closing bool          // Close began: start nothing but the last OnStoppedLeading
 	led     *leadership   // OnStartedLeading was called and OnStoppedLeading not yet; the delivering goroutine's
 	inCall  bool          // OnNewLeader or OnStoppedLeading is running
+	caller  uint64        // while inCall, the goroutine that runs it (goroutineID)
 	running bool          // a goroutine delivers the queue
 	drained chan struct{} // closed when the delivering goroutine stops, for close
 }
@@ -169,11 +170,13 @@ func (d *dispatcher) push(n note) {
 	}
 }
 
-// inCallback reports whether OnNewLeader or OnStoppedLeading is running.
+// inCallback reports whether it is called from inside OnNewLeader or
+// OnStoppedLeading: on the goroutine that runs one of them now.
 func (d *dispatcher) inCallback() bool {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.inCall
+	inCall, caller := d.inCall, d.caller
+	d.mu.Unlock()
+	return inCall && caller == goroutineID()
 }
 
 // beginClose makes the dispatcher start nothing more, except the
@@ -268,8 +271,9 @@ func (d *dispatcher) call(f func()) {
 	if f == nil {
 		return
 	}
+	g := goroutineID()
 	d.mu.Lock()
-	d.inCall = true
+	d.inCall, d.caller = true, g
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()

@@ -520,11 +520,11 @@ func (e *Elector) Health() error {
 // goes on in the background.
 //
 // Called by the job with its own context (see Callbacks), Close returns at
-// once and the shutdown proceeds when the job returns. Called while
-// OnNewLeader or OnStoppedLeading runs (from inside it, typically), Close
-// does not wait for that call, which may be its caller: it returns once
-// the job has returned, the withdrawal was handed to the bus and the bus
-// was left.
+// once and the shutdown proceeds when the job returns. Called from inside
+// OnNewLeader or OnStoppedLeading, Close does not wait for that call, its
+// caller: it returns once the job has returned, the withdrawal was handed
+// to the bus and the bus was left. Called on any other goroutine while one
+// of them runs, it waits for it.
 func (e *Elector) Close(ctx context.Context) error {
 	e.mu.Lock()
 	if e.state == lifeRunning {

@@ -647,3 +647,64 @@ func TestElectorFloodsCostNoMemory(t *testing.T) {
 		})
 	})
 }
+
+// Close on another goroutine while OnNewLeader runs waits for it, callbacks
+// included; only a Close from inside the callback returns without waiting
+// for its caller (TestElectorCloseFromCallback). It took any Close during a
+// callback for one from inside and returned with the callback still
+// running.
+func TestElectorCloseWhileCallbackRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		release := make(chan struct{})
+		var mu sync.Mutex
+		var calls []string
+		e := join(t, b, "a", nil, func(c *bellwether.Config) {
+			c.Callbacks.OnNewLeader = func(id string) {
+				mu.Lock()
+				calls = append(calls, "new leader "+id)
+				mu.Unlock()
+				if id == "a" {
+					<-release // slow user code
+				}
+			}
+			c.Callbacks.OnStoppedLeading = func() {
+				mu.Lock()
+				calls = append(calls, "stopped leading")
+				mu.Unlock()
+			}
+		})
+		awaitLeadership(t, e)
+		synctest.Wait() // OnNewLeader("a") runs
+		returned := make(chan []string)
+		go func() {
+			if err := e.Close(context.Background()); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			returned <- slices.Clone(calls)
+		}()
+		synctest.Wait()
+		select {
+		case got := <-returned:
+			close(release)
+			t.Fatalf("Close returned while OnNewLeader ran, after %q", got)
+		default:
+		}
+		close(release)
+		got := <-returned
+		// The job's turn came after OnNewLeader, once Close had begun: it
+		// never started, so no OnStoppedLeading is owed.
+		if want := []string{"new leader a"}; !slices.Equal(got, want) {
+			t.Fatalf("callbacks when Close returned = %q, want %q", got, want)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(calls, got) {
+			t.Fatalf("callbacks after Close returned: %q", calls[len(got):])
+		}
+	})
+}
