@@ -57,23 +57,50 @@ type counters struct {
 	duplicateLeaders uint64
 	sendErrors       uint64
 	flooded          uint64
-	sentBy           map[Action]uint64
-	receivedBy       map[Action]uint64
+	sentBy           actionCounts
+	receivedBy       actionCounts
 	rejectedBy       map[string]uint64
-	bounds           []float64 // metrics.ElectionBuckets, this Elector's own copy
-	buckets          []uint64
+	buckets          []uint64 // by electionBounds
 	count            uint64
 	sum              float64
 }
 
+// electionBounds are the histogram's buckets, metrics.ElectionBuckets,
+// read once and shared by every Elector; nothing changes them.
+var electionBounds = metrics.ElectionBuckets()
+
+// actionCounts counts events by action: four counters, cheaper for a
+// member to keep than a map (10,000 groups in one process keep 60,000).
+type actionCounts [4]uint64
+
+// actions are the protocol's actions in actionCounts' order.
+var actions = [4]Action{ActionRequest, ActionCurrent, ActionAccept, ActionWithdraw}
+
+func (n *actionCounts) add(a Action) {
+	for i, b := range actions {
+		if a == b {
+			n[i]++
+			return
+		}
+	}
+}
+
+// byAction returns the counts as a map of the actions counted at least
+// once.
+func (n *actionCounts) byAction() map[Action]uint64 {
+	m := map[Action]uint64{}
+	for i, c := range n {
+		if c > 0 {
+			m[actions[i]] = c
+		}
+	}
+	return m
+}
+
 func newCounters() *counters {
-	bounds := metrics.ElectionBuckets()
 	return &counters{
-		bounds:     bounds,
-		sentBy:     map[Action]uint64{},
-		receivedBy: map[Action]uint64{},
 		rejectedBy: map[string]uint64{},
-		buckets:    make([]uint64, len(bounds)),
+		buckets:    make([]uint64, len(electionBounds)),
 	}
 }
 
@@ -83,16 +110,23 @@ func (c *counters) add(p *uint64, n uint64) {
 	c.mu.Unlock()
 }
 
-// tally adds one to m[k], a map of c's, under c's lock.
-func tally[K comparable](c *counters, m map[K]uint64, k K) {
+func (c *counters) sent(a Action) {
 	c.mu.Lock()
-	m[k]++
+	c.sentBy.add(a)
 	c.mu.Unlock()
 }
 
-func (c *counters) sent(a Action)          { tally(c, c.sentBy, a) }
-func (c *counters) received(a Action)      { tally(c, c.receivedBy, a) }
-func (c *counters) rejected(reason string) { tally(c, c.rejectedBy, reason) }
+func (c *counters) received(a Action) {
+	c.mu.Lock()
+	c.receivedBy.add(a)
+	c.mu.Unlock()
+}
+
+func (c *counters) rejected(reason string) {
+	c.mu.Lock()
+	c.rejectedBy[reason]++
+	c.mu.Unlock()
+}
 
 func (c *counters) leading(l bool) {
 	c.mu.Lock()
@@ -103,7 +137,7 @@ func (c *counters) leading(l bool) {
 func (c *counters) observeElection(d time.Duration) {
 	s := d.Seconds()
 	c.mu.Lock()
-	for i, b := range c.bounds {
+	for i, b := range electionBounds {
 		if s <= b {
 			c.buckets[i]++
 		}
@@ -123,11 +157,11 @@ func (c *counters) snapshot() Stats {
 		DuplicateLeaders: c.duplicateLeaders,
 		SendErrors:       c.sendErrors,
 		Flooded:          c.flooded,
-		Sent:             maps.Clone(c.sentBy),
-		Received:         maps.Clone(c.receivedBy),
+		Sent:             c.sentBy.byAction(),
+		Received:         c.receivedBy.byAction(),
 		Rejected:         maps.Clone(c.rejectedBy),
 		ElectionDurations: Histogram{
-			Bounds: append([]float64(nil), c.bounds...),
+			Bounds: append([]float64(nil), electionBounds...),
 			Counts: append([]uint64(nil), c.buckets...),
 			Count:  c.count,
 			Sum:    c.sum,
