@@ -62,8 +62,7 @@ func goBenchmarks(w io.Writer) error {
 	}
 	fmt.Fprintln(w, "## The state machine")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| operation | time | allocations |")
-	fmt.Fprintln(w, "|---|---:|---:|")
+	tableHead(w, "operation", "time", "allocations")
 	for _, r := range rows {
 		res := testing.Benchmark(func(b *testing.B) { b.ReportAllocs(); r.f(b) })
 		fmt.Fprintf(w, "| %s | %.1f ns | %d |\n", r.name, float64(res.T.Nanoseconds())/float64(res.N), res.AllocsPerOp())

@@ -430,8 +430,7 @@ const goal = 2.0
 
 func report(w io.Writer, all map[string]*measured, rounds int) {
 	fmt.Fprintf(w, "Each figure is the best of %d rounds; a round runs every scenario on the reference, then on bellwether. The spread is the slowest round over the fastest, the larger of the two sides': how much the machine's other work moved the figures.\n\n", rounds)
-	fmt.Fprintf(w, "| scenario | bellwether (Go) | allocations | reference (Node.js) | reference ÷ Go | spread | broadcasts Go / reference |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|\n")
+	tableHead(w, "scenario", "bellwether (Go)", "allocations", "reference (Node.js)", "reference ÷ Go", "spread", "broadcasts Go / reference")
 	var short []string
 	for _, name := range order {
 		g, r := best(all[name].goRuns), best(all[name].refRuns)
@@ -516,28 +515,38 @@ func header(w io.Writer, loadStart, loadEnd string) {
 	fmt.Fprintf(w, "Measured %s on %s: %d CPUs (%s), %s, %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), nodeVersion())
 	fmt.Fprintf(w, "The machine is shared with other work, so every figure is noisy: its load averages (1, 5 and 15 minutes) were %s when the run began and %s when it ended, on %d CPUs. The comparison with the reference takes the best of several rounds and gives each row's spread; the other tables are single runs.\n\n", loadStart, loadEnd, runtime.NumCPU())
-	fmt.Fprintln(w, "## bellwether against the reference")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "The same scenarios run on bellwether and on the reference LeaderManager of trimerge-sync 0.20.0, unchanged, under Node.js (`bench/compare.js`). Times are per operation:")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "- *decode* and *encode heartbeat*: one heartbeat's JSON; `ParseEvent` and `Event.AppendJSON` into a reused buffer against `JSON.parse` and `JSON.stringify`.")
-	fmt.Fprintln(w, "- *follower heartbeat step*: the Manager's `Receive` of the leader's heartbeat against the reference's `receiveEvent`, each on its runtime's real timers (the reference clears and re-arms a Node timer; the Manager's driver moves its deadline later and wakes no goroutine).")
-	fmt.Fprintln(w, "- *follower heartbeat, bytes to state*: a follower's whole path from the bytes it read to its state: decoding, counters, driver step and machine (`BenchmarkHeartbeat/follower-bytes-to-state`), against `receiveEvent(JSON.parse(bytes))`.")
-	fmt.Fprintln(w, "- *leader heartbeat, timer to bytes*: a leader's path when its heartbeat is due: the machine's Tick, the driver's queue, the event encoded into the bytes handed to the bus, and the bus's acknowledgement stepped back in (`BenchmarkHeartbeat/leader-timer-to-bytes`), against the reference's interval callback broadcasting a current that the program encodes with `JSON.stringify`. Neither side counts its runtime's timer wheel.")
-	fmt.Fprintln(w, "- *cold start*: N members starting at once with 10ms message latency, simulated in virtual time until the election is over, each broadcast delivered to every other member; both sides run the reference protocol and must send the same broadcasts and elect the same leader. These are storms of N² accepts, almost all of a candidate already known; bellwether's answer to the storm is to have none: its default quiet mode elects 100 members with about a dozen broadcasts instead of 10,001 (next section).")
-	fmt.Fprintln(w)
+	section(w, "bellwether against the reference",
+		"The same scenarios run on bellwether and on the reference LeaderManager of trimerge-sync 0.20.0, unchanged, under Node.js (`bench/compare.js`). Times are per operation:",
+		"- *decode* and *encode heartbeat*: one heartbeat's JSON; `ParseEvent` and `Event.AppendJSON` into a reused buffer against `JSON.parse` and `JSON.stringify`.\n"+
+			"- *follower heartbeat step*: the Manager's `Receive` of the leader's heartbeat against the reference's `receiveEvent`, each on its runtime's real timers (the reference clears and re-arms a Node timer; the Manager's driver moves its deadline later and wakes no goroutine).\n"+
+			"- *follower heartbeat, bytes to state*: a follower's whole path from the bytes it read to its state: decoding, counters, driver step and machine (`BenchmarkHeartbeat/follower-bytes-to-state`), against `receiveEvent(JSON.parse(bytes))`.\n"+
+			"- *leader heartbeat, timer to bytes*: a leader's path when its heartbeat is due: the machine's Tick, the driver's queue, the event encoded into the bytes handed to the bus, and the bus's acknowledgement stepped back in (`BenchmarkHeartbeat/leader-timer-to-bytes`), against the reference's interval callback broadcasting a current that the program encodes with `JSON.stringify`. Neither side counts its runtime's timer wheel.\n"+
+			"- *cold start*: N members starting at once with 10ms message latency, simulated in virtual time until the election is over, each broadcast delivered to every other member; both sides run the reference protocol and must send the same broadcasts and elect the same leader. These are storms of N² accepts, almost all of a candidate already known; bellwether's answer to the storm is to have none: its default quiet mode elects 100 members with about a dozen broadcasts instead of 10,001 (next section).")
+}
+
+// section writes a Markdown section: its heading and paragraphs.
+func section(w io.Writer, title string, paragraphs ...string) {
+	fmt.Fprintf(w, "## %s\n\n", title)
+	for _, p := range paragraphs {
+		fmt.Fprintf(w, "%s\n\n", p)
+	}
+}
+
+// tableHead writes the head of a Markdown table: the first column aligned
+// left, the others, figures, right.
+func tableHead(w io.Writer, columns ...string) {
+	fmt.Fprintf(w, "| %s |\n|---|%s\n", strings.Join(columns, " | "), strings.Repeat("---:|", len(columns)-1))
 }
 
 func footer(w io.Writer) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "## Rerun")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "```sh")
-	fmt.Fprintln(w, "bench/compare.sh                                  # prints these tables and rewrites this file")
-	fmt.Fprintln(w, "go test -run '^$' -bench . . ./sim               # the Go benchmarks, benchstat-friendly")
-	fmt.Fprintln(w, "go test -run '^$' -bench Election ./transport/mem")
-	fmt.Fprintln(w, "go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/manygroups")
-	fmt.Fprintln(w, "```")
+	section(w, "Rerun")
+	fmt.Fprint(w, "```sh\n"+
+		"bench/compare.sh                                  # prints these tables and rewrites this file\n"+
+		"go test -run '^$' -bench . . ./sim               # the Go benchmarks, benchstat-friendly\n"+
+		"go test -run '^$' -bench Election ./transport/mem\n"+
+		"go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/manygroups\n"+
+		"```\n")
 }
 
 func cpuModel() string {

@@ -20,12 +20,8 @@ var lan = sim.Latency{Dist: sim.Uniform, Min: time.Millisecond, Max: 20 * time.M
 
 // simScale times the simulator on the issue's scale targets.
 func simScale(w io.Writer) error {
-	fmt.Fprintln(w, "## Scale of the simulator")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Wall time of `sim.Run` on this machine, quiet mode, latency uniform in 1–20ms.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | simulated | wall time | deliveries | ns per delivery |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	section(w, "Scale of the simulator", "Wall time of `sim.Run` on this machine, quiet mode, latency uniform in 1–20ms.")
+	tableHead(w, "scenario", "simulated", "wall time", "deliveries", "ns per delivery")
 	for _, c := range []struct {
 		name string
 		s    sim.Scenario
@@ -55,11 +51,8 @@ func simScale(w io.Writer) error {
 // simCurve prints broadcasts per election against N for both modes.
 func simCurve(w io.Writer) error {
 	const seeds = 5
-	fmt.Fprintln(w, "## What an election costs")
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Broadcasts from the start of an election until one leader is known by all (heartbeats excluded), in the simulator with the real state machine: a cold start of N members, and a crash of the leader among N. Mean and max over %d seeds; latency uniform in 1–20ms, default timings. The budget for quiet mode is 3N. Reference mode above N = 100 is not run: it costs about N² broadcasts and N³ deliveries (10⁹ at N = 1,000).\n\n", seeds)
-	fmt.Fprintln(w, "| N | quiet: cold start | quiet: leader crash | 3N budget | reference: cold start | reference: leader crash |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|")
+	section(w, "What an election costs", fmt.Sprintf("Broadcasts from the start of an election until one leader is known by all (heartbeats excluded), in the simulator with the real state machine: a cold start of N members, and a crash of the leader among N. Mean and max over %d seeds; latency uniform in 1–20ms, default timings. The budget for quiet mode is 3N. Reference mode above N = 100 is not run: it costs about N² broadcasts and N³ deliveries (10⁹ at N = 1,000).", seeds))
+	tableHead(w, "N", "quiet: cold start", "quiet: leader crash", "3N budget", "reference: cold start", "reference: leader crash")
 	for _, n := range []int{10, 100, 1000, 10000} {
 		row := []string{fmt.Sprint(n)}
 		for _, mode := range []bellwether.ElectionMode{bellwether.ModeQuiet, bellwether.ModeReference} {
@@ -145,12 +138,8 @@ func manyGroups(w io.Writer) error {
 	if len(sizes) == 0 {
 		return fmt.Errorf("no metrics in the output of bench/manygroups:\n%s", out)
 	}
-	fmt.Fprintln(w, "## Many groups in one process")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Groups of 3 Electors each in one process, every member on one NATS connection (the shared nats-server on loopback, a process of its own whose CPU is not counted), default timings (`bench/manygroups`). Members join one after the other; the election times are until every group has one leader that all its members know, from the first join and from the last. Heap, stack and goroutines are per member, at rest after the elections; the CPU is the process's, user and system, per second of the 10s that follow (heartbeats every 2s and their acknowledgements), as a fraction of one core.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| groups | members | joining all | every group elected, from the first join | from the last join | heap per member | stack per member | goroutines per member | CPU in steady state |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	section(w, "Many groups in one process", "Groups of 3 Electors each in one process, every member on one NATS connection (the shared nats-server on loopback, a process of its own whose CPU is not counted), default timings (`bench/manygroups`). Members join one after the other; the election times are until every group has one leader that all its members know, from the first join and from the last. Heap, stack and goroutines are per member, at rest after the elections; the CPU is the process's, user and system, per second of the 10s that follow (heartbeats every 2s and their acknowledgements), as a fraction of one core.")
+	tableHead(w, "groups", "members", "joining all", "every group elected, from the first join", "from the last join", "heap per member", "stack per member", "goroutines per member", "CPU in steady state")
 	for _, size := range sizes {
 		m := rows[size]
 		n, _ := strconv.Atoi(size)
@@ -209,12 +198,8 @@ func memElection(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "## An election over the mem bus")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "N Electors in one process join at once over `transport/mem` with the default timings, each with its own goroutines and timers; the time is until every member knows the same leader (`go test ./transport/mem -bench Election`, mean of 3). Joining one by one takes some milliseconds, so late joiners find an election under way, and reference mode sends fewer broadcasts than in a simultaneous start. Reference mode at N = 1,000 is not run.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| mode | N | time to one leader | broadcasts |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|")
+	section(w, "An election over the mem bus", "N Electors in one process join at once over `transport/mem` with the default timings, each with its own goroutines and timers; the time is until every member knows the same leader (`go test ./transport/mem -bench Election`, mean of 3). Joining one by one takes some milliseconds, so late joiners find an election under way, and reference mode sends fewer broadcasts than in a simultaneous start. Reference mode at N = 1,000 is not run.")
+	tableHead(w, "mode", "N", "time to one leader", "broadcasts")
 	rows := 0
 	for _, r := range results {
 		if !strings.HasPrefix(r.name, "BenchmarkElection/") {
