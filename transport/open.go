@@ -163,16 +163,19 @@ func Opener[T bellwether.Transport](fromURL func(context.Context, *url.URL, ...O
 	}
 }
 
-// CheckURL returns the error a bus's FromURL returns for a nil u, or for
-// ctx already done, with the bus's prefix ("bellwether/BUS: "), or nil.
-func CheckURL(ctx context.Context, u *url.URL, bus, example string) error {
+// CheckURL returns the error that a FromURL of a bus with no server to
+// reach (so that ctx is only checked) returns for a nil u, for ctx
+// already done or for a u whose scheme is none of schemes (see
+// [CheckScheme] for example and instead), with the bus's prefix
+// ("bellwether/BUS: "), or nil.
+func CheckURL(ctx context.Context, u *url.URL, bus, example, instead string, schemes ...string) error {
 	if u == nil {
 		return fmt.Errorf("bellwether/%s: FromURL needs a URL like %s; got nil", bus, example)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bellwether/%s: opening %s: %w", bus, redact.URL(u), err)
 	}
-	return nil
+	return CheckScheme(u, bus, example, instead, schemes...)
 }
 
 // CheckScheme returns the error a bus's FromURL returns for a nil u (the

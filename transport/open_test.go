@@ -108,9 +108,10 @@ func TestCheckURL(t *testing.T) {
 		err  error
 		want string // "" for nil
 	}{
-		{"nil URL", transport.CheckURL(context.Background(), nil, "x", "x://h"), "bellwether/x: FromURL needs a URL like x://h; got nil"},
-		{"ctx done", transport.CheckURL(canceled, u("x://h"), "x", "x://h"), "bellwether/x: opening x://h: context canceled"},
-		{"good", transport.CheckURL(context.Background(), u("x://h"), "x", "x://h"), ""},
+		{"nil URL", transport.CheckURL(context.Background(), nil, "x", "x://h", "want x://h", "x"), "bellwether/x: FromURL needs a URL like x://h; got nil"},
+		{"ctx done", transport.CheckURL(canceled, u("x://h"), "x", "x://h", "want x://h", "x"), "bellwether/x: opening x://h: context canceled"},
+		{"good", transport.CheckURL(context.Background(), u("x://h"), "x", "x://h", "want x://h", "x"), ""},
+		{"other scheme", transport.CheckURL(context.Background(), u("y://h"), "x", "x://h", "want x://h", "x"), `bellwether/x: URL "y://h" has scheme "y"; want x://h`},
 		{"scheme: nil URL", transport.CheckScheme(nil, "s", "s://h", "use s://h", "s", "ss"), "bellwether/s: FromURL needs a URL like s://h; got nil"},
 		{"scheme: second", transport.CheckScheme(u("ss://h"), "s", "s://h", "use s://h", "s", "ss"), ""},
 		{"scheme: other", transport.CheckScheme(u("t://h"), "s", "s://h", "use s://h", "s", "ss"), `bellwether/s: URL "t://h" has scheme "t"; use s://h`},

@@ -57,26 +57,35 @@ func Kit[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserve
 // says why.
 type BadURL struct{ URL, Want string }
 
-// FromURLErrors checks that fromURL refuses each of bad with an error that
-// starts with prefix (the bus's import path and ": ") and says what Want
-// says, and that it refuses a nil URL.
-func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], prefix string, bad []BadURL) {
+// FromURLErrors checks that fromURL refuses each of bad, and what every
+// bus refuses (a nil URL, and a URL of another scheme, whose error must
+// name the scheme and show a URL of the bus), with an error that starts
+// with the bus's prefix ("bellwether/BUS: ") and says what Want says.
+func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], bus string, bad []BadURL) {
 	t.Helper()
 	ctx := context.Background()
-	for _, tc := range bad {
-		u, err := url.Parse(tc.URL)
+	prefix := "bellwether/" + bus + ": "
+	refuse := func(raw string, want ...string) {
+		t.Helper()
+		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tr, err := fromURL(ctx, u)
 		if err == nil {
 			tr.Close()
-			t.Errorf("FromURL(%s) succeeded; want an error", tc.URL)
-			continue
+			t.Errorf("FromURL(%s) succeeded; want an error", raw)
+			return
 		}
-		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.Want) {
-			t.Errorf("FromURL(%s) = %v; want it to start %q and say %q", tc.URL, err, prefix, tc.Want)
+		for _, w := range want {
+			if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), w) {
+				t.Errorf("FromURL(%s) = %v; want it to start %q and say %q", raw, err, prefix, w)
+			}
 		}
+	}
+	refuse("nobus://h:1/x", `has scheme "nobus"`, bus+"://")
+	for _, tc := range bad {
+		refuse(tc.URL, tc.Want)
 	}
 	if _, err := fromURL(ctx, nil); err == nil {
 		t.Error("FromURL(nil) succeeded")

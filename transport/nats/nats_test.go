@@ -58,7 +58,7 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 
 func TestFromURLErrors(t *testing.T) {
 	port := testenv.FreePort(t)
-	bustest.FromURLErrors(t, bwnats.FromURL, "bellwether/nats: ", []bustest.BadURL{
+	bustest.FromURLErrors(t, bwnats.FromURL, "nats", []bustest.BadURL{
 		{URL: "redis://127.0.0.1:4222", Want: `scheme "redis"; use nats://`},
 		{URL: "nats://", Want: "has no host"},
 		{URL: "nats://127.0.0.1:4222/x", Want: "path or query"},

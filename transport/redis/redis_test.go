@@ -71,7 +71,7 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 
 func TestFromURLErrors(t *testing.T) {
 	port := testenv.FreePort(t)
-	bustest.FromURLErrors(t, bwredis.FromURL, "bellwether/redis: ", []bustest.BadURL{
+	bustest.FromURLErrors(t, bwredis.FromURL, "redis", []bustest.BadURL{
 		{URL: "nats://127.0.0.1:6379", Want: `scheme "nats"; use redis://`},
 		{URL: "redis://", Want: "has no host"},
 		{URL: "redis://127.0.0.1:6379/x", Want: "invalid database number"},
