@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -199,4 +200,13 @@ func CheckHost(u *url.URL, bus, instead string) error {
 		return fmt.Errorf("bellwether/%s: URL %q has no host; %s", bus, redact.URL(u), instead)
 	}
 	return nil
+}
+
+// Unreachable returns the error a server bus's FromURL returns when
+// nothing answers at where (host:port): it names the server program and
+// how to start it, start being a command with %s for the host and then
+// the port, as "nats-server -a %s -p %s".
+func Unreachable(bus, where string, err error, server, start string) error {
+	host, port, _ := net.SplitHostPort(where)
+	return fmt.Errorf("bellwether/%s: cannot reach %s at %s: %w; is %s running? start it with `%s`, or fix the URL", bus, bus, where, err, server, fmt.Sprintf(start, host, port))
 }

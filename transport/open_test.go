@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -117,6 +118,7 @@ func TestCheckURL(t *testing.T) {
 		{"scheme: other", transport.CheckScheme(u("t://h"), "s", "s://h", "use s://h", "s", "ss"), `bellwether/s: URL "t://h" has scheme "t"; use s://h`},
 		{"no host", transport.CheckHost(u("s:///p"), "s", "use s://h"), `bellwether/s: URL "s:///p" has no host; use s://h`},
 		{"host", transport.CheckHost(u("s://h:1"), "s", "use s://h"), ""},
+		{"unreachable", transport.Unreachable("s", "h:1", errors.New("refused"), "s-server", "s-server -a %s -p %s"), "bellwether/s: cannot reach s at h:1: refused; is s-server running? start it with `s-server -a h -p 1`, or fix the URL"},
 	} {
 		got := ""
 		if c.err != nil {
