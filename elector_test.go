@@ -134,6 +134,16 @@ func join(t *testing.T, b bellwether.Transport, id string, r *recorder, mut ...f
 }
 
 // awaitLeadership waits until e leads, failing the test if e closes first.
+// soloLeader joins id alone on a new bus, recording its callbacks in r,
+// and returns the bus and the Elector once it leads.
+func soloLeader(t *testing.T, id string, r *recorder) (plainBus, *bellwether.Elector) {
+	t.Helper()
+	b := newBus()
+	e := join(t, b, id, r)
+	awaitLeadership(t, e)
+	return b, e
+}
+
 func awaitLeadership(t *testing.T, e *bellwether.Elector) {
 	t.Helper()
 	if err := e.AwaitLeadership(context.Background()); err != nil {
@@ -215,10 +225,8 @@ func TestElectorElectsAndHandsOver(t *testing.T) {
 
 func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var r recorder
-		e := join(t, b, "b", &r)
-		awaitLeadership(t, e)
+		b, e := soloLeader(t, "b", &r)
 		synctest.Wait()
 		r.mu.Lock()
 		ctx := r.ctxs[0]
@@ -311,10 +319,8 @@ func TestElectorObserver(t *testing.T) {
 
 func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var r recorder
-		e := join(t, b, "a", &r)
-		awaitLeadership(t, e)
+		b, e := soloLeader(t, "a", &r)
 		if err := e.Health(); err != nil {
 			t.Fatalf("Health() = %v while the bus works", err)
 		}
