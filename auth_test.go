@@ -317,6 +317,28 @@ func (g *keyedGroup) close(t *testing.T) {
 	<-g.done
 }
 
+// leave closes member id and takes it out of the group.
+func (g *keyedGroup) leave(t *testing.T, id string) {
+	t.Helper()
+	if err := g.ms[id].Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	delete(g.ms, id)
+}
+
+// neverTwoLeaders checks, every second for a minute, that at most one
+// member leads; when says in what case, for the failure.
+func (g *keyedGroup) neverTwoLeaders(t *testing.T, when string) {
+	t.Helper()
+	for i := 0; i < 60; i++ {
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if l := g.leaders(); len(l) > 1 {
+			t.Fatalf("two leaders%s: %v; jobs %v", when, l, g.jobs)
+		}
+	}
+}
+
 func (g *keyedGroup) wantLeader(t *testing.T, step, leader string) {
 	t.Helper()
 	if l := g.leaders(); len(l) != 1 || l[0] != leader {
@@ -440,10 +462,7 @@ func TestKeyedGroupRefusesAReplayedHeartbeat(t *testing.T) {
 		synctest.Wait()
 		g.wantLeader(t, "start-up", "a")
 		hb := g.last("a", bellwether.ActionCurrent)
-		if err := g.ms["a"].Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		delete(g.ms, "a")
+		g.leave(t, "a")
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 		g.wantLeader(t, "after a left", "b")
@@ -615,10 +634,7 @@ func TestKeyedMemberWithASteppedClock(t *testing.T) {
 				g.wantLeader(t, "after the step", "a")
 				// The leader leaves; b and c elect, b's first messages
 				// carrying its clock.
-				if err := g.ms["a"].Close(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				delete(g.ms, "a")
+				g.leave(t, "a")
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				g.wantLeader(t, "after a left", "b")
@@ -650,17 +666,8 @@ func TestKeyedMemberWithASteppedClock(t *testing.T) {
 			bellwether.StepWallClock(g.ms["b"], 2*time.Minute)
 			time.Sleep(10 * time.Second)
 			synctest.Wait()
-			if err := g.ms["a"].Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			delete(g.ms, "a")
-			for i := 0; i < 60; i++ {
-				time.Sleep(time.Second)
-				synctest.Wait()
-				if l := g.leaders(); len(l) > 1 {
-					t.Fatalf("two leaders with a clock 2m ahead: %v", l)
-				}
-			}
+			g.leave(t, "a")
+			g.neverTwoLeaders(t, " with a clock 2m ahead")
 			if ov := g.jobs.overlap(); ov != 0 || g.jobs.count("b") != 0 {
 				t.Fatalf("jobs %v (overlap %v): b, which cannot be verified, must not lead", g.jobs, ov)
 			}
@@ -711,17 +718,8 @@ func TestKeyRotationOutOfOrderFailsClosed(t *testing.T) {
 				synctest.Wait()
 				// b, the leader, leaves: a and c elect without hearing each
 				// other both ways.
-				if err := g.ms["b"].Close(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				delete(g.ms, "b")
-				for i := 0; i < 60; i++ {
-					time.Sleep(time.Second)
-					synctest.Wait()
-					if l := g.leaders(); len(l) > 1 {
-						t.Fatalf("two leaders: %v; jobs %v", l, g.jobs)
-					}
-				}
+				g.leave(t, "b")
+				g.neverTwoLeaders(t, "")
 				if ov := g.jobs.overlap(); ov != 0 {
 					t.Fatalf("jobs overlapped %v: %v", ov, g.jobs)
 				}

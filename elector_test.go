@@ -134,6 +134,28 @@ func join(t *testing.T, b bellwether.Transport, id string, r *recorder, mut ...f
 }
 
 // awaitLeadership waits until e leads, failing the test if e closes first.
+// soloLeader joins id alone on a new bus, recording its callbacks in r,
+// and returns the bus and the Elector once it leads.
+func soloLeader(t *testing.T, id string, r *recorder) (plainBus, *bellwether.Elector) {
+	t.Helper()
+	b := newBus()
+	e := join(t, b, id, r)
+	awaitLeadership(t, e)
+	return b, e
+}
+
+// leaderAndFollower joins lead, recording its callbacks in r, and follow
+// (the larger id) on a new bus, and returns the bus and both once lead
+// leads.
+func leaderAndFollower(t *testing.T, lead, follow string, r *recorder) (plainBus, *bellwether.Elector, *bellwether.Elector) {
+	t.Helper()
+	b := newBus()
+	e := join(t, b, lead, r)
+	f := join(t, b, follow, nil)
+	awaitLeadership(t, e)
+	return b, e, f
+}
+
 func awaitLeadership(t *testing.T, e *bellwether.Elector) {
 	t.Helper()
 	if err := e.AwaitLeadership(context.Background()); err != nil {
@@ -215,10 +237,8 @@ func TestElectorElectsAndHandsOver(t *testing.T) {
 
 func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var r recorder
-		e := join(t, b, "b", &r)
-		awaitLeadership(t, e)
+		b, e := soloLeader(t, "b", &r)
 		synctest.Wait()
 		r.mu.Lock()
 		ctx := r.ctxs[0]
@@ -251,11 +271,8 @@ func TestElectorLeadershipContextEndsWhenLeadershipIsLost(t *testing.T) {
 
 func TestElectorResign(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var ra recorder
-		ea := join(t, b, "a", &ra)
-		eb := join(t, b, "b", nil)
-		awaitLeadership(t, ea)
+		_, ea, eb := leaderAndFollower(t, "a", "b", &ra)
 		synctest.Wait() // the job has started
 		ea.Resign(context.Background())
 		awaitLeadership(t, eb)
@@ -311,10 +328,8 @@ func TestElectorObserver(t *testing.T) {
 
 func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var r recorder
-		e := join(t, b, "a", &r)
-		awaitLeadership(t, e)
+		b, e := soloLeader(t, "a", &r)
 		if err := e.Health(); err != nil {
 			t.Fatalf("Health() = %v while the bus works", err)
 		}
@@ -345,11 +360,8 @@ func TestElectorStepsDownWhenBroadcastsFail(t *testing.T) {
 
 func TestElectorDropsInvalidMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBus()
 		var r recorder
-		e := join(t, b, "m", &r)
-		follower := join(t, b, "n", nil)
-		awaitLeadership(t, e)
+		b, e, follower := leaderAndFollower(t, "m", "n", &r)
 		synctest.Wait()
 		before := r.get()
 		for _, msg := range []string{

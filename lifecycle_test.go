@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/timings"
 )
 
 // jobs records, in (virtual) time, when each member's job ran.
@@ -96,7 +97,7 @@ func (j *jobs) String() string {
 	return b.String()
 }
 
-var shortSettings = bellwether.Settings{ElectionTimeout: 200 * time.Millisecond, HeartbeatInterval: 150 * time.Millisecond, HeartbeatTimeout: 600 * time.Millisecond}
+var shortSettings = timings.Tight
 
 // TestElectorLeaseNoTwoJobsWhenTheLeadersBroadcastsFail: the leader's bus
 // stops taking its broadcasts (it still hears the others) at several

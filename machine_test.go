@@ -77,6 +77,15 @@ func leaderMachine(t *testing.T, id string) *bellwether.Machine {
 }
 
 // followerMachine returns a machine that follows leader.
+// wantFollowerIgnores checks that id, following leader, does nothing
+// when a message with action a comes from from, and still follows leader.
+func wantFollowerIgnores(t *testing.T, id, leader string, a bellwether.Action, from string) {
+	t.Helper()
+	m := followerMachine(t, id, leader)
+	wantFx(t, string(a), m.Receive(at(time.Second), ev(a, from)))
+	wantLeader(t, m, leader)
+}
+
 func followerMachine(t *testing.T, id, leader string) *bellwether.Machine {
 	m := newMachine(t, id)
 	m.Start(t0)
@@ -145,9 +154,7 @@ func TestRuleRequestWhileLeader(t *testing.T) {
 }
 
 func TestRuleRequestWithOtherLeader(t *testing.T) {
-	m := followerMachine(t, "b", "c")
-	wantFx(t, "request", m.Receive(at(time.Second), ev(bellwether.ActionRequest, "a")))
-	wantLeader(t, m, "c")
+	wantFollowerIgnores(t, "b", "c", bellwether.ActionRequest, "a")
 }
 
 func TestRuleCurrentWhileLeader(t *testing.T) {
@@ -229,9 +236,7 @@ func TestRuleWithdraw(t *testing.T) {
 		wantFx(t, "end", m.Tick(at(time.Second)), "leader:b")
 	})
 	t.Run("from a stranger", func(t *testing.T) {
-		m := followerMachine(t, "b", "a")
-		wantFx(t, "withdraw", m.Receive(at(time.Second), ev(bellwether.ActionWithdraw, "z")))
-		wantLeader(t, m, "a")
+		wantFollowerIgnores(t, "b", "a", bellwether.ActionWithdraw, "z")
 	})
 }
 

@@ -10,15 +10,12 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/timings"
 )
 
-// restartSettings are short protocol timings for Electors across a
-// restart of their server.
-var restartSettings = bellwether.Settings{
-	ElectionTimeout:   200 * time.Millisecond,
-	HeartbeatInterval: 250 * time.Millisecond,
-	HeartbeatTimeout:  time.Second,
-}
+// restartSettings are the protocol timings of Electors across a restart
+// of their server.
+var restartSettings = timings.Fast
 
 // joinElectors makes one Elector per Transport in group, with ids "a",
 // "b", … and the given settings and callbacks, closed when the test ends

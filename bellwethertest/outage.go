@@ -10,15 +10,12 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/timings"
 )
 
 // The outage test's timings and bounds, in real time. The settings are
 // short so that an outage outlasts many heartbeat timeouts.
-var outageSettings = bellwether.Settings{
-	ElectionTimeout:   200 * time.Millisecond,
-	HeartbeatInterval: 150 * time.Millisecond,
-	HeartbeatTimeout:  600 * time.Millisecond,
-}
+var outageSettings = timings.Tight
 
 const (
 	// outageLength is how long the server stays frozen or killed.

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,12 +35,8 @@ type record struct {
 
 func readRecords(t *testing.T, file string) []record {
 	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
 	var rs []record
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, line := range fileLines(t, file) {
 		f := strings.Fields(line)
 		switch {
 		case len(f) == 3 && f[0] == "start":

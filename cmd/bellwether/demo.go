@@ -10,15 +10,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/timings"
 )
 
 // The demo's timings: short, so that the whole show takes seconds.
-var demoSettings = bellwether.Settings{
-	ElectionTimeout:   200 * time.Millisecond,
-	HeartbeatInterval: 250 * time.Millisecond,
-	HeartbeatTimeout:  time.Second,
-}
+var demoSettings = timings.Fast
 
 const (
 	demoMembers = 5

@@ -151,12 +151,8 @@ const jobScript = `echo "$BELLWETHER_MEMBER_ID $$" >> "$0"; exec sleep 1000`
 
 func readJobs(t *testing.T, file string) []jobRecord {
 	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
 	var jobs []jobRecord
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, line := range fileLines(t, file) {
 		var r jobRecord
 		if _, err := fmt.Sscan(line, &r.id, &r.pid); err == nil {
 			jobs = append(jobs, r)

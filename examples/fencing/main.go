@@ -27,10 +27,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/narrate"
 	"github.com/bellwether-go/bellwether/transport/mem"
 )
 
@@ -143,13 +143,7 @@ func (m *member) await(ctx context.Context, what string, cond func(bellwether.St
 // run runs the example against the PostgreSQL at dsn, printing each step
 // to w, and returns what happened.
 func run(ctx context.Context, w io.Writer, dsn string) (rep report, err error) {
-	start := time.Now()
-	var mu sync.Mutex
-	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "%6.3fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-	}
+	say := narrate.New(w)
 
 	tbl, err := createTable(ctx, dsn)
 	if err != nil {

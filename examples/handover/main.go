@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/narrate"
 )
 
 // bus delivers every broadcast to every other Manager, as an in-memory
@@ -44,13 +45,7 @@ func main() {
 }
 
 func run(w io.Writer) error {
-	start := time.Now()
-	var mu sync.Mutex
-	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "%6.3fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-	}
+	say := narrate.New(w)
 	settings := bellwether.Settings{
 		ElectionTimeout:   300 * time.Millisecond,
 		HeartbeatInterval: 500 * time.Millisecond,

@@ -1,7 +1,7 @@
-// Package bustest holds what the tests of the server buses (NATS, Redis,
-// PostgreSQL, MQTT) would otherwise each write again: opening a transport
-// for a test, running the conformance kit on a server of the test's own,
-// and checking FromURL's errors.
+// Package bustest holds what the tests of the buses would otherwise each
+// write again: opening a transport for a test, running the conformance
+// kit on a server of the test's own, checking FromURL's errors (every
+// bus), and the lifetime of a server bus's subscriptions.
 package bustest
 
 import (
@@ -57,26 +57,35 @@ func Kit[T bellwether.Transport](t *testing.T, start func(testing.TB) *testserve
 // says why.
 type BadURL struct{ URL, Want string }
 
-// FromURLErrors checks that fromURL refuses each of bad with an error that
-// starts with prefix (the bus's import path and ": ") and says what Want
-// says, and that it refuses a nil URL.
-func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], prefix string, bad []BadURL) {
+// FromURLErrors checks that fromURL refuses each of bad, and what every
+// bus refuses (a nil URL, and a URL of another scheme, whose error must
+// name the scheme and show a URL of the bus), with an error that starts
+// with the bus's prefix ("bellwether/BUS: ") and says what Want says.
+func FromURLErrors[T bellwether.Transport](t *testing.T, fromURL FromURL[T], bus string, bad []BadURL) {
 	t.Helper()
 	ctx := context.Background()
-	for _, tc := range bad {
-		u, err := url.Parse(tc.URL)
+	prefix := "bellwether/" + bus + ": "
+	refuse := func(raw string, want ...string) {
+		t.Helper()
+		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		tr, err := fromURL(ctx, u)
 		if err == nil {
 			tr.Close()
-			t.Errorf("FromURL(%s) succeeded; want an error", tc.URL)
-			continue
+			t.Errorf("FromURL(%s) succeeded; want an error", raw)
+			return
 		}
-		if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.Want) {
-			t.Errorf("FromURL(%s) = %v; want it to start %q and say %q", tc.URL, err, prefix, tc.Want)
+		for _, w := range want {
+			if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), w) {
+				t.Errorf("FromURL(%s) = %v; want it to start %q and say %q", raw, err, prefix, w)
+			}
 		}
+	}
+	refuse("nobus://h:1/x", `has scheme "nobus"`, bus+"://")
+	for _, tc := range bad {
+		refuse(tc.URL, tc.Want)
 	}
 	if _, err := fromURL(ctx, nil); err == nil {
 		t.Error("FromURL(nil) succeeded")
@@ -103,4 +112,33 @@ func Talks(t *testing.T, tr, other bellwether.Transport) {
 	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, other, g)
 	bellwethertest.Send(t, a, []byte("hi"))
 	bellwethertest.ExpectRecv(t, b, []byte("hi"))
+}
+
+// LastMemberUnsubscribes checks the hub's subscription lifetime on a
+// server bus: two members of a new group on tr share one subscription,
+// which outlives the first to leave and ends (within 5s, as the server
+// counts) when the last leaves; and the group can be joined again, from
+// tr and from other. subscriptions counts the server's subscriptions to
+// the group's channel.
+func LastMemberUnsubscribes(t *testing.T, tr, other bellwether.Transport, g string, subscriptions func() int) {
+	t.Helper()
+	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, tr, g)
+	if n := subscriptions(); n != 1 {
+		t.Fatalf("two members of one group on one transport hold %d subscriptions; want 1", n)
+	}
+	a.Close()
+	if n := subscriptions(); n != 1 {
+		t.Fatalf("after one of two members left, %d subscriptions; want 1", n)
+	}
+	b.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for subscriptions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions 5s after the group's last member left; want 0", subscriptions())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, d := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, other, g)
+	bellwethertest.Send(t, c, []byte("again"))
+	bellwethertest.ExpectRecv(t, d, []byte("again"))
 }

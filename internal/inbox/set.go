@@ -13,7 +13,7 @@ import (
 // zero Set is empty and open.
 type Set[C interface {
 	comparable
-	Close() error
+	bellwether.Conn
 }] struct {
 	mu     sync.Mutex
 	closed bool
@@ -52,13 +52,15 @@ func (s *Set[C]) Joining(ctx context.Context, bus, group string) error {
 }
 
 // Joined adds c, a new member of group that already reads its socket,
-// or after Close closes it and returns ErrClosed with the bus's prefix.
-func (s *Set[C]) Joined(c C, bus, group string) error {
+// and returns it as Join does; after Close it closes c and returns a nil
+// Conn and ErrClosed with the bus's prefix.
+func (s *Set[C]) Joined(c C, bus, group string) (bellwether.Conn, error) {
 	if err := s.Add(c); err != nil {
 		c.Close()
-		return fmt.Errorf("bellwether/%s: join %q: %w", bus, group, err)
+		// Not c: a typed nil in an interface is not nil.
+		return nil, fmt.Errorf("bellwether/%s: join %q: %w", bus, group, err)
 	}
-	return nil
+	return c, nil
 }
 
 // Remove removes c; a Conn's Close calls it.

@@ -8,14 +8,18 @@ import (
 	"github.com/bellwether-go/bellwether"
 )
 
-type closer struct{ closed *int }
+// closer is a Conn that counts its Closes; Set calls nothing else.
+type closer struct {
+	bellwether.Conn
+	closed *int
+}
 
 func (c *closer) Close() error { *c.closed++; return nil }
 
 func TestSetClosesItsConnsOnce(t *testing.T) {
 	var s Set[*closer]
 	var n int
-	a, b, gone := &closer{&n}, &closer{&n}, &closer{&n}
+	a, b, gone := &closer{closed: &n}, &closer{closed: &n}, &closer{closed: &n}
 	for _, c := range []*closer{a, b, gone} {
 		if err := s.Add(c); err != nil {
 			t.Fatal(err)
@@ -27,7 +31,7 @@ func TestSetClosesItsConnsOnce(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d Closes; want 2 (the removed Conn is not closed)", n)
 	}
-	if err := s.Add(&closer{&n}); !errors.Is(err, bellwether.ErrClosed) || !s.IsClosed() {
+	if err := s.Add(&closer{closed: &n}); !errors.Is(err, bellwether.ErrClosed) || !s.IsClosed() {
 		t.Fatalf("Add after Close = %v", err)
 	}
 }
@@ -46,15 +50,16 @@ func TestSetJoin(t *testing.T) {
 	if err := s.Joining(context.Background(), "bus", "g"); err != nil {
 		t.Fatalf("Joining = %v", err)
 	}
-	if err := s.Joined(&closer{&n}, "bus", "g"); err != nil || n != 0 {
-		t.Fatalf("Joined = %v, %d Closes; want nil, 0", err, n)
+	member := &closer{closed: &n}
+	if c, err := s.Joined(member, "bus", "g"); err != nil || c != member || n != 0 {
+		t.Fatalf("Joined = %v, %v, %d Closes; want the member, nil, 0", c, err, n)
 	}
 	s.Close()
 	const want = `bellwether/bus: join "g": bellwether: closed`
 	if err := s.Joining(context.Background(), "bus", "g"); !errors.Is(err, bellwether.ErrClosed) || err.Error() != want {
 		t.Fatalf("Joining after Close = %v; want %s", err, want)
 	}
-	if err := s.Joined(&closer{&n}, "bus", "g"); !errors.Is(err, bellwether.ErrClosed) || err.Error() != want || n != 2 {
-		t.Fatalf("Joined after Close = %v, %d Closes; want %s, 2 (the set's member and the late one)", err, n, want)
+	if c, err := s.Joined(&closer{closed: &n}, "bus", "g"); c != nil || !errors.Is(err, bellwether.ErrClosed) || err.Error() != want || n != 2 {
+		t.Fatalf("Joined after Close = %v, %v, %d Closes; want nil, %s, 2 (the set's member and the late one)", c, err, n, want)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/bellwether-go/bellwether/internal/nodeenv"
 	"github.com/bellwether-go/bellwether/internal/testenv"
 	"github.com/bellwether-go/bellwether/internal/testserver"
+	"github.com/bellwether-go/bellwether/internal/timings"
 	bwnats "github.com/bellwether-go/bellwether/transport/nats"
 	"go.uber.org/goleak"
 )
@@ -36,11 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // settings are the timings of every member, Go and Node alike.
-var settings = bellwether.Settings{
-	ElectionTimeout:   200 * time.Millisecond,
-	HeartbeatInterval: 250 * time.Millisecond,
-	HeartbeatTimeout:  time.Second,
-}
+var settings = timings.Fast
 
 const (
 	// stable is how long an agreement must hold to count: four heartbeats.

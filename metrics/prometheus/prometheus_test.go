@@ -24,6 +24,14 @@ var fast = bellwether.Settings{
 	HeartbeatTimeout:  time.Second,
 }
 
+// newTransport returns a Transport on a hub of its own, closed when the
+// test ends.
+func newTransport(t *testing.T) bellwether.Transport {
+	tr := mem.NewHub().NewTransport()
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
 func join(t *testing.T, tr bellwether.Transport, id string, observer bool) *bellwether.Elector {
 	t.Helper()
 	e, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: id, Group: "g", Settings: fast, Observer: observer})
@@ -139,8 +147,7 @@ bellwether_is_leader{group="g",id="b"} 0
 
 func TestHistogramBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := mem.NewHub().NewTransport()
-		defer tr.Close()
+		tr := newTransport(t)
 		e := join(t, tr, "solo", false)
 		defer e.Close(t.Context())
 		if err := e.AwaitLeadership(t.Context()); err != nil {
@@ -188,8 +195,7 @@ func TestHistogramBuckets(t *testing.T) {
 // leader's epoch, exactly, on the leader and on an observer.
 func TestEpochGauge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tr := mem.NewHub().NewTransport()
-		defer tr.Close()
+		tr := newTransport(t)
 		o := join(t, tr, "o", true)
 		defer o.Close(t.Context())
 		epoch := func(e *bellwether.Elector) float64 {
@@ -258,8 +264,7 @@ func TestRejectedReasons(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := mem.NewHub().NewTransport()
-		defer tr.Close()
+		tr := newTransport(t)
 		keyed, err := bellwether.Join(t.Context(), tr, bellwether.Config{ID: "a", Group: "g", Settings: fast, Keys: ring})
 		if err != nil {
 			t.Fatal(err)

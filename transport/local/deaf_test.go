@@ -24,6 +24,6 @@ func TestDeafMember(t *testing.T) {
 	c := conn.(*Conn)
 	bellwethertest.TestDeaf(t, c, func() {
 		c.sock.Close()
-		<-c.readerDone
+		c.in.Wait()
 	})
 }

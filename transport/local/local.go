@@ -217,21 +217,17 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		return nil, fmt.Errorf("bellwether/local: join %q: %w", group, err)
 	}
 	c := &Conn{
-		t:          t,
-		dir:        gdir,
-		name:       name,
-		path:       path,
-		sock:       sock,
-		in:         inbox.New(inboxSize),
-		done:       make(chan struct{}),
-		readerDone: make(chan struct{}),
-		peers:      map[string]*peer{},
+		t:     t,
+		dir:   gdir,
+		name:  name,
+		path:  path,
+		sock:  sock,
+		in:    inbox.NewReader(inboxSize),
+		peers: map[string]*peer{},
 	}
-	go c.read()
-	if err := t.conns.Joined(c, "local", group); err != nil {
-		return nil, err
-	}
-	return c, nil
+	buf := make([]byte, MaxMessageSize+1)
+	c.in.Start("local", func() ([]byte, error) { return c.read(buf) })
+	return t.conns.Joined(c, "local", group)
 }
 
 // Close closes every Conn of t. Later calls return nil.
@@ -248,16 +244,14 @@ var (
 // Conn is one member: a socket file in its group's directory, and a
 // goroutine that moves what arrives there into a buffer for Recv.
 type Conn struct {
-	t          *Transport
-	dir        string // the group's directory
-	name       string // of the socket file in dir
-	path       string
-	sock       *net.UnixConn
-	in         *inbox.Inbox
-	done       chan struct{} // closed by Close
-	readerDone chan struct{} // closed when read returns
-	closeOnce  sync.Once
-	unsent     atomic.Uint64
+	t         *Transport
+	dir       string // the group's directory
+	name      string // of the socket file in dir
+	path      string
+	sock      *net.UnixConn
+	in        *inbox.Reader
+	closeOnce sync.Once
+	unsent    atomic.Uint64
 
 	sendMu  sync.Mutex // guards closed, peers and each peer's queue and busy
 	closed  bool
@@ -286,25 +280,17 @@ func (c *Conn) Dropped() uint64 { return c.in.Dropped() }
 // [Conn.Send]).
 func (c *Conn) Unsent() uint64 { return c.unsent.Load() }
 
-func (c *Conn) read() {
-	defer close(c.readerDone)
-	buf := make([]byte, MaxMessageSize+1)
-	for {
-		n, err := c.sock.Read(buf)
-		if err != nil {
-			select {
-			case <-c.done:
-			default:
-				c.in.Fail(fmt.Errorf("bellwether/local: receive: %w", err))
-			}
-			return
-		}
-		if n > MaxMessageSize {
-			continue // not from a bellwether member
-		}
-		msg := bytes.Clone(buf[:n])
-		c.in.Push(msg) // when full, the oldest is dropped: a member that catches up hears the newest
+// read returns the next message on the socket, nil for a datagram too
+// large to be a member's, or the socket's error.
+func (c *Conn) read(buf []byte) ([]byte, error) {
+	n, err := c.sock.Read(buf)
+	if err != nil {
+		return nil, err
 	}
+	if n > MaxMessageSize {
+		return nil, nil // not from a bellwether member
+	}
+	return bytes.Clone(buf[:n]), nil
 }
 
 // Health returns nil while the member's socket reader works,
@@ -522,10 +508,7 @@ func (c *Conn) Close() error {
 		c.sendMu.Unlock()
 		c.writers.Wait()
 		os.Remove(c.path)
-		close(c.done)
-		c.in.Close()
-		c.sock.Close()
-		<-c.readerDone
+		c.in.Stop(c.sock.Close)
 		os.Remove(c.dir) // fails unless we were the last member
 		c.t.conns.Remove(c)
 	})

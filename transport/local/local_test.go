@@ -372,8 +372,7 @@ func TestFromURL(t *testing.T) {
 	if def.Dir() != local.DefaultDir() {
 		t.Fatalf("FromURL(local://).Dir() = %q, want %q", def.Dir(), local.DefaultDir())
 	}
-	bustest.FromURLErrors(t, local.FromURL, "bellwether/local: ", []bustest.BadURL{
-		{URL: "mem://x", Want: "scheme"},
+	bustest.FromURLErrors(t, local.FromURL, "local", []bustest.BadURL{
 		{URL: "local:foo", Want: "'//'"},
 		{URL: "local://tmp/x", Want: "three slashes"},
 		{URL: "local:///tmp/x?mode=1", Want: "query"},

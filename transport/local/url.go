@@ -18,10 +18,7 @@ func init() {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "local", "local://"); err != nil {
-		return nil, err
-	}
-	if err := transport.CheckScheme(u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
+	if err := transport.CheckURL(ctx, u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" {

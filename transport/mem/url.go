@@ -38,10 +38,7 @@ func Named(name string) *Hub {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME"); err != nil {
-		return nil, err
-	}
-	if err := transport.CheckScheme(u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
+	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" {

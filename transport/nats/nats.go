@@ -150,7 +150,6 @@ func asyncError(log *slog.Logger) natsgo.ErrHandler {
 }
 
 func dialError(where string, err error) error {
-	host, port, _ := net.SplitHostPort(where)
 	if errors.Is(err, natsgo.ErrAuthorization) || strings.Contains(err.Error(), "uthorization") {
 		return fmt.Errorf("bellwether/nats: nats at %s refused the credentials: %w; put the right user:password (or token) in the URL", where, err)
 	}
@@ -162,7 +161,7 @@ func dialError(where string, err error) error {
 			c.Close()
 		}
 	}
-	return fmt.Errorf("bellwether/nats: cannot reach nats at %s: %w; is nats-server running? start it with `nats-server -a %s -p %s`, or fix the URL", where, err, host, port)
+	return transport.Unreachable("nats", where, err, "nats-server", "nats-server -a %s -p %s")
 }
 
 func newTransport(nc *natsgo.Conn, owned bool, where string, log *slog.Logger) *Transport {

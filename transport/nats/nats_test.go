@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/bustest"
@@ -35,30 +34,13 @@ func TestMaxMessageSize(t *testing.T) {
 func TestLastMemberUnsubscribes(t *testing.T) {
 	s, u := testserver.InProcessNATS(t)
 	tr := newTransport(t, u)
-	before := s.NumSubscriptions()
-	g := testenv.Group(t)
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, tr, g)
-	if n := s.NumSubscriptions() - before; n != 1 {
-		t.Fatalf("two members of one group hold %d subscriptions; want 1", n)
-	}
-	a.Close()
-	b.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.NumSubscriptions() != before {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriptions = %d after the group's last member left; want %d", s.NumSubscriptions(), before)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	// The group can be joined again.
-	c, d := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, newTransport(t, u), g)
-	bellwethertest.Send(t, c, []byte("again"))
-	bellwethertest.ExpectRecv(t, d, []byte("again"))
+	before := int(s.NumSubscriptions())
+	bustest.LastMemberUnsubscribes(t, tr, newTransport(t, u), testenv.Group(t), func() int { return int(s.NumSubscriptions()) - before })
 }
 
 func TestFromURLErrors(t *testing.T) {
 	port := testenv.FreePort(t)
-	bustest.FromURLErrors(t, bwnats.FromURL, "bellwether/nats: ", []bustest.BadURL{
+	bustest.FromURLErrors(t, bwnats.FromURL, "nats", []bustest.BadURL{
 		{URL: "redis://127.0.0.1:4222", Want: `scheme "redis"; use nats://`},
 		{URL: "nats://", Want: "has no host"},
 		{URL: "nats://127.0.0.1:4222/x", Want: "path or query"},

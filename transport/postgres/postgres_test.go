@@ -81,7 +81,7 @@ func TestTwoConnectionsPerTransport(t *testing.T) {
 
 func TestFromURLErrors(t *testing.T) {
 	port := testenv.FreePort(t)
-	bustest.FromURLErrors(t, bwpostgres.FromURL, "bellwether/postgres: ", []bustest.BadURL{
+	bustest.FromURLErrors(t, bwpostgres.FromURL, "postgres", []bustest.BadURL{
 		{URL: "redis://127.0.0.1:5432", Want: `scheme "redis"; use postgres://`},
 		{URL: "postgres://127.0.0.1:5432/x?sslmode=bogus", Want: "sslmode"},
 		{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), Want: fmt.Sprintf("cannot reach postgres at 127.0.0.1:%d", port)},

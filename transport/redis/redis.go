@@ -139,7 +139,6 @@ func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transp
 }
 
 func dialError(where string, err error) error {
-	host, port, _ := net.SplitHostPort(where)
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "invalid password") || strings.Contains(msg, "NOPERM"):
@@ -147,7 +146,7 @@ func dialError(where string, err error) error {
 	case strings.Contains(msg, "DB index is out of range"):
 		return fmt.Errorf("bellwether/redis: redis at %s has no such database: %w; use a database number below the server's `databases` setting (default 16)", where, err)
 	default:
-		return fmt.Errorf("bellwether/redis: cannot reach redis at %s: %w; is redis-server running? start it with `redis-server --bind %s --port %s --daemonize yes`, or fix the URL", where, err, host, port)
+		return transport.Unreachable("redis", where, err, "redis-server", "redis-server --bind %s --port %s --daemonize yes")
 	}
 }
 

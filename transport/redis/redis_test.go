@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bellwether-go/bellwether/bellwethertest"
 	"github.com/bellwether-go/bellwether/internal/bustest"
@@ -33,7 +32,6 @@ func newTransport(t testing.TB, u *url.URL) *bwredis.Transport {
 
 func TestLastMemberUnsubscribes(t *testing.T) {
 	u := testenv.RedisURL(t)
-	tr := newTransport(t, u)
 	g := testenv.Group(t)
 	channel := "bellwether:" + g
 
@@ -43,35 +41,19 @@ func TestLastMemberUnsubscribes(t *testing.T) {
 	}
 	admin := goredis.NewClient(opt)
 	defer admin.Close()
-	subscribers := func() int64 {
+	subscribers := func() int {
 		n, err := admin.PubSubNumSub(context.Background(), channel).Result()
 		if err != nil {
 			t.Fatalf("PUBSUB NUMSUB: %v", err)
 		}
-		return n[channel]
+		return int(n[channel])
 	}
-
-	a, b := bellwethertest.Join(t, tr, g), bellwethertest.Join(t, tr, g)
-	if n := subscribers(); n != 1 {
-		t.Fatalf("two members on one transport make %d subscriptions to %s; want 1", n, channel)
-	}
-	a.Close()
-	if n := subscribers(); n != 1 {
-		t.Fatalf("after one of two members left, %d subscriptions; want 1", n)
-	}
-	b.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for subscribers() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still has %d subscribers 5s after the last member left", channel, subscribers())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	bustest.LastMemberUnsubscribes(t, newTransport(t, u), newTransport(t, u), g, subscribers)
 }
 
 func TestFromURLErrors(t *testing.T) {
 	port := testenv.FreePort(t)
-	bustest.FromURLErrors(t, bwredis.FromURL, "bellwether/redis: ", []bustest.BadURL{
+	bustest.FromURLErrors(t, bwredis.FromURL, "redis", []bustest.BadURL{
 		{URL: "nats://127.0.0.1:6379", Want: `scheme "nats"; use redis://`},
 		{URL: "redis://", Want: "has no host"},
 		{URL: "redis://127.0.0.1:6379/x", Want: "invalid database number"},

@@ -14,6 +14,6 @@ func TestDeafMember(t *testing.T) {
 	c := bellwethertest.Join(t, tr, bellwethertest.UniqueGroup(t, "deaf")).(*Conn)
 	bellwethertest.TestDeaf(t, c, func() {
 		c.p.Close()
-		<-c.readerDone
+		c.in.Wait()
 	})
 }

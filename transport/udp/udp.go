@@ -152,12 +152,10 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 		return nil, fmt.Errorf("bellwether/udp: join %q: the interface's MTU of %d leaves %d bytes for a message; use a shorter group name or another interface", group, t.mtu, max)
 	}
 	c := &Conn{
-		t:          t,
-		group:      group,
-		max:        max,
-		in:         inbox.New(inboxSize),
-		done:       make(chan struct{}),
-		readerDone: make(chan struct{}),
+		t:     t,
+		group: group,
+		max:   max,
+		in:    inbox.NewReader(inboxSize),
 	}
 	if _, err := rand.Read(c.id[:]); err != nil {
 		return nil, fmt.Errorf("bellwether/udp: join %q: %w", group, err)
@@ -192,11 +190,9 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	// another multicast group on the same port; not every system tells.
 	c.checkDst = p.SetControlMessage(ipv4.FlagDst, true) == nil
 	c.p = p
-	go c.read()
-	if err := t.conns.Joined(c, "udp", group); err != nil {
-		return nil, err
-	}
-	return c, nil
+	buf := make([]byte, 65536)
+	c.in.Start("udp", func() ([]byte, error) { return c.read(buf) })
+	return t.conns.Joined(c, "udp", group)
 }
 
 // Close closes every Conn of t. Later calls return nil.
@@ -234,17 +230,15 @@ var (
 // Conn is one member: a UDP socket in the multicast group, and a goroutine
 // that moves the group's datagrams into a buffer for Recv.
 type Conn struct {
-	t          *Transport
-	group      string
-	id         [idLen]byte
-	header     []byte
-	max        int
-	p          *ipv4.PacketConn
-	checkDst   bool
-	in         *inbox.Inbox
-	done       chan struct{} // closed by Close
-	readerDone chan struct{} // closed when read returns
-	closeOnce  sync.Once
+	t         *Transport
+	group     string
+	id        [idLen]byte
+	header    []byte
+	max       int
+	p         *ipv4.PacketConn
+	checkDst  bool
+	in        *inbox.Reader
+	closeOnce sync.Once
 }
 
 // MaxMessageSize returns the largest message whose datagram fits the
@@ -255,18 +249,13 @@ func (c *Conn) MaxMessageSize() int { return c.max }
 // first, because Recv had not taken the earlier ones.
 func (c *Conn) Dropped() uint64 { return c.in.Dropped() }
 
-func (c *Conn) read() {
-	defer close(c.readerDone)
-	buf := make([]byte, 65536)
+// read returns the payload of the next datagram on the socket, nil for
+// one that is not from another member of the group, or the socket's error.
+func (c *Conn) read(buf []byte) ([]byte, error) {
 	for {
 		n, cm, _, err := c.p.ReadFrom(buf)
 		if err != nil {
-			select {
-			case <-c.done:
-			default:
-				c.in.Fail(fmt.Errorf("bellwether/udp: receive: %w", err))
-			}
-			return
+			return nil, err
 		}
 		if c.checkDst && cm != nil && cm.Dst != nil && !cm.Dst.Equal(c.t.group.IP) {
 			continue // to another multicast group on our port
@@ -279,7 +268,7 @@ func (c *Conn) read() {
 		if msg == nil {
 			msg = []byte{}
 		}
-		c.in.Push(msg) // when full, the oldest is dropped: a member that catches up hears the newest
+		return msg, nil
 	}
 }
 
@@ -301,10 +290,8 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case <-c.done:
+	if c.in.IsClosed() {
 		return fmt.Errorf("bellwether/udp: send: %w", bellwether.ErrClosed)
-	default:
 	}
 	d := make([]byte, 0, len(c.header)+len(msg))
 	d = append(append(d, c.header...), msg...)
@@ -321,10 +308,7 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 // are lost. Later calls return nil.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
-		close(c.done)
-		c.in.Close()
-		c.p.Close()
-		<-c.readerDone
+		c.in.Stop(c.p.Close)
 		c.t.conns.Remove(c)
 	})
 	return nil

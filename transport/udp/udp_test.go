@@ -171,8 +171,7 @@ func TestFromURL(t *testing.T) {
 	if tr, err := FromURL(context.Background(), u); err != nil || tr.ifi != nil || tr.ttl != DefaultTTL {
 		t.Fatalf("FromURL(%s) = %+v, %v", u, tr, err)
 	}
-	bustest.FromURLErrors(t, FromURL, "bellwether/udp: ", []bustest.BadURL{
-		{URL: "mem://x", Want: "scheme"},
+	bustest.FromURLErrors(t, FromURL, "udp", []bustest.BadURL{
 		{URL: "udp:239.1.2.3:9999", Want: "no multicast group"},
 		{URL: "udp://", Want: "no multicast group"},
 		{URL: "udp://239.1.2.3", Want: "no port"},

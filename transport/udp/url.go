@@ -21,10 +21,7 @@ func init() {
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
 	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
-	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999"); err != nil {
-		return nil, err
-	}
-	if err := transport.CheckScheme(u, "udp", "udp://239.1.2.3:9999", "want "+form, "udp"); err != nil {
+	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999", "want "+form, "udp"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" || u.Host == "" {
