@@ -677,24 +677,15 @@ func TestElectorCloseWhileCallbackRuns(t *testing.T) {
 		})
 		awaitLeadership(t, e)
 		synctest.Wait() // OnNewLeader("a") runs
-		returned := make(chan []string)
-		go func() {
+		got := waitsForCallback(t, release, func() {
 			if err := e.Close(context.Background()); err != nil {
 				t.Error(err)
 			}
+		}, func() []string {
 			mu.Lock()
 			defer mu.Unlock()
-			returned <- slices.Clone(calls)
-		}()
-		synctest.Wait()
-		select {
-		case got := <-returned:
-			close(release)
-			t.Fatalf("Close returned while OnNewLeader ran, after %q", got)
-		default:
-		}
-		close(release)
-		got := <-returned
+			return slices.Clone(calls)
+		})
 		// The job's turn came after OnNewLeader, once Close had begun: it
 		// never started, so no OnStoppedLeading is owed.
 		if want := []string{"new leader a"}; !slices.Equal(got, want) {

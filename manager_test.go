@@ -291,26 +291,37 @@ func TestManagerShutdownWhileCallbackRuns(t *testing.T) {
 		}
 		m.Receive(bellwether.NewEvent(bellwether.ActionRequest, "b"))
 		synctest.Wait() // the worker is inside broadcast(accept)
-		returned := make(chan []bellwether.Action)
-		go func() {
-			m.Shutdown(true)
+		got := waitsForCallback(t, release, func() { m.Shutdown(true) }, func() []bellwether.Action {
 			mu.Lock()
 			defer mu.Unlock()
-			returned <- slices.Clone(sent)
-		}()
-		synctest.Wait()
-		select {
-		case got := <-returned:
-			close(release)
-			t.Fatalf("Shutdown returned while the callback ran, with broadcasts %v", got)
-		default:
-		}
-		close(release)
-		got := <-returned
+			return slices.Clone(sent)
+		})
 		if want := []bellwether.Action{bellwether.ActionRequest, bellwether.ActionAccept, bellwether.ActionWithdraw}; !slices.Equal(got, want) {
-			t.Fatalf("broadcasts when Shutdown returned = %v, want %v", got, want)
+			t.Fatalf("broadcasts when it returned = %v, want %v", got, want)
 		}
 	})
+}
+
+// waitsForCallback calls stop (a Shutdown or a Close) on a goroutine of its
+// own while a callback waits for release, in a synctest bubble, and fails
+// unless stop returns only once release is closed. It returns what seen
+// saw right after stop returned.
+func waitsForCallback[T any](t *testing.T, release chan struct{}, stop func(), seen func() T) T {
+	t.Helper()
+	returned := make(chan T)
+	go func() {
+		stop()
+		returned <- seen()
+	}()
+	synctest.Wait()
+	select {
+	case got := <-returned:
+		close(release)
+		t.Fatalf("it returned while the callback ran, having seen %v", got)
+	default:
+	}
+	close(release)
+	return <-returned
 }
 
 func TestManagerLogsWarnings(t *testing.T) {
