@@ -395,53 +395,9 @@ func (p *parser) skip(depth int) (string, error) {
 		_, err := p.str()
 		return "a string", err
 	case c == '{':
-		p.i++
-		p.ws()
-		if p.eat('}') {
-			return "an object", nil
-		}
-		for {
-			p.ws()
-			if _, err := p.str(); err != nil {
-				return "", err
-			}
-			p.ws()
-			if !p.eat(':') {
-				return "", p.syntax("expected ':' after object key")
-			}
-			p.ws()
-			if _, err := p.skip(depth + 1); err != nil {
-				return "", err
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			if p.eat('}') {
-				return "an object", nil
-			}
-			return "", p.syntax("expected ',' or '}' in object")
-		}
+		return "an object", p.container(depth, '}', "object")
 	case c == '[':
-		p.i++
-		p.ws()
-		if p.eat(']') {
-			return "an array", nil
-		}
-		for {
-			p.ws()
-			if _, err := p.skip(depth + 1); err != nil {
-				return "", err
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			if p.eat(']') {
-				return "an array", nil
-			}
-			return "", p.syntax("expected ',' or ']' in array")
-		}
+		return "an array", p.container(depth, ']', "array")
 	case c == 't':
 		return "true", p.literal("true")
 	case c == 'f':
@@ -452,6 +408,41 @@ func (p *parser) skip(depth int) (string, error) {
 		return "a number", p.number()
 	default:
 		return "", p.syntax("expected a JSON value")
+	}
+}
+
+// container skips the rest of an object or array whose opening bracket
+// is at p.i, up to and including close: its members ("key": value in an
+// object) separated by commas.
+func (p *parser) container(depth int, close byte, what string) error {
+	p.i++
+	p.ws()
+	if p.eat(close) {
+		return nil
+	}
+	for {
+		p.ws()
+		if close == '}' {
+			if _, err := p.str(); err != nil {
+				return err
+			}
+			p.ws()
+			if !p.eat(':') {
+				return p.syntax("expected ':' after object key")
+			}
+			p.ws()
+		}
+		if _, err := p.skip(depth + 1); err != nil {
+			return err
+		}
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(close) {
+			return nil
+		}
+		return p.syntax(fmt.Sprintf("expected ',' or '%c' in %s", close, what))
 	}
 }
 
