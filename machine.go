@@ -260,10 +260,10 @@ type Machine struct {
 	worst      string // after a trim, the largest candidate kept: larger ids are dropped
 	worstOK    bool
 
-	// Next's cache: nextAt, the deadline of nextT (nil: no timer is on),
-	// was found when seq was nextSeq, by the Machine at nextOf (so that a
-	// copy of a Machine does not trust a pointer into the original). See
-	// Next.
+	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
+	// fires first as of seq nextSeq, found by the Machine at nextOf (so
+	// that a copy of a Machine does not trust a pointer into the
+	// original). See nextTimer and arm.
 	nextAt  time.Time
 	nextT   *timer
 	nextSeq uint64
@@ -464,22 +464,28 @@ func (m *Machine) Electing() bool { return m.election.on || m.quiet.pending() }
 func (m *Machine) Closed() bool { return m.closed }
 
 // Next returns when Tick must next be called, or the zero Time.
-//
-// Every step asks it, and most steps change no timer, so it remembers its
-// answer: the earliest timer and its deadline, found when the count of
-// timers armed (seq) was what it is now. Since then no timer was armed, so
-// none can have become earlier; the answer stands while that timer is still
-// on at the same deadline (one disarmed or moved, as a heartbeat interval
-// moves itself when it fires, makes Next look again).
 func (m *Machine) Next() time.Time {
-	if m.nextOf == m && m.nextSeq == m.seq {
-		if t := m.nextT; t == nil || t.on && t.at == m.nextAt {
-			return m.nextAt
-		}
+	m.nextTimer()
+	return m.nextAt
+}
+
+// nextTimer returns the timer that fires first, the earliest that is on
+// (of two due at the same instant, the one armed first, as JavaScript fires
+// them), or nil when none is on.
+//
+// Every step asks, and most steps change no timer or arm one that is not
+// the earliest, so it remembers its answer, which arm keeps up to date: the
+// timer and its deadline, found when the count of timers armed (seq) was
+// what it is now. The answer stands while that timer is still on at the
+// same deadline; one disarmed or moved (a heartbeat interval moves itself
+// when it fires) makes it look again.
+func (m *Machine) nextTimer() *timer {
+	if m.nextKnown() {
+		return m.nextT
 	}
 	var next *timer
 	for _, t := range m.timers() {
-		if t.on && (next == nil || t.at.Before(next.at)) {
+		if t.on && (next == nil || t.at.Before(next.at) || t.at.Equal(next.at) && t.seq < next.seq) {
 			next = t
 		}
 	}
@@ -488,7 +494,17 @@ func (m *Machine) Next() time.Time {
 	if next != nil {
 		m.nextAt = next.at
 	}
-	return m.nextAt
+	return next
+}
+
+// nextKnown reports whether nextTimer's remembered answer stands. A copy
+// of a Machine does not trust a pointer into the original (nextOf).
+func (m *Machine) nextKnown() bool {
+	if m.nextOf != m || m.nextSeq != m.seq {
+		return false
+	}
+	t := m.nextT
+	return t == nil || t.on && t.at == m.nextAt
 }
 
 // timers returns every timer of the Machine. The list is made once: a
@@ -842,13 +858,8 @@ func (m *Machine) Tick(now time.Time) Output {
 		}
 	}
 	for {
-		var due *timer
-		for _, t := range m.timers() {
-			if t.on && !t.at.After(now) && (due == nil || t.at.Before(due.at) || t.at.Equal(due.at) && t.seq < due.seq) {
-				due = t
-			}
-		}
-		if due == nil {
+		due := m.nextTimer()
+		if due == nil || due.at.After(now) {
 			break
 		}
 		switch due {
@@ -1060,9 +1071,24 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	}
 }
 
+// arm sets t for at, and keeps nextTimer's answer when it can: a timer
+// armed is the latest of its deadline, so it is the first to fire only if
+// it is due strictly before the one that was; the first moved later or to
+// the same instant makes nextTimer look again.
 func (m *Machine) arm(t *timer, at time.Time) {
+	known := m.nextKnown()
 	m.seq++
 	*t = timer{at: at, seq: m.seq, on: true}
+	if !known {
+		return
+	}
+	switch {
+	case m.nextT == nil || at.Before(m.nextAt):
+		m.nextT, m.nextAt = t, at
+	case t == m.nextT:
+		return
+	}
+	m.nextSeq = m.seq
 }
 
 func (m *Machine) broadcast(now time.Time, a Action) {
