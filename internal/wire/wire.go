@@ -21,11 +21,15 @@ import (
 // [AppendString] writes it. With the three extra fields zero the bytes are
 // the reference implementation's.
 func AppendEvent(b []byte, typ, action, clientID string, epoch uint64, value, takeover string) []byte {
-	b = append(b, `{"type":`...)
-	b = AppendString(b, typ)
-	b = append(b, `,"action":`...)
-	b = AppendString(b, action)
-	b = append(b, `,"clientId":`...)
+	if h := head(typ, action); h != "" {
+		b = append(b, h...)
+	} else {
+		b = append(b, `{"type":`...)
+		b = AppendString(b, typ)
+		b = append(b, `,"action":`...)
+		b = AppendString(b, action)
+		b = append(b, `,"clientId":`...)
+	}
 	b = AppendString(b, clientID)
 	if epoch != 0 {
 		b = append(b, `,"epoch":`...)
@@ -42,17 +46,57 @@ func AppendEvent(b []byte, typ, action, clientID string, epoch uint64, value, ta
 	return append(b, '}')
 }
 
+// head returns the encoding of an event up to its clientId's value, for
+// the type and actions of the protocol, whose strings need no escaping:
+// every event but a malformed one starts with one of these. It returns ""
+// for any other type or action.
+func head(typ, action string) string {
+	if typ != "leader" {
+		return ""
+	}
+	switch action {
+	case "request":
+		return `{"type":"leader","action":"request","clientId":`
+	case "current":
+		return `{"type":"leader","action":"current","clientId":`
+	case "accept":
+		return `{"type":"leader","action":"accept","clientId":`
+	case "withdraw":
+		return `{"type":"leader","action":"withdraw","clientId":`
+	}
+	return ""
+}
+
 const hexDigits = "0123456789abcdef"
+
+// plain says which bytes AppendString copies as they are, whatever
+// follows: printable ASCII but the quote and the backslash, and every byte
+// of a multi-byte sequence but 0xED, which may start a surrogate. (Bytes
+// of invalid UTF-8 are copied too, as before.)
+var plain = func() (p [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		p[c] = c != '"' && c != '\\' && c != 0xED
+	}
+	return p
+}()
 
 // AppendString appends s as a JSON string the way JSON.stringify does.
 // s is WTF-8: a three-byte surrogate sequence stands for an unpaired UTF-16
 // surrogate received from a JavaScript peer, and is escaped as \uXXXX.
 func AppendString(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
 	b = append(b, '"')
+	if i == len(s) { // nothing to escape, as in every id in practice
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+		if plain[c] {
 			i++
 			continue
 		}
@@ -85,8 +129,7 @@ func AppendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+		i++ // 0xED that starts no surrogate: a code point from U+D000 to U+D7FF, or invalid
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

@@ -37,6 +37,20 @@ func TestAppendEventRoundTrip(t *testing.T) {
 	}
 }
 
+// The protocol's events start with a written-out head; every other type or
+// action is encoded field by field, and both give the same bytes.
+func TestAppendEventHead(t *testing.T) {
+	for _, typ := range []string{"leader", "leader\n", "Leader", ""} {
+		for _, action := range []string{"request", "current", "accept", "withdraw", "Current", "curren", "", "re\"quest"} {
+			got := AppendEvent(nil, typ, action, "web-17", 12, "v", "b")
+			want := `{"type":` + string(AppendString(nil, typ)) + `,"action":` + string(AppendString(nil, action)) + `,"clientId":"web-17","epoch":12,"value":"v","takeover":"b"}`
+			if string(got) != want {
+				t.Errorf("AppendEvent(%q, %q) = %s, want %s", typ, action, got, want)
+			}
+		}
+	}
+}
+
 func TestCompareUTF16(t *testing.T) {
 	// U+1F600 is a surrogate pair, which UTF-16 puts before U+FFFF.
 	if Compare("\U0001F600", "\uFFFF") != -1 || Compare("\uFFFF", "\U0001F600") != 1 || Compare("x", "x") != 0 {
