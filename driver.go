@@ -21,7 +21,7 @@ type driver struct {
 
 	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
-	handle  func(Effect)                    // called on the worker goroutine only
+	handle  func(*Effect)                   // called on the worker goroutine only; the Effect is valid only during the call
 	settled func()                          // after each batch of effects, on the worker; may be nil
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
@@ -30,7 +30,7 @@ type driver struct {
 	done  chan struct{}
 }
 
-func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time)) *driver {
+func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
 	return &driver{
 		m:       m,
 		handle:  handle,
@@ -53,8 +53,8 @@ func (d *driver) start() {
 		d.observe(d.m, now)
 	}
 	d.mu.Unlock()
-	for _, e := range first {
-		d.handle(e)
+	for i := range first {
+		d.handle(&first[i])
 	}
 	if d.settled != nil {
 		d.settled()
@@ -89,8 +89,8 @@ func (d *driver) receive(e Event) {
 // heartbeat timeout, on every heartbeat) waits for the armed timer, which
 // then re-arms for the new one.
 func (d *driver) after(out Output, now time.Time) bool {
-	for _, e := range out.Effects {
-		d.enqueue(e)
+	for i := range out.Effects {
+		d.enqueue(&out.Effects[i])
 	}
 	d.next = out.Next
 	if d.observe != nil {
@@ -108,9 +108,9 @@ func (d *driver) after(out Output, now time.Time) bool {
 // once, numbered as the later (the send comes after both); a leader report
 // replaces a pending one; a warning already pending is not repeated.
 // Nothing moves across a change of leadership.
-func (d *driver) enqueue(e Effect) {
+func (d *driver) enqueue(e *Effect) {
 	if !d.coalesce {
-		d.queue = append(d.queue, e)
+		d.queue = append(d.queue, *e)
 		return
 	}
 	for i := len(d.queue) - 1; i >= 0; i-- {
@@ -127,7 +127,7 @@ func (d *driver) enqueue(e Effect) {
 				return
 			}
 		case EffectLeader:
-			*q = e
+			*q = *e
 			return
 		case EffectBroadcast:
 			// A member has at most four distinct broadcasts, so folding
@@ -141,7 +141,7 @@ func (d *driver) enqueue(e Effect) {
 			}
 		}
 	}
-	d.queue = append(d.queue, e)
+	d.queue = append(d.queue, *e)
 }
 
 func (d *driver) poke() {
@@ -216,8 +216,8 @@ func (d *driver) dispatch(batch []Effect) {
 	d.mu.Lock()
 	d.inCall = true
 	d.mu.Unlock()
-	for _, e := range batch {
-		d.handle(e)
+	for i := range batch {
+		d.handle(&batch[i])
 	}
 	if d.settled != nil {
 		d.settled()
@@ -251,8 +251,8 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 	d.mu.Lock()
 	if !d.closing {
 		out := d.m.Shutdown(time.Now(), clean)
-		for _, e := range out.Effects {
-			d.enqueue(e)
+		for i := range out.Effects {
+			d.enqueue(&out.Effects[i])
 		}
 		d.next = time.Time{}
 		d.closing = true

@@ -28,7 +28,7 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var d *driver
 	var sendBuf []byte // reused, as the Elector's worker reuses its own
-	d = newDriver(m, func(ef Effect) {
+	d = newDriver(m, func(ef *Effect) {
 		if ef.Kind != EffectBroadcast {
 			return
 		}
@@ -46,8 +46,8 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 		d.after(f(now), now)
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()
-		for _, e := range batch {
-			d.handle(e)
+		for i := range batch {
+			d.handle(&batch[i])
 		}
 	}
 	step(m.Start)

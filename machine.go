@@ -91,14 +91,16 @@ func (k EffectKind) String() string {
 // Effect is one thing a [Machine] step asks its driver to do or to report.
 // Only the fields named by Kind are set.
 type Effect struct {
+	// The small fields come first, packed in one word: a driver copies
+	// Effects through its queue.
 	Kind    EffectKind
+	Leading bool    // EffectLeading
+	Warning Warning // EffectWarning
 	Event   Event   // EffectBroadcast
 	Seq     uint64  // EffectBroadcast: its number, for Acked; increasing
-	Leading bool    // EffectLeading
 	Leader  string  // EffectLeader; EffectHandover: the member that asks
 	Epoch   uint64  // EffectLeader, leasing only: the leader's epoch, 0 if unknown
 	Value   string  // EffectLeader, leasing only: the leader's value
-	Warning Warning // EffectWarning
 }
 
 // Warning is an anomaly the reference implementation logs with
@@ -543,7 +545,16 @@ func (m *Machine) shownLeader() string {
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
-	if l, ep, v := m.shownLeader(), m.Epoch(), m.Value(); l != m.shown || ep != m.shownEpoch || v != m.shownValue {
+	// Epoch and Value, for a leasing Machine, from one look at the leader.
+	l, ep, v := m.shownLeader(), uint64(0), ""
+	switch l {
+	case "":
+	case m.id:
+		ep, v = m.epoch, m.value
+	default:
+		ep, v = m.leaderEpoch, m.leaderValue
+	}
+	if l != m.shown || ep != m.shownEpoch || v != m.shownValue {
 		m.shown, m.shownEpoch, m.shownValue = l, ep, v
 		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l, Epoch: ep, Value: v})
 	}
@@ -781,7 +792,7 @@ func (m *Machine) Acked(now time.Time, seq uint64) Output {
 	if !m.lease || !m.started || m.closed || seq == 0 {
 		return m.output()
 	}
-	r := m.sent[seq%sentRing]
+	r := &m.sent[seq%sentRing]
 	if r.seq != seq {
 		return m.output()
 	}
@@ -1095,14 +1106,14 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 	if m.observer {
 		return
 	}
-	ev := Event{Type: EventType, Action: a, ClientID: m.id}
+	ev := m.emitted(now, a)
+	ev.Type, ev.Action, ev.ClientID = EventType, a, m.id
 	switch {
 	case m.lease && a == ActionCurrent:
 		ev.Epoch, ev.Value = m.epoch, m.value
 	case a == ActionRequest:
 		ev.Epoch = m.deferEpoch
 	}
-	m.emit(now, ev)
 }
 
 // answer answers a request with a. A leasing member answers at most once
@@ -1146,7 +1157,14 @@ func (m *Machine) answerLater(now time.Time) {
 
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
-	switch ev.Action {
+	*m.emitted(now, ev.Action) = ev
+}
+
+// emitted does emit's bookkeeping for a broadcast of action a and returns
+// its Event, zero, for the caller to fill in: written in place, a
+// broadcast is not copied on its way to the output.
+func (m *Machine) emitted(now time.Time, a Action) *Event {
+	switch a {
 	case ActionCurrent:
 		m.lastCurrent, m.pendingCurrent = now, false
 	case ActionAccept:
@@ -1154,9 +1172,13 @@ func (m *Machine) emit(now time.Time, ev Event) {
 	}
 	m.bseq++
 	if m.lease {
-		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
+		r := &m.sent[m.bseq%sentRing]
+		r.seq, r.at, r.action, r.term, r.gen = m.bseq, now, a, m.term, m.gen
 	}
-	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: ev, Seq: m.bseq})
+	m.out = append(m.out, Effect{})
+	ef := &m.out[len(m.out)-1]
+	ef.Kind, ef.Seq = EffectBroadcast, m.bseq
+	return &ef.Event
 }
 
 // raiseEpoch moves a leader's epoch above seen.
