@@ -487,7 +487,14 @@ func (m *Machine) nextTimer() *timer {
 	}
 	var next *timer
 	for _, t := range m.timers() {
-		if t.on && (next == nil || t.at.Before(next.at) || t.at.Equal(next.at) && t.seq < next.seq) {
+		if !t.on {
+			continue
+		}
+		if next == nil {
+			next = t
+			continue
+		}
+		if c := t.at.Compare(next.at); c < 0 || c == 0 && t.seq < next.seq {
 			next = t
 		}
 	}
@@ -545,14 +552,15 @@ func (m *Machine) shownLeader() string {
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
-	// Epoch and Value, for a leasing Machine, from one look at the leader.
-	l, ep, v := m.shownLeader(), uint64(0), ""
-	switch l {
-	case "":
-	case m.id:
+	// shownLeader, Epoch and Value, from one look at the leader.
+	l, ep, v := m.leader, m.leaderEpoch, m.leaderValue
+	if l == m.id {
 		ep, v = m.epoch, m.value
-	default:
-		ep, v = m.leaderEpoch, m.leaderValue
+		if !m.held {
+			l, ep, v = "", 0, ""
+		}
+	} else if l == "" {
+		ep, v = 0, ""
 	}
 	if l != m.shown || ep != m.shownEpoch || v != m.shownValue {
 		m.shown, m.shownEpoch, m.shownValue = l, ep, v
@@ -860,19 +868,14 @@ func (m *Machine) Tick(now time.Time) Output {
 	if m.closed {
 		return m.output()
 	}
-	if m.lease {
-		// A timer overdue by half a heartbeat interval means the member did
-		// not run (frozen, or starved): it may not yet have read what
-		// arrived meanwhile, so it listens afresh before it may win.
-		if next := m.Next(); !next.IsZero() && now.Sub(next) > m.s.HeartbeatInterval/2 {
-			m.listenFrom = now
-		}
+	due := m.nextTimer()
+	// A timer overdue by half a heartbeat interval means the member did
+	// not run (frozen, or starved): it may not yet have read what arrived
+	// meanwhile, so it listens afresh before it may win.
+	if m.lease && due != nil && now.Sub(due.at) > m.s.HeartbeatInterval/2 {
+		m.listenFrom = now
 	}
-	for {
-		due := m.nextTimer()
-		if due == nil || due.at.After(now) {
-			break
-		}
+	for ; due != nil && !due.at.After(now); due = m.nextTimer() {
 		switch due {
 		case &m.election:
 			m.election.on = false

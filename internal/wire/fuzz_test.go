@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -207,6 +208,18 @@ func FuzzCompare(f *testing.F) {
 		}
 		if ab != want {
 			t.Fatalf("Compare(%q, %q) = %d, UTF-16 order says %d", a, b, ab, want)
+		}
+	})
+}
+
+// FuzzAppendUint checks the epoch's digits against strconv's.
+func FuzzAppendUint(f *testing.F) {
+	for _, u := range []uint64{0, 7, 1e8, 1767225600000000, 1<<53 - 1, 1e16 - 1, 1e16, 1<<64 - 1} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u uint64) {
+		if got, want := appendUint(nil, u), strconv.AppendUint(nil, u, 10); !bytes.Equal(got, want) {
+			t.Fatalf("appendUint(%d) = %s, want %s", u, got, want)
 		}
 	})
 }
