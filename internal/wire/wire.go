@@ -10,7 +10,10 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -70,43 +73,45 @@ func head(typ, action string) string {
 const hexDigits = "0123456789abcdef"
 
 // appendUint appends u in decimal, as strconv.AppendUint(b, u, 10) does.
-// An epoch, Unix microseconds, has 16 digits: those below 10^16 are
-// written as four independent groups of four, which a processor works on
-// at once, where strconv divides digit pair after digit pair.
+// An epoch, Unix microseconds, has 16 digits: below 10^16 each half of
+// eight digits is worked out in the lanes of one word, where strconv
+// divides out digit pair after digit pair.
 func appendUint(b []byte, u uint64) []byte {
 	if u >= 1e16 {
 		return strconv.AppendUint(b, u, 10)
 	}
-	hi, lo := uint32(u/1e8), uint32(u%1e8)
-	var d [16]byte
-	put4(d[0:4], hi/1e4)
-	put4(d[4:8], hi%1e4)
-	put4(d[8:12], lo/1e4)
-	put4(d[12:16], lo%1e4)
-	i := 0
-	for i < len(d)-1 && d[i] == '0' {
-		i++
+	hi, lo := digits8(uint32(u/1e8)), digits8(uint32(u%1e8))
+	// Leading zeros, the first digits in memory order, to leave out.
+	skip := 15
+	switch {
+	case hi != 0:
+		skip = bits.TrailingZeros64(hi) / 8
+	case lo != 0:
+		skip = 8 + bits.TrailingZeros64(lo)/8
 	}
-	return append(b, d[i:]...)
+	n := len(b)
+	b = slices.Grow(b, 16)[:n+16]
+	const ascii = 0x3030303030303030 // '0' in every byte
+	binary.LittleEndian.PutUint64(b[n:], hi+ascii)
+	binary.LittleEndian.PutUint64(b[n+8:], lo+ascii)
+	if skip > 0 {
+		b = b[:n+copy(b[n:], b[n+skip:])]
+	}
+	return b
 }
 
-// put4 writes v, below 10^4, as four digits into d.
-func put4(d []byte, v uint32) {
-	h, l := v/100*2, v%100*2
-	d[0], d[1], d[2], d[3] = pairs[h], pairs[h+1], pairs[l], pairs[l+1]
+// digits8 returns the eight decimal digits of v, below 10^8, one in each
+// byte of the word, the first in the lowest: 4 digits in each half, then 2
+// in each quarter, then 1 in each byte, the quotients by multiplications
+// that are exact in these ranges (n*10486>>20 is n/100 below 43,699;
+// n*103>>10 is n/10 below 179).
+func digits8(v uint32) uint64 {
+	x := uint64(v/1e4) | uint64(v%1e4)<<32
+	q := x * 10486 >> 20 & 0x0000007F0000007F
+	x = q | (x-q*100)<<16
+	q = x * 103 >> 10 & 0x000F000F000F000F
+	return q | (x-q*10)<<8
 }
-
-// pairs is the two digits of every number below 100.
-const pairs = "00010203040506070809" +
-	"10111213141516171819" +
-	"20212223242526272829" +
-	"30313233343536373839" +
-	"40414243444546474849" +
-	"50515253545556575859" +
-	"60616263646566676869" +
-	"70717273747576777879" +
-	"80818283848586878889" +
-	"90919293949596979899"
 
 // plain says which bytes AppendString copies as they are, whatever
 // follows: printable ASCII but the quote and the backslash, and every byte
