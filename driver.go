@@ -71,12 +71,38 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 		return false
 	}
 	now := time.Now()
-	wake := d.after(step(now), now)
+	out := step(now)
+	wake := d.after(out.Effects, out.Next, now)
 	d.mu.Unlock()
 	if wake {
 		d.poke()
 	}
 	return true
+}
+
+// acked steps the machine's Acked for the broadcast numbered seq, as
+// apply does with a step.
+func (d *driver) acked(seq uint64) {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	d.m.acked(now, seq)
+	wake := d.stepped(now)
+	d.mu.Unlock()
+	if wake {
+		d.poke()
+	}
+}
+
+// stepped is after for the step the machine just made with one of its
+// own methods (tick, acked), whose Output the driver reads from the
+// machine: passed on as a value, an Output is copied in wide moves that
+// stall on the narrow stores just made.
+func (d *driver) stepped(now time.Time) bool {
+	return d.after(d.m.out, d.m.nextAt, now)
 }
 
 func (d *driver) receive(e Event) {
@@ -88,15 +114,15 @@ func (d *driver) receive(e Event) {
 // its timer is set for. A deadline that only moved later (a follower's
 // heartbeat timeout, on every heartbeat) waits for the armed timer, which
 // then re-arms for the new one.
-func (d *driver) after(out Output, now time.Time) bool {
-	for i := range out.Effects {
-		d.enqueue(&out.Effects[i])
+func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
+	for i := range effects {
+		d.enqueue(&effects[i])
 	}
-	d.next = out.Next
+	d.next = next
 	if d.observe != nil {
 		d.observe(d.m, now)
 	}
-	if len(out.Effects) > 0 {
+	if len(effects) > 0 {
 		return true
 	}
 	return !d.next.IsZero() && (d.armed.IsZero() || d.next.Before(d.armed))
@@ -204,7 +230,8 @@ func (d *driver) run() {
 					d.mu.Unlock()
 					continue
 				}
-				d.after(d.m.Tick(now), now)
+				d.m.tick(now)
+				d.stepped(now)
 			}
 			d.mu.Unlock()
 		}

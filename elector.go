@@ -644,7 +644,7 @@ func (e *Elector) send(ef *Effect) {
 		e.sendErr = nil
 		e.mu.Unlock()
 		e.stats.sent(ef.Event.Action)
-		e.d.apply(func(now time.Time) Output { return e.d.m.Acked(now, ef.Seq) })
+		e.d.acked(ef.Seq)
 		return
 	}
 	e.mu.Lock()

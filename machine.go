@@ -535,11 +535,27 @@ func (m *Machine) begin(now time.Time) {
 	}
 }
 
+// output ends a step: the Output of what it did.
 func (m *Machine) output() Output {
+	m.settle()
+	return m.result()
+}
+
+// result is the Output of the step that settle ended. A step returns it
+// as `return m.result()`, which builds it in place: an Output is too big
+// to live in registers, and one returned from a call and returned again
+// is copied in wide moves that stall on the narrow stores just made.
+func (m *Machine) result() Output {
+	return Output{Effects: m.out, Next: m.nextAt}
+}
+
+// settle reports, for a leasing member, the step's changes of leader and
+// leadership, and makes nextAt the deadline of the earliest timer.
+func (m *Machine) settle() {
 	if m.lease {
 		m.report()
 	}
-	return Output{Effects: m.out, Next: m.Next()}
+	m.nextTimer()
 }
 
 func (m *Machine) shownLeader() string {
@@ -796,13 +812,25 @@ func (m *Machine) standAside(now time.Time) {
 // Unknown, old or repeated numbers are ignored, and so is everything
 // without a lease.
 func (m *Machine) Acked(now time.Time, seq uint64) Output {
+	m.acked(now, seq)
+	return m.result()
+}
+
+// acked is Acked for a driver, which takes the step's Output from
+// m.result (or reads m.out and m.nextAt) without a copy.
+func (m *Machine) acked(now time.Time, seq uint64) {
 	m.begin(now)
-	if !m.lease || !m.started || m.closed || seq == 0 {
-		return m.output()
+	if m.lease && m.started && !m.closed && seq != 0 {
+		m.ack(now, seq)
 	}
+	m.settle()
+}
+
+// ack applies the acknowledgement of broadcast seq.
+func (m *Machine) ack(now time.Time, seq uint64) {
 	r := &m.sent[seq%sentRing]
 	if r.seq != seq {
-		return m.output()
+		return
 	}
 	switch r.action {
 	case ActionRequest, ActionAccept:
@@ -823,7 +851,6 @@ func (m *Machine) Acked(now time.Time, seq uint64) Output {
 			m.arm(&m.leaseTimer, end)
 		}
 	}
-	return m.output()
 }
 
 // Deaf tells a leasing Machine whether the member can hear the group. A
@@ -864,10 +891,22 @@ func (m *Machine) resume(now time.Time) {
 // would fire them. New timers are set relative to now, so a late Tick does
 // not replay missed heartbeats.
 func (m *Machine) Tick(now time.Time) Output {
+	m.tick(now)
+	return m.result()
+}
+
+// tick is Tick for a driver, which takes the step's Output from m.result
+// (or reads m.out and m.nextAt) without a copy.
+func (m *Machine) tick(now time.Time) {
 	m.begin(now)
-	if m.closed {
-		return m.output()
+	if !m.closed {
+		m.fire(now)
 	}
+	m.settle()
+}
+
+// fire fires the timers due at or before now.
+func (m *Machine) fire(now time.Time) {
 	due := m.nextTimer()
 	// A timer overdue by half a heartbeat interval means the member did
 	// not run (frozen, or starved): it may not yet have read what arrived
@@ -909,7 +948,7 @@ func (m *Machine) Tick(now time.Time) Output {
 			}
 		}
 	}
-	return m.output()
+
 }
 
 // onElectionTimeout ends an election: the smallest candidate wins. A
@@ -1092,7 +1131,9 @@ func (m *Machine) setLeader(now time.Time, id string) {
 func (m *Machine) arm(t *timer, at time.Time) {
 	known := m.nextKnown()
 	m.seq++
-	*t = timer{at: at, seq: m.seq, on: true}
+	// Field by field: a timer{...} literal goes through the stack and is
+	// read back wider than it was written, which stalls the store.
+	t.at, t.seq, t.on = at, m.seq, true
 	if !known {
 		return
 	}
