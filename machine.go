@@ -263,13 +263,12 @@ type Machine struct {
 	worstOK    bool
 
 	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
-	// fires first as of seq nextSeq, found by the Machine at nextOf (so
-	// that a copy of a Machine does not trust a pointer into the
-	// original). See nextTimer and arm.
-	nextAt  time.Time
-	nextT   *timer
-	nextSeq uint64
-	nextOf  *Machine
+	// fires first, unless nextOf is not this Machine: nil when a timer
+	// was armed or moved since, or a copy's, which does not trust a
+	// pointer into the original. See nextTimer and arm.
+	nextAt time.Time
+	nextT  *timer
+	nextOf *Machine
 	// timers' list, made once by the Machine at timersOf.
 	timerList [8]*timer
 	timersOf  *Machine
@@ -315,6 +314,10 @@ type Machine struct {
 	bseq                          uint64                // broadcasts emitted
 	shown                         string                // leader last reported
 	shownHeld                     bool                  // leading last reported
+	// reportDue: what report shows may have changed since it last ran. Only
+	// setLeader, raiseEpoch and ack change it in a timer or acknowledgement
+	// step, which skip report without it; every other step reports.
+	reportDue bool
 
 	out []Effect
 }
@@ -476,29 +479,25 @@ func (m *Machine) Next() time.Time {
 // them), or nil when none is on.
 //
 // Every step asks, and most steps change no timer or arm one that is not
-// the earliest, so it remembers its answer, which arm keeps up to date: the
-// timer and its deadline, found when the count of timers armed (seq) was
-// what it is now. The answer stands while that timer is still on at the
-// same deadline; one disarmed or moved (a heartbeat interval moves itself
-// when it fires) makes it look again.
+// the earliest, so it remembers its answer, which arm keeps up to date
+// (or forgets) and a timer that moves itself forgets. The answer stands
+// while that timer is still on: one disarmed makes it look again.
 func (m *Machine) nextTimer() *timer {
 	if m.nextKnown() {
 		return m.nextT
 	}
+	return m.findNext()
+}
+
+// findNext is nextTimer's look at every timer.
+func (m *Machine) findNext() *timer {
 	var next *timer
 	for _, t := range m.timers() {
-		if !t.on {
-			continue
-		}
-		if next == nil {
-			next = t
-			continue
-		}
-		if c := t.at.Compare(next.at); c < 0 || c == 0 && t.seq < next.seq {
+		if t.on && (next == nil || t.firesBefore(next)) {
 			next = t
 		}
 	}
-	m.nextT, m.nextSeq, m.nextOf = next, m.seq, m
+	m.nextT, m.nextOf = next, m
 	m.nextAt = time.Time{}
 	if next != nil {
 		m.nextAt = next.at
@@ -509,11 +508,14 @@ func (m *Machine) nextTimer() *timer {
 // nextKnown reports whether nextTimer's remembered answer stands. A copy
 // of a Machine does not trust a pointer into the original (nextOf).
 func (m *Machine) nextKnown() bool {
-	if m.nextOf != m || m.nextSeq != m.seq {
-		return false
-	}
-	t := m.nextT
-	return t == nil || t.on && t.at == m.nextAt
+	return m.nextOf == m && (m.nextT == nil || m.nextT.on)
+}
+
+// firesBefore reports whether t fires before u: earlier, or at the same
+// instant and armed first.
+func (t *timer) firesBefore(u *timer) bool {
+	c := t.at.Compare(u.at)
+	return c < 0 || c == 0 && t.seq < u.seq
 }
 
 // timers returns every timer of the Machine. The list is made once: a
@@ -558,6 +560,16 @@ func (m *Machine) settle() {
 	m.nextTimer()
 }
 
+// settleOwn is settle for tick and acked, which know when there may be
+// something to report (reportDue): a leader's heartbeat and its
+// acknowledgement, nearly every step it makes, change nothing shown.
+func (m *Machine) settleOwn() {
+	if m.lease && m.reportDue {
+		m.report()
+	}
+	m.nextTimer()
+}
+
 func (m *Machine) shownLeader() string {
 	if m.lease && m.leader == m.id && !m.held {
 		return ""
@@ -568,6 +580,7 @@ func (m *Machine) shownLeader() string {
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
+	m.reportDue = false
 	// shownLeader, Epoch and Value, from one look at the leader.
 	l, ep, v := m.leader, m.leaderEpoch, m.leaderValue
 	if l == m.id {
@@ -823,7 +836,7 @@ func (m *Machine) acked(now time.Time, seq uint64) {
 	if m.lease && m.started && !m.closed && seq != 0 {
 		m.ack(now, seq)
 	}
-	m.settle()
+	m.settleOwn()
 }
 
 // ack applies the acknowledgement of broadcast seq.
@@ -845,7 +858,9 @@ func (m *Machine) ack(now time.Time, seq uint64) {
 		if !end.After(now) {
 			break // acknowledged too late to be worth anything
 		}
-		m.held = true
+		if !m.held {
+			m.held, m.reportDue = true, true
+		}
 		if end.After(m.leaseEnd) {
 			m.leaseEnd = end
 			m.arm(&m.leaseTimer, end)
@@ -902,7 +917,7 @@ func (m *Machine) tick(now time.Time) {
 	if !m.closed {
 		m.fire(now)
 	}
-	m.settle()
+	m.settleOwn()
 }
 
 // fire fires the timers due at or before now.
@@ -922,6 +937,7 @@ func (m *Machine) fire(now time.Time) {
 		case &m.heartbeat:
 			// An interval keeps its place among timers, as in JavaScript.
 			m.heartbeat.at = now.Add(m.s.HeartbeatInterval)
+			m.nextOf = nil // it was the first to fire, and moved
 			m.broadcast(now, ActionCurrent)
 		case &m.beatTimeout:
 			m.beatTimeout.on = false
@@ -1085,6 +1101,7 @@ func (m *Machine) newElection() {
 
 // setLeader is the reference's setLeader().
 func (m *Machine) setLeader(now time.Time, id string) {
+	m.reportDue = true
 	m.election.on = false
 	m.quiet.cancel()
 	if m.leader != id {
@@ -1127,23 +1144,22 @@ func (m *Machine) setLeader(now time.Time, id string) {
 // arm sets t for at, and keeps nextTimer's answer when it can: a timer
 // armed is the latest of its deadline, so it is the first to fire only if
 // it is due strictly before the one that was; the first moved later or to
-// the same instant makes nextTimer look again.
+// the same instant makes nextTimer look again. So does a timer armed while
+// the answer is not known, as it may be the one remembered, which was off.
 func (m *Machine) arm(t *timer, at time.Time) {
 	known := m.nextKnown()
 	m.seq++
 	// Field by field: a timer{...} literal goes through the stack and is
 	// read back wider than it was written, which stalls the store.
 	t.at, t.seq, t.on = at, m.seq, true
-	if !known {
-		return
-	}
 	switch {
+	case !known:
+		m.nextOf = nil
 	case m.nextT == nil || at.Before(m.nextAt):
 		m.nextT, m.nextAt = t, at
 	case t == m.nextT:
-		return
+		m.nextOf = nil
 	}
-	m.nextSeq = m.seq
 }
 
 func (m *Machine) broadcast(now time.Time, a Action) {
@@ -1227,6 +1243,7 @@ func (m *Machine) emitted(now time.Time, a Action) *Event {
 
 // raiseEpoch moves a leader's epoch above seen.
 func (m *Machine) raiseEpoch(seen uint64) {
+	m.reportDue = true
 	m.epoch = m.epochFrom(max(m.epoch, seen) + 1)
 	m.maxEpoch = max(m.maxEpoch, m.epoch)
 }
