@@ -511,6 +511,15 @@ func (m *Machine) nextKnown() bool {
 	return m.nextOf == m && (m.nextT == nil || m.nextT.on)
 }
 
+// nextDue returns the timer that fires first if it is due at now, or
+// nil.
+func (m *Machine) nextDue(now time.Time) *timer {
+	if t := m.nextTimer(); t != nil && !t.at.After(now) {
+		return t
+	}
+	return nil
+}
+
 // firesBefore reports whether t fires before u: earlier, or at the same
 // instant and armed first.
 func (t *timer) firesBefore(u *timer) bool {
@@ -923,13 +932,25 @@ func (m *Machine) tick(now time.Time) {
 // fire fires the timers due at or before now.
 func (m *Machine) fire(now time.Time) {
 	due := m.nextTimer()
-	// A timer overdue by half a heartbeat interval means the member did
-	// not run (frozen, or starved): it may not yet have read what arrived
-	// meanwhile, so it listens afresh before it may win.
-	if m.lease && due != nil && now.Sub(due.at) > m.s.HeartbeatInterval/2 {
-		m.listenFrom = now
+	if due == nil {
+		return
 	}
-	for ; due != nil && !due.at.After(now); due = m.nextTimer() {
+	if m.lease {
+		// A timer overdue by half a heartbeat interval means the member
+		// did not run (frozen, or starved): it may not yet have read what
+		// arrived meanwhile, so it listens afresh before it may win.
+		late := now.Sub(due.at)
+		if late > m.s.HeartbeatInterval/2 {
+			m.listenFrom = now
+		}
+		if late < 0 { // Sub's sign is the comparison's: none is due
+			return
+		}
+	} else if due.at.After(now) {
+		return
+	}
+	// due is due: fire it, and then each one due after it.
+	for ; due != nil; due = m.nextDue(now) {
 		switch due {
 		case &m.election:
 			m.election.on = false
