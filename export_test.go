@@ -44,6 +44,8 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	}, nil)
 	d.coalesce = true
 	var batch []Effect
+	// dispatch, called with d.mu held after a step, takes the queue,
+	// unlocks and hands the batch to the handler, as the worker does.
 	dispatch := func() {
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()

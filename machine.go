@@ -985,7 +985,6 @@ func (m *Machine) fire(now time.Time) {
 			}
 		}
 	}
-
 }
 
 // onElectionTimeout ends an election: the smallest candidate wins. A
