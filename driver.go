@@ -24,7 +24,7 @@ type driver struct {
 
 	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
-	handle  func(Effect)                    // called on the worker goroutine only
+	handle  func(*Effect)                   // called on the worker goroutine only; the Effect is valid only during the call
 	settled func()                          // after each batch of effects, on the worker; may be nil
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
@@ -33,7 +33,7 @@ type driver struct {
 	done  chan struct{}
 }
 
-func newDriver(m *Machine, handle func(Effect), observe func(*Machine, time.Time)) *driver {
+func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
 	return &driver{
 		m:       m,
 		handle:  handle,
@@ -56,8 +56,8 @@ func (d *driver) start() {
 		d.observe(d.m, now)
 	}
 	d.mu.Unlock()
-	for _, e := range first {
-		d.handle(e)
+	for i := range first {
+		d.handle(&first[i])
 	}
 	if d.settled != nil {
 		d.settled()
@@ -74,12 +74,38 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 		return false
 	}
 	now := time.Now()
-	wake := d.after(step(now), now)
+	out := step(now)
+	wake := d.after(out.Effects, out.Next, now)
 	d.mu.Unlock()
 	if wake {
 		d.poke()
 	}
 	return true
+}
+
+// acked steps the machine's Acked for the broadcast numbered seq, as
+// apply does with a step.
+func (d *driver) acked(seq uint64) {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	d.m.acked(now, seq)
+	wake := d.stepped(now)
+	d.mu.Unlock()
+	if wake {
+		d.poke()
+	}
+}
+
+// stepped is after for the step the machine just made with one of its
+// own methods (tick, acked), whose Output the driver reads from the
+// machine: passed on as a value, an Output is copied in wide moves that
+// stall on the narrow stores just made.
+func (d *driver) stepped(now time.Time) bool {
+	return d.after(d.m.out, d.m.nextAt, now)
 }
 
 func (d *driver) receive(e Event) {
@@ -91,15 +117,15 @@ func (d *driver) receive(e Event) {
 // its timer is set for. A deadline that only moved later (a follower's
 // heartbeat timeout, on every heartbeat) waits for the armed timer, which
 // then re-arms for the new one.
-func (d *driver) after(out Output, now time.Time) bool {
-	for _, e := range out.Effects {
-		d.enqueue(e)
+func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
+	for i := range effects {
+		d.enqueue(&effects[i])
 	}
-	d.next = out.Next
+	d.next = next
 	if d.observe != nil {
 		d.observe(d.m, now)
 	}
-	if len(out.Effects) > 0 {
+	if len(effects) > 0 {
 		return true
 	}
 	return !d.next.IsZero() && (d.armed.IsZero() || d.next.Before(d.armed))
@@ -111,9 +137,9 @@ func (d *driver) after(out Output, now time.Time) bool {
 // once, numbered as the later (the send comes after both); a leader report
 // replaces a pending one; a warning already pending is not repeated.
 // Nothing moves across a change of leadership.
-func (d *driver) enqueue(e Effect) {
+func (d *driver) enqueue(e *Effect) {
 	if !d.coalesce {
-		d.queue = append(d.queue, e)
+		d.queue = append(d.queue, *e)
 		return
 	}
 	for i := len(d.queue) - 1; i >= 0; i-- {
@@ -130,7 +156,7 @@ func (d *driver) enqueue(e Effect) {
 				return
 			}
 		case EffectLeader:
-			*q = e
+			*q = *e
 			return
 		case EffectBroadcast:
 			// A member has at most four distinct broadcasts, so folding
@@ -144,7 +170,7 @@ func (d *driver) enqueue(e Effect) {
 			}
 		}
 	}
-	d.queue = append(d.queue, e)
+	d.queue = append(d.queue, *e)
 }
 
 func (d *driver) poke() {
@@ -210,7 +236,8 @@ func (d *driver) run() {
 					d.mu.Unlock()
 					continue
 				}
-				d.after(d.m.Tick(now), now)
+				d.m.tick(now)
+				d.stepped(now)
 			}
 			d.mu.Unlock()
 		}
@@ -222,8 +249,8 @@ func (d *driver) dispatch(batch []Effect) {
 	d.mu.Lock()
 	d.inCall = true
 	d.mu.Unlock()
-	for _, e := range batch {
-		d.handle(e)
+	for i := range batch {
+		d.handle(&batch[i])
 	}
 	if d.settled != nil {
 		d.settled()
@@ -257,8 +284,8 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 	d.mu.Lock()
 	if !d.closing {
 		out := d.m.Shutdown(time.Now(), clean)
-		for _, e := range out.Effects {
-			d.enqueue(e)
+		for i := range out.Effects {
+			d.enqueue(&out.Effects[i])
 		}
 		d.next = time.Time{}
 		d.closing = true

@@ -599,7 +599,7 @@ func (e *Elector) waitJob(l *leadership) {
 }
 
 // handle carries out one effect of the machine, on the driver's worker.
-func (e *Elector) handle(ef Effect) {
+func (e *Elector) handle(ef *Effect) {
 	switch ef.Kind {
 	case EffectBroadcast:
 		e.send(ef)
@@ -627,7 +627,7 @@ func (e *Elector) handle(ef Effect) {
 	}
 }
 
-func (e *Elector) send(ef Effect) {
+func (e *Elector) send(ef *Effect) {
 	var msg []byte
 	if e.auth != nil {
 		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wall(time.Now()))
@@ -644,7 +644,7 @@ func (e *Elector) send(ef Effect) {
 		e.sendErr = nil
 		e.mu.Unlock()
 		e.stats.sent(ef.Event.Action)
-		e.d.apply(func(now time.Time) Output { return e.d.m.Acked(now, ef.Seq) })
+		e.d.acked(ef.Seq)
 		return
 	}
 	e.mu.Lock()
@@ -694,7 +694,7 @@ func (e *Elector) setLeading(leading bool) {
 
 // setLeader records a change of the known leader, or of its epoch or
 // value; only a change of id is a new leader.
-func (e *Elector) setLeader(ef Effect) {
+func (e *Elector) setLeader(ef *Effect) {
 	e.mu.Lock()
 	if e.state != lifeRunning {
 		e.mu.Unlock()

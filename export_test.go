@@ -16,9 +16,9 @@ func WorkerWakes(e *Elector) uint64 { return e.d.woken.Load() }
 
 // LeaderBeat returns a leader, elected in virtual time, whose beat runs
 // the driver's timer path at the machine's next deadline each call: the
-// machine's Tick, the driver's queue, and each broadcast encoded into a
+// machine's tick, the driver's queue, and each broadcast encoded into a
 // buffer and handed to send, as the Elector's worker does, then its
-// acknowledgement stepped in.
+// acknowledgement stepped in as the driver's acked does.
 func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err error) {
 	s = s.WithDefaults()
 	m, err := NewMachine(MachineConfig{ID: id, Settings: s, Mode: ModeReference, Lease: true})
@@ -28,40 +28,49 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var d *driver
 	var sendBuf []byte // reused, as the Elector's worker reuses its own
-	d = newDriver(m, func(ef Effect) {
+	d = newDriver(m, func(ef *Effect) {
 		if ef.Kind != EffectBroadcast {
 			return
 		}
 		msg := ef.Event.AppendJSON(sendBuf[:0])
 		sendBuf = msg[:0]
 		send(msg)
-		d.mu.Lock()
-		d.after(d.m.Acked(now, ef.Seq), now)
+		d.mu.Lock() // driver.acked, at the virtual now
+		if !d.closing {
+			d.m.acked(now, ef.Seq)
+			d.stepped(now)
+		}
 		d.mu.Unlock()
 	}, nil)
 	d.coalesce = true
 	var batch []Effect
-	step := func(f func(time.Time) Output) {
-		d.mu.Lock()
-		d.after(f(now), now)
+	// dispatch, called with d.mu held after a step, takes the queue,
+	// unlocks and hands the batch to the handler, as the worker does.
+	dispatch := func() {
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()
-		for _, e := range batch {
-			d.handle(e)
+		for i := range batch {
+			d.handle(&batch[i])
 		}
 	}
-	step(m.Start)
+	d.mu.Lock()
+	out := m.Start(now)
+	d.after(out.Effects, out.Next, now)
+	dispatch()
+	fire := func() { // the worker's timer path, then the batch it made
+		now = d.next // the timer fires at the deadline
+		d.mu.Lock()
+		d.m.tick(now)
+		d.stepped(now)
+		dispatch()
+	}
 	for i := 0; i < 10 && !m.IsLeader(); i++ { // the election runs its course
-		now = d.next
-		step(m.Tick)
+		fire()
 	}
 	if !m.IsLeader() {
 		return nil, errors.New("bellwether: LeaderBeat: the member was not elected")
 	}
-	return func() {
-		now = d.next // the timer fires at the deadline
-		step(m.Tick)
-	}, nil
+	return fire, nil
 }
 
 // NewSigner returns a function that signs events as a member of group

@@ -91,14 +91,16 @@ func (k EffectKind) String() string {
 // Effect is one thing a [Machine] step asks its driver to do or to report.
 // Only the fields named by Kind are set.
 type Effect struct {
+	// The small fields come first, packed in one word: a driver copies
+	// Effects through its queue.
 	Kind    EffectKind
+	Leading bool    // EffectLeading
+	Warning Warning // EffectWarning
 	Event   Event   // EffectBroadcast
 	Seq     uint64  // EffectBroadcast: its number, for Acked; increasing
-	Leading bool    // EffectLeading
 	Leader  string  // EffectLeader; EffectHandover: the member that asks
 	Epoch   uint64  // EffectLeader, leasing only: the leader's epoch, 0 if unknown
 	Value   string  // EffectLeader, leasing only: the leader's value
-	Warning Warning // EffectWarning
 }
 
 // Warning is an anomaly the reference implementation logs with
@@ -260,14 +262,13 @@ type Machine struct {
 	worst      string // after a trim, the largest candidate kept: larger ids are dropped
 	worstOK    bool
 
-	// Next's cache: nextAt, the deadline of nextT (nil: no timer is on),
-	// was found when seq was nextSeq, by the Machine at nextOf (so that a
-	// copy of a Machine does not trust a pointer into the original). See
-	// Next.
-	nextAt  time.Time
-	nextT   *timer
-	nextSeq uint64
-	nextOf  *Machine
+	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
+	// fires first, unless nextOf is not this Machine: nil when a timer
+	// was armed or moved since, or a copy's, which does not trust a
+	// pointer into the original. See nextTimer and arm.
+	nextAt time.Time
+	nextT  *timer
+	nextOf *Machine
 	// timers' list, made once by the Machine at timersOf.
 	timerList [8]*timer
 	timersOf  *Machine
@@ -313,6 +314,10 @@ type Machine struct {
 	bseq                          uint64                // broadcasts emitted
 	shown                         string                // leader last reported
 	shownHeld                     bool                  // leading last reported
+	// reportDue: what report shows may have changed since it last ran. Only
+	// setLeader, raiseEpoch and ack change it in a timer or acknowledgement
+	// step, which skip report without it; every other step reports.
+	reportDue bool
 
 	out []Effect
 }
@@ -464,31 +469,62 @@ func (m *Machine) Electing() bool { return m.election.on || m.quiet.pending() }
 func (m *Machine) Closed() bool { return m.closed }
 
 // Next returns when Tick must next be called, or the zero Time.
-//
-// Every step asks it, and most steps change no timer, so it remembers its
-// answer: the earliest timer and its deadline, found when the count of
-// timers armed (seq) was what it is now. Since then no timer was armed, so
-// none can have become earlier; the answer stands while that timer is still
-// on at the same deadline (one disarmed or moved, as a heartbeat interval
-// moves itself when it fires, makes Next look again).
 func (m *Machine) Next() time.Time {
-	if m.nextOf == m && m.nextSeq == m.seq {
-		if t := m.nextT; t == nil || t.on && t.at == m.nextAt {
-			return m.nextAt
-		}
+	m.nextTimer()
+	return m.nextAt
+}
+
+// nextTimer returns the timer that fires first, the earliest that is on
+// (of two due at the same instant, the one armed first, as JavaScript fires
+// them), or nil when none is on.
+//
+// Every step asks, and most steps change no timer or arm one that is not
+// the earliest, so it remembers its answer, which arm keeps up to date
+// (or forgets) and a timer that moves itself forgets. The answer stands
+// while that timer is still on: one disarmed makes it look again.
+func (m *Machine) nextTimer() *timer {
+	if m.nextKnown() {
+		return m.nextT
 	}
+	return m.findNext()
+}
+
+// findNext is nextTimer's look at every timer.
+func (m *Machine) findNext() *timer {
 	var next *timer
 	for _, t := range m.timers() {
-		if t.on && (next == nil || t.at.Before(next.at)) {
+		if t.on && (next == nil || t.firesBefore(next)) {
 			next = t
 		}
 	}
-	m.nextT, m.nextSeq, m.nextOf = next, m.seq, m
+	m.nextT, m.nextOf = next, m
 	m.nextAt = time.Time{}
 	if next != nil {
 		m.nextAt = next.at
 	}
-	return m.nextAt
+	return next
+}
+
+// nextKnown reports whether nextTimer's remembered answer stands. A copy
+// of a Machine does not trust a pointer into the original (nextOf).
+func (m *Machine) nextKnown() bool {
+	return m.nextOf == m && (m.nextT == nil || m.nextT.on)
+}
+
+// nextDue returns the timer that fires first if it is due at now, or
+// nil.
+func (m *Machine) nextDue(now time.Time) *timer {
+	if t := m.nextTimer(); t != nil && !t.at.After(now) {
+		return t
+	}
+	return nil
+}
+
+// firesBefore reports whether t fires before u: earlier, or at the same
+// instant and armed first.
+func (t *timer) firesBefore(u *timer) bool {
+	c := t.at.Compare(u.at)
+	return c < 0 || c == 0 && t.seq < u.seq
 }
 
 // timers returns every timer of the Machine. The list is made once: a
@@ -510,16 +546,43 @@ func (m *Machine) begin(now time.Time) {
 	}
 }
 
+// output ends a step: the Output of what it did.
 func (m *Machine) output() Output {
-	return Output{Effects: m.effects(), Next: m.Next()}
+	m.settle()
+	return m.result()
 }
 
-// effects ends a step: with a lease it reports the leader and leadership
-// changes. It returns the step's effects.
-func (m *Machine) effects() []Effect {
+// result is the Output of the step that settle ended. A step returns it
+// as `return m.result()`, which builds it in place: an Output is too big
+// to live in registers, and one returned from a call and returned again
+// is copied in wide moves that stall on the narrow stores just made.
+func (m *Machine) result() Output {
+	return Output{Effects: m.out, Next: m.nextAt}
+}
+
+// settle reports, for a leasing member, the step's changes of leader and
+// leadership, and makes nextAt the deadline of the earliest timer.
+func (m *Machine) settle() {
 	if m.lease {
 		m.report()
 	}
+	m.nextTimer()
+}
+
+// settleOwn is settle for tick and acked, which know when there may be
+// something to report (reportDue): a leader's heartbeat and its
+// acknowledgement, nearly every step it makes, change nothing shown.
+func (m *Machine) settleOwn() {
+	if m.lease && m.reportDue {
+		m.report()
+	}
+	m.nextTimer()
+}
+
+// effects ends a step of ReceiveEffects or Receive, as output does, and
+// returns only its effects: the deadline is Next.
+func (m *Machine) effects() []Effect {
+	m.settle()
 	return m.out
 }
 
@@ -533,7 +596,18 @@ func (m *Machine) shownLeader() string {
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
-	if l, ep, v := m.shownLeader(), m.Epoch(), m.Value(); l != m.shown || ep != m.shownEpoch || v != m.shownValue {
+	m.reportDue = false
+	// shownLeader, Epoch and Value, from one look at the leader.
+	l, ep, v := m.leader, m.leaderEpoch, m.leaderValue
+	if l == m.id {
+		ep, v = m.epoch, m.value
+		if !m.held {
+			l, ep, v = "", 0, ""
+		}
+	} else if l == "" {
+		ep, v = 0, ""
+	}
+	if l != m.shown || ep != m.shownEpoch || v != m.shownValue {
 		m.shown, m.shownEpoch, m.shownValue = l, ep, v
 		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l, Epoch: ep, Value: v})
 	}
@@ -784,13 +858,25 @@ func (m *Machine) standAside(now time.Time) {
 // Unknown, old or repeated numbers are ignored, and so is everything
 // without a lease.
 func (m *Machine) Acked(now time.Time, seq uint64) Output {
+	m.acked(now, seq)
+	return m.result()
+}
+
+// acked is Acked for a driver, which takes the step's Output from
+// m.result (or reads m.out and m.nextAt) without a copy.
+func (m *Machine) acked(now time.Time, seq uint64) {
 	m.begin(now)
-	if !m.lease || !m.started || m.closed || seq == 0 {
-		return m.output()
+	if m.lease && m.started && !m.closed && seq != 0 {
+		m.ack(now, seq)
 	}
-	r := m.sent[seq%sentRing]
+	m.settleOwn()
+}
+
+// ack applies the acknowledgement of broadcast seq.
+func (m *Machine) ack(now time.Time, seq uint64) {
+	r := &m.sent[seq%sentRing]
 	if r.seq != seq {
-		return m.output()
+		return
 	}
 	switch r.action {
 	case ActionRequest, ActionAccept:
@@ -805,13 +891,14 @@ func (m *Machine) Acked(now time.Time, seq uint64) Output {
 		if !end.After(now) {
 			break // acknowledged too late to be worth anything
 		}
-		m.held = true
+		if !m.held {
+			m.held, m.reportDue = true, true
+		}
 		if end.After(m.leaseEnd) {
 			m.leaseEnd = end
 			m.arm(&m.leaseTimer, end)
 		}
 	}
-	return m.output()
 }
 
 // Deaf tells a leasing Machine whether the member can hear the group. A
@@ -852,28 +939,42 @@ func (m *Machine) resume(now time.Time) {
 // would fire them. New timers are set relative to now, so a late Tick does
 // not replay missed heartbeats.
 func (m *Machine) Tick(now time.Time) Output {
+	m.tick(now)
+	return m.result()
+}
+
+// tick is Tick for a driver, which takes the step's Output from m.result
+// (or reads m.out and m.nextAt) without a copy.
+func (m *Machine) tick(now time.Time) {
 	m.begin(now)
-	if m.closed {
-		return m.output()
+	if !m.closed {
+		m.fire(now)
+	}
+	m.settleOwn()
+}
+
+// fire fires the timers due at or before now.
+func (m *Machine) fire(now time.Time) {
+	due := m.nextTimer()
+	if due == nil {
+		return
 	}
 	if m.lease {
-		// A timer overdue by half a heartbeat interval means the member did
-		// not run (frozen, or starved): it may not yet have read what
+		// A timer overdue by half a heartbeat interval means the member
+		// did not run (frozen, or starved): it may not yet have read what
 		// arrived meanwhile, so it listens afresh before it may win.
-		if next := m.Next(); !next.IsZero() && now.Sub(next) > m.s.HeartbeatInterval/2 {
+		late := now.Sub(due.at)
+		if late > m.s.HeartbeatInterval/2 {
 			m.listenFrom = now
 		}
+		if late < 0 { // Sub's sign is the comparison's: none is due
+			return
+		}
+	} else if due.at.After(now) {
+		return
 	}
-	for {
-		var due *timer
-		for _, t := range m.timers() {
-			if t.on && !t.at.After(now) && (due == nil || t.at.Before(due.at) || t.at.Equal(due.at) && t.seq < due.seq) {
-				due = t
-			}
-		}
-		if due == nil {
-			break
-		}
+	// due is due: fire it, and then each one due after it.
+	for ; due != nil; due = m.nextDue(now) {
 		switch due {
 		case &m.election:
 			m.election.on = false
@@ -881,6 +982,7 @@ func (m *Machine) Tick(now time.Time) Output {
 		case &m.heartbeat:
 			// An interval keeps its place among timers, as in JavaScript.
 			m.heartbeat.at = now.Add(m.s.HeartbeatInterval)
+			m.nextOf = nil // it was the first to fire, and moved
 			m.broadcast(now, ActionCurrent)
 		case &m.beatTimeout:
 			m.beatTimeout.on = false
@@ -907,7 +1009,6 @@ func (m *Machine) Tick(now time.Time) Output {
 			}
 		}
 	}
-	return m.output()
 }
 
 // onElectionTimeout ends an election: the smallest candidate wins. A
@@ -1044,6 +1145,7 @@ func (m *Machine) newElection() {
 
 // setLeader is the reference's setLeader().
 func (m *Machine) setLeader(now time.Time, id string) {
+	m.reportDue = true
 	m.election.on = false
 	m.quiet.cancel()
 	if m.leader != id {
@@ -1083,23 +1185,39 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	}
 }
 
+// arm sets t for at, and keeps nextTimer's answer when it can: a timer
+// armed is the latest of its deadline, so it is the first to fire only if
+// it is due strictly before the one that was; the first moved later or to
+// the same instant makes nextTimer look again. So does a timer armed while
+// the answer is not known, as it may be the one remembered, which was off.
 func (m *Machine) arm(t *timer, at time.Time) {
+	known := m.nextKnown()
 	m.seq++
-	*t = timer{at: at, seq: m.seq, on: true}
+	// Field by field: a timer{...} literal goes through the stack and is
+	// read back wider than it was written, which stalls the store.
+	t.at, t.seq, t.on = at, m.seq, true
+	switch {
+	case !known:
+		m.nextOf = nil
+	case m.nextT == nil || at.Before(m.nextAt):
+		m.nextT, m.nextAt = t, at
+	case t == m.nextT:
+		m.nextOf = nil
+	}
 }
 
 func (m *Machine) broadcast(now time.Time, a Action) {
 	if m.observer {
 		return
 	}
-	ev := Event{Type: EventType, Action: a, ClientID: m.id}
+	ev := m.emitted(now, a)
+	ev.Type, ev.Action, ev.ClientID = EventType, a, m.id
 	switch {
 	case m.lease && a == ActionCurrent:
 		ev.Epoch, ev.Value = m.epoch, m.value
 	case a == ActionRequest:
 		ev.Epoch = m.deferEpoch
 	}
-	m.emit(now, ev)
 }
 
 // answer answers a request with a. A leasing member answers at most once
@@ -1143,7 +1261,14 @@ func (m *Machine) answerLater(now time.Time) {
 
 // emit numbers a broadcast and, leasing, remembers it for Acked.
 func (m *Machine) emit(now time.Time, ev Event) {
-	switch ev.Action {
+	*m.emitted(now, ev.Action) = ev
+}
+
+// emitted does emit's bookkeeping for a broadcast of action a and returns
+// its Event, zero, for the caller to fill in: written in place, a
+// broadcast is not copied on its way to the output.
+func (m *Machine) emitted(now time.Time, a Action) *Event {
+	switch a {
 	case ActionCurrent:
 		m.lastCurrent, m.pendingCurrent = now, false
 	case ActionAccept:
@@ -1151,13 +1276,18 @@ func (m *Machine) emit(now time.Time, ev Event) {
 	}
 	m.bseq++
 	if m.lease {
-		m.sent[m.bseq%sentRing] = sentRecord{seq: m.bseq, at: now, action: ev.Action, term: m.term, gen: m.gen}
+		r := &m.sent[m.bseq%sentRing]
+		r.seq, r.at, r.action, r.term, r.gen = m.bseq, now, a, m.term, m.gen
 	}
-	m.out = append(m.out, Effect{Kind: EffectBroadcast, Event: ev, Seq: m.bseq})
+	m.out = append(m.out, Effect{})
+	ef := &m.out[len(m.out)-1]
+	ef.Kind, ef.Seq = EffectBroadcast, m.bseq
+	return &ef.Event
 }
 
 // raiseEpoch moves a leader's epoch above seen.
 func (m *Machine) raiseEpoch(seen uint64) {
+	m.reportDue = true
 	m.epoch = m.epochFrom(max(m.epoch, seen) + 1)
 	m.maxEpoch = max(m.maxEpoch, m.epoch)
 }

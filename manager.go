@@ -69,7 +69,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	logger = logger.With("id", cfg.ID)
 	broadcast, onLeaderChange := cfg.Broadcast, cfg.OnLeaderChange
 	mgr := &Manager{id: cfg.ID}
-	mgr.d = newDriver(m, func(e Effect) {
+	mgr.d = newDriver(m, func(e *Effect) {
 		switch e.Kind {
 		case EffectBroadcast:
 			broadcast(e.Event)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -66,10 +67,14 @@ func FuzzParse(f *testing.F) {
 // JSON whenever the input is UTF-8, encoding/json decodes it to the input,
 // and Parse reads back exactly the input whenever that is WTF-8.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a", "\"\\\x00\x1f\x7f", "<>&\u2028\u2029", "\U0001F600\uffff", "\xed\xa0\x80", "\xed\xb0\x80x", "\xff", "é\n\t"} {
+	for _, s := range []string{"", "a", "\"\\\x00\x1f\x7f", "<>&\u2028\u2029", "\U0001F600\uffff", "\xed\xa0\x80", "\xed\xb0\x80x", "\xff", "é\n\t",
+		"\xed\x9f\xbf", "x\xed", "\xed\xa0", "web-17\xed\xa0\x80\"", "\xf0\x9f\xed\xa0\x80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := AppendString([]byte("x"), s), appendStringByRune([]byte("x"), s); !bytes.Equal(got, want) {
+			t.Fatalf("AppendString(%q) = %q, the rune-by-rune encoder writes %q", s, got, want)
+		}
 		enc := AppendString([]byte("{\"k\":"), s)
 		enc = append(enc, '}')
 		if utf8.ValidString(s) {
@@ -88,6 +93,54 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("Parse read %s although %q is not WTF-8", enc, s)
 		}
 	})
+}
+
+// appendStringByRune is AppendString as it was written before its
+// table: rune by rune, escaping what JSON.stringify escapes. AppendString
+// must write the same bytes for every string.
+func appendStringByRune(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		if u, ok := surrogateAt(s, i); ok {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', hexDigits[u>>12], hexDigits[u>>8&0xf], hexDigits[u>>4&0xf], hexDigits[u&0xf])
+			i += 3
+			start = i
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // wtf8 reports whether s is UTF-8 in which surrogates may also appear.
@@ -155,6 +208,18 @@ func FuzzCompare(f *testing.F) {
 		}
 		if ab != want {
 			t.Fatalf("Compare(%q, %q) = %d, UTF-16 order says %d", a, b, ab, want)
+		}
+	})
+}
+
+// FuzzAppendUint checks the epoch's digits against strconv's.
+func FuzzAppendUint(f *testing.F) {
+	for _, u := range []uint64{0, 7, 1e8, 1767225600000000, 1<<53 - 1, 1e16 - 1, 1e16, 1<<64 - 1} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u uint64) {
+		if got, want := appendUint(nil, u), strconv.AppendUint(nil, u, 10); !bytes.Equal(got, want) {
+			t.Fatalf("appendUint(%d) = %s, want %s", u, got, want)
 		}
 	})
 }

@@ -10,7 +10,10 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -21,15 +24,19 @@ import (
 // [AppendString] writes it. With the three extra fields zero the bytes are
 // the reference implementation's.
 func AppendEvent(b []byte, typ, action, clientID string, epoch uint64, value, takeover string) []byte {
-	b = append(b, `{"type":`...)
-	b = AppendString(b, typ)
-	b = append(b, `,"action":`...)
-	b = AppendString(b, action)
-	b = append(b, `,"clientId":`...)
+	if h := head(typ, action); h != "" {
+		b = append(b, h...)
+	} else {
+		b = append(b, `{"type":`...)
+		b = AppendString(b, typ)
+		b = append(b, `,"action":`...)
+		b = AppendString(b, action)
+		b = append(b, `,"clientId":`...)
+	}
 	b = AppendString(b, clientID)
 	if epoch != 0 {
 		b = append(b, `,"epoch":`...)
-		b = strconv.AppendUint(b, epoch, 10)
+		b = appendUint(b, epoch)
 	}
 	if value != "" {
 		b = append(b, `,"value":`...)
@@ -42,17 +49,98 @@ func AppendEvent(b []byte, typ, action, clientID string, epoch uint64, value, ta
 	return append(b, '}')
 }
 
+// head returns the encoding of an event up to its clientId's value, for
+// the type and actions of the protocol, whose strings need no escaping:
+// every event but a malformed one starts with one of these. It returns ""
+// for any other type or action.
+func head(typ, action string) string {
+	if typ != "leader" {
+		return ""
+	}
+	switch action {
+	case "request":
+		return `{"type":"leader","action":"request","clientId":`
+	case "current":
+		return `{"type":"leader","action":"current","clientId":`
+	case "accept":
+		return `{"type":"leader","action":"accept","clientId":`
+	case "withdraw":
+		return `{"type":"leader","action":"withdraw","clientId":`
+	}
+	return ""
+}
+
 const hexDigits = "0123456789abcdef"
+
+// appendUint appends u in decimal, as strconv.AppendUint(b, u, 10) does.
+// An epoch, Unix microseconds, has 16 digits: below 10^16 each half of
+// eight digits is worked out in the lanes of one word, where strconv
+// divides out digit pair after digit pair.
+func appendUint(b []byte, u uint64) []byte {
+	if u >= 1e16 {
+		return strconv.AppendUint(b, u, 10)
+	}
+	hi, lo := digits8(uint32(u/1e8)), digits8(uint32(u%1e8))
+	// Leading zeros, the first digits in memory order, to leave out.
+	skip := 15
+	switch {
+	case hi != 0:
+		skip = bits.TrailingZeros64(hi) / 8
+	case lo != 0:
+		skip = 8 + bits.TrailingZeros64(lo)/8
+	}
+	n := len(b)
+	b = slices.Grow(b, 16)[:n+16]
+	const ascii = 0x3030303030303030 // '0' in every byte
+	binary.LittleEndian.PutUint64(b[n:], hi+ascii)
+	binary.LittleEndian.PutUint64(b[n+8:], lo+ascii)
+	if skip > 0 {
+		b = b[:n+copy(b[n:], b[n+skip:])]
+	}
+	return b
+}
+
+// digits8 returns the eight decimal digits of v, below 10^8, one in each
+// byte of the word, the first in the lowest: 4 digits in each half, then 2
+// in each quarter, then 1 in each byte, the quotients by multiplications
+// that are exact in these ranges (n*10486>>20 is n/100 below 43,699;
+// n*103>>10 is n/10 below 179).
+func digits8(v uint32) uint64 {
+	x := uint64(v/1e4) | uint64(v%1e4)<<32
+	q := x * 10486 >> 20 & 0x0000007F0000007F
+	x = q | (x-q*100)<<16
+	q = x * 103 >> 10 & 0x000F000F000F000F
+	return q | (x-q*10)<<8
+}
+
+// plain says which bytes AppendString copies as they are, whatever
+// follows: printable ASCII but the quote and the backslash, and every byte
+// of a multi-byte sequence but 0xED, which may start a surrogate. (Bytes
+// of invalid UTF-8 are copied too, as before.)
+var plain = func() (p [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		p[c] = c != '"' && c != '\\' && c != 0xED
+	}
+	return p
+}()
 
 // AppendString appends s as a JSON string the way JSON.stringify does.
 // s is WTF-8: a three-byte surrogate sequence stands for an unpaired UTF-16
 // surrogate received from a JavaScript peer, and is escaped as \uXXXX.
 func AppendString(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
 	b = append(b, '"')
+	if i == len(s) { // nothing to escape, as in every id in practice
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+		if plain[c] {
 			i++
 			continue
 		}
@@ -85,8 +173,7 @@ func AppendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+		i++ // 0xED that starts no surrogate: a code point from U+D000 to U+D7FF, or invalid
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

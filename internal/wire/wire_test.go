@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 )
 
@@ -37,9 +38,37 @@ func TestAppendEventRoundTrip(t *testing.T) {
 	}
 }
 
+// The protocol's events start with a written-out head; every other type or
+// action is encoded field by field, and both give the same bytes.
+func TestAppendEventHead(t *testing.T) {
+	for _, typ := range []string{"leader", "leader\n", "Leader", ""} {
+		for _, action := range []string{"request", "current", "accept", "withdraw", "Current", "curren", "", "re\"quest"} {
+			got := AppendEvent(nil, typ, action, "web-17", 12, "v", "b")
+			want := `{"type":` + string(AppendString(nil, typ)) + `,"action":` + string(AppendString(nil, action)) + `,"clientId":"web-17","epoch":12,"value":"v","takeover":"b"}`
+			if string(got) != want {
+				t.Errorf("AppendEvent(%q, %q) = %s, want %s", typ, action, got, want)
+			}
+		}
+	}
+}
+
 func TestCompareUTF16(t *testing.T) {
 	// U+1F600 is a surrogate pair, which UTF-16 puts before U+FFFF.
 	if Compare("\U0001F600", "\uFFFF") != -1 || Compare("\uFFFF", "\U0001F600") != 1 || Compare("x", "x") != 0 {
 		t.Error("Compare does not follow UTF-16 order")
+	}
+}
+
+// appendUint writes what strconv does, at every length and at the edges
+// of its groups.
+func TestAppendUint(t *testing.T) {
+	us := []uint64{0, 1, 9, 10, 99, 100, 9999, 10000, 1e8 - 1, 1e8, 1e8 + 1, 1e12, 1767225600000000, 1<<53 - 1, 1e16 - 1, 1e16, 1<<64 - 1}
+	for u := uint64(1); u < 1e19; u *= 7 {
+		us = append(us, u, u-1, u+1)
+	}
+	for _, u := range us {
+		if got, want := string(appendUint([]byte("x"), u)), "x"+strconv.FormatUint(u, 10); got != want {
+			t.Errorf("appendUint(%d) = %s, want %s", u, got, want)
+		}
 	}
 }
