@@ -310,7 +310,7 @@ type Machine struct {
 	pendingCurrent, pendingAccept bool
 	answerTimer                   timer
 	doubt                         timer                 // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
-	sent                          *[sentRing]sentRecord // with a lease only
+	sent                          *[sentRing]sentRecord // with a lease, from the first broadcast until it follows (setLeader)
 	bseq                          uint64                // broadcasts emitted
 	shown                         string                // leader last reported
 	shownHeld                     bool                  // leading last reported
@@ -329,12 +329,34 @@ type Machine struct {
 // still be acknowledged.
 const sentRing = 32
 
+// sentRecord is what Acked needs to know of one broadcast. term and gen
+// keep the low halves of the Machine's counters: a record is overwritten
+// long before they wrap around.
 type sentRecord struct {
-	seq    uint64
-	at     time.Time
-	term   uint64
-	gen    uint64
-	action Action
+	seq  uint64
+	at   time.Time
+	term uint32
+	gen  uint32
+	kind sentKind
+}
+
+// sentKind is what an acknowledgement of a broadcast can do.
+type sentKind uint8
+
+const (
+	sentOther    sentKind = iota // a withdrawal: nothing
+	sentElection                 // a request or an accept: make the election count
+	sentCurrent                  // a heartbeat: start or renew the lease
+)
+
+func sentKindOf(a Action) sentKind {
+	switch a {
+	case ActionRequest, ActionAccept:
+		return sentElection
+	case ActionCurrent:
+		return sentCurrent
+	}
+	return sentOther
 }
 
 // NewMachine returns a Machine for c. It does nothing until Start.
@@ -366,17 +388,7 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 		value:      c.Value,
 		preempt:    c.Preempt,
 		candidates: candidateSet{}, // empty; grows on the first candidate
-		sent:       sentFor(c.Lease),
 	}, nil
-}
-
-// sentFor returns the record of broadcasts a Machine with or without a
-// lease needs: none without.
-func sentFor(lease bool) *[sentRing]sentRecord {
-	if !lease {
-		return nil
-	}
-	return new([sentRing]sentRecord)
 }
 
 func leaseDuration(s Settings) time.Duration { return s.HeartbeatTimeout - s.ElectionTimeout/2 }
@@ -874,17 +886,20 @@ func (m *Machine) acked(now time.Time, seq uint64) {
 
 // ack applies the acknowledgement of broadcast seq.
 func (m *Machine) ack(now time.Time, seq uint64) {
+	if m.sent == nil {
+		return // nothing sent since the ring was let go (see setLeader)
+	}
 	r := &m.sent[seq%sentRing]
 	if r.seq != seq {
 		return
 	}
-	switch r.action {
-	case ActionRequest, ActionAccept:
-		if r.gen == m.gen && (m.election.on || m.quiet.pending()) {
+	switch r.kind {
+	case sentElection:
+		if r.gen == uint32(m.gen) && (m.election.on || m.quiet.pending()) {
 			m.electAcked = true
 		}
-	case ActionCurrent:
-		if !m.leading || r.term != m.term {
+	case sentCurrent:
+		if !m.leading || r.term != uint32(m.term) {
 			break
 		}
 		end := r.at.Add(m.LeaseDuration())
@@ -1148,6 +1163,13 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	m.reportDue = true
 	m.election.on = false
 	m.quiet.cancel()
+	if id != "" && id != m.id {
+		// A follower: no acknowledgement of what it sent can count any
+		// more (its election is over, it does not lead), so it lets the
+		// ring go until it next broadcasts; most members at rest are
+		// followers.
+		m.sent = nil
+	}
 	if m.leader != id {
 		m.leader = id
 		m.leaderEpoch, m.leaderValue = 0, ""
@@ -1276,8 +1298,11 @@ func (m *Machine) emitted(now time.Time, a Action) *Event {
 	}
 	m.bseq++
 	if m.lease {
+		if m.sent == nil {
+			m.sent = new([sentRing]sentRecord)
+		}
 		r := &m.sent[m.bseq%sentRing]
-		r.seq, r.at, r.action, r.term, r.gen = m.bseq, now, a, m.term, m.gen
+		r.seq, r.at, r.kind, r.term, r.gen = m.bseq, now, sentKindOf(a), uint32(m.term), uint32(m.gen)
 	}
 	m.out = append(m.out, Effect{})
 	ef := &m.out[len(m.out)-1]

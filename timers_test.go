@@ -48,3 +48,48 @@ func TestNextTimerSeesEveryTimer(t *testing.T) {
 		t.Fatalf("no timer on: nextTimer found %p, Next %v", got, m.Next())
 	}
 }
+
+// A leasing member keeps the record of its broadcasts (for Acked) only
+// while an acknowledgement can count: from its first broadcast until it
+// follows a leader. A follower at rest holds none; acknowledgements that
+// come after it let the record go are ignored; the next broadcast makes a
+// new one whose acknowledgements count again.
+func TestSentRecordOnlyWhileItCounts(t *testing.T) {
+	m, err := NewMachine(MachineConfig{ID: "b", Lease: true, Mode: ModeReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.sent != nil {
+		t.Fatal("a new Machine holds a broadcast record")
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out := m.Start(now)
+	if m.sent == nil || len(out.Effects) == 0 {
+		t.Fatalf("after its request (%v) the member holds no record", out.Effects)
+	}
+	req := out.Effects[0].Seq
+	now = now.Add(time.Second)
+	m.Receive(now, NewEvent(ActionCurrent, "a"))
+	if l, _ := m.Leader(); l != "a" || m.sent != nil {
+		t.Fatalf("following %q, the member holds a record: %v", l, m.sent != nil)
+	}
+	if out := m.Acked(now, req); len(out.Effects) != 0 || m.sent != nil {
+		t.Fatalf("a late acknowledgement did %v", out.Effects)
+	}
+	// a leaves; b elects, and its acknowledged request makes it win.
+	now = now.Add(time.Second)
+	out = m.Receive(now, NewEvent(ActionWithdraw, "a"))
+	var seq uint64
+	for _, e := range out.Effects {
+		if e.Kind == EffectBroadcast && e.Event.Action == ActionRequest {
+			seq = e.Seq
+		}
+	}
+	if seq == 0 || m.sent == nil {
+		t.Fatalf("electing again, effects %+v, record %v", out.Effects, m.sent != nil)
+	}
+	m.Acked(now, seq)
+	if !m.electAcked {
+		t.Fatal("the new election's acknowledged request does not count")
+	}
+}
