@@ -96,8 +96,9 @@ func FuzzAppendString(f *testing.F) {
 }
 
 // appendStringByRune is AppendString as it was written before its
-// table: rune by rune, escaping what JSON.stringify escapes. AppendString
-// must write the same bytes for every string.
+// table: it decides rune by rune what to escape (the escapes themselves are
+// AppendString's). AppendString must write the same bytes for every
+// string.
 func appendStringByRune(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -108,30 +109,13 @@ func appendStringByRune(b []byte, s string) []byte {
 			continue
 		}
 		if c < 0x80 {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
+			b = appendEscape(append(b, s[start:i]...), c)
 			i++
 			start = i
 			continue
 		}
 		if u, ok := surrogateAt(s, i); ok {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', hexDigits[u>>12], hexDigits[u>>8&0xf], hexDigits[u>>4&0xf], hexDigits[u&0xf])
+			b = appendSurrogate(append(b, s[start:i]...), u)
 			i += 3
 			start = i
 			continue
