@@ -95,35 +95,31 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
-// appendStringByRune is AppendString as it was written before its
-// table: it decides rune by rune what to escape (the escapes themselves are
-// AppendString's). AppendString must write the same bytes for every
-// string.
+// appendStringByRune is AppendString written rune by rune, a byte or a
+// code point at a time, without its table or its runs of plain bytes (the
+// escapes themselves are AppendString's). AppendString must write the same
+// bytes for every string.
 func appendStringByRune(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+		switch c := s[i]; {
+		case c < 0x20 || c == '"' || c == '\\':
+			b = appendEscape(b, c)
 			i++
-			continue
-		}
-		if c < 0x80 {
-			b = appendEscape(append(b, s[start:i]...), c)
+		case c < 0x80:
+			b = append(b, c)
 			i++
-			start = i
-			continue
+		default:
+			if u, ok := surrogateAt(s, i); ok {
+				b = appendSurrogate(b, u)
+				i += 3
+				continue
+			}
+			_, size := utf8.DecodeRuneInString(s[i:])
+			b = append(b, s[i:i+size]...)
+			i += size
 		}
-		if u, ok := surrogateAt(s, i); ok {
-			b = appendSurrogate(append(b, s[start:i]...), u)
-			i += 3
-			start = i
-			continue
-		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
 	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -375,28 +375,33 @@ func (p *parser) str() ([]byte, error) {
 	if !p.eat('"') {
 		return nil, p.syntax("expected a string")
 	}
-	start := p.i
-	for p.i < len(p.data) {
-		c := p.data[p.i]
+	// The loop works on locals, which stay in registers, and hands the
+	// position back to p wherever it leaves.
+	data, start := p.data, p.i
+	for i := start; i < len(data); {
+		c := data[i]
 		switch {
 		case c == '"':
-			s := p.data[start:p.i]
-			p.i++
-			return s, nil
+			p.i = i + 1
+			return data[start:i], nil
 		case c == '\\':
+			p.i = i
 			return p.strEscaped(start)
 		case c < 0x20:
+			p.i = i
 			return nil, p.syntax("control character in string")
 		case c < 0x80:
-			p.i++
+			i++
 		default:
-			r, size := utf8.DecodeRune(p.data[p.i:])
+			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
+				p.i = i
 				return nil, p.syntax("invalid UTF-8 in string")
 			}
-			p.i += size
+			i += size
 		}
 	}
+	p.i = len(data)
 	return nil, p.syntax("unterminated string")
 }
 
