@@ -436,13 +436,8 @@ func (m *Machine) Epoch() uint64 {
 	if !m.lease {
 		return 0
 	}
-	switch l := m.shownLeader(); {
-	case l == "":
-		return 0
-	case l == m.id:
-		return m.epoch
-	}
-	return m.leaderEpoch
+	_, ep, _ := m.showing()
+	return ep
 }
 
 // Value returns the known leader's value ("" when none is known or it set
@@ -451,13 +446,8 @@ func (m *Machine) Value() string {
 	if !m.lease {
 		return ""
 	}
-	switch l := m.shownLeader(); {
-	case l == "":
-		return ""
-	case l == m.id:
-		return m.value
-	}
-	return m.leaderValue
+	_, _, v := m.showing()
+	return v
 }
 
 // LeaseEnd returns when the lease ends unless renewed, and false when the
@@ -605,20 +595,25 @@ func (m *Machine) shownLeader() string {
 	return m.leader
 }
 
+// showing returns, for a leasing member, the leader it shows (itself only
+// while it holds the lease), with that leader's epoch and value: what
+// Leader, Epoch and Value return and report reports.
+func (m *Machine) showing() (leader string, epoch uint64, value string) {
+	switch l := m.shownLeader(); l {
+	case "":
+		return "", 0, ""
+	case m.id:
+		return l, m.epoch, m.value
+	default:
+		return l, m.leaderEpoch, m.leaderValue
+	}
+}
+
 // report emits, for a leasing member, the changes of the leader and of
 // leadership that the step made, once each, leader first.
 func (m *Machine) report() {
 	m.reportDue = false
-	// shownLeader, Epoch and Value, from one look at the leader.
-	l, ep, v := m.leader, m.leaderEpoch, m.leaderValue
-	if l == m.id {
-		ep, v = m.epoch, m.value
-		if !m.held {
-			l, ep, v = "", 0, ""
-		}
-	} else if l == "" {
-		ep, v = 0, ""
-	}
+	l, ep, v := m.showing()
 	if l != m.shown || ep != m.shownEpoch || v != m.shownValue {
 		m.shown, m.shownEpoch, m.shownValue = l, ep, v
 		m.out = append(m.out, Effect{Kind: EffectLeader, Leader: l, Epoch: ep, Value: v})
