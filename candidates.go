@@ -41,12 +41,32 @@ var candidateSeed = func() uint64 {
 	return h.Sum64() // a Hash's zero value takes a random seed
 }()
 
-// hashID hashes s with candidateSeed, 8 bytes at a time (wyhash's mixing).
+// hashID hashes s with candidateSeed, 8 bytes at a time (wyhash's
+// mixing).
 func hashID(s string) uint64 {
-	const k0, k1, k2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
-	h := candidateSeed ^ k0 ^ uint64(len(s))*k1
+	if short(s) {
+		return hashShort(s)
+	}
+	return hashAny(s)
+}
+
+// short reports whether s is of the length hashShort takes, that of most
+// ids.
+func short(s string) bool { return len(s) >= 4 && len(s) <= 8 }
+
+// hashShort is hashAny for ids of 4 to 8 bytes, small enough to inline.
+func hashShort(s string) uint64 {
+	n := len(s)
+	return mix(uint64(load32(s, 0))<<32|uint64(load32(s, n-4))^hashK2, candidateSeed^hashK0^uint64(n)*hashK1^hashK1)
+}
+
+const hashK0, hashK1, hashK2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+
+// hashAny is hashID for ids of any length.
+func hashAny(s string) uint64 {
+	h := candidateSeed ^ hashK0 ^ uint64(len(s))*hashK1
 	for len(s) > 8 {
-		h = mix(le64(s)^k1, h^k2)
+		h = mix(le64(s)^hashK1, h^hashK2)
 		s = s[8:]
 	}
 	// The last 0 to 8 bytes, read as wyhash reads them: two words that
@@ -54,17 +74,17 @@ func hashID(s string) uint64 {
 	var t uint64
 	switch n := len(s); {
 	case n >= 4:
-		t = uint64(le32(s))<<32 | uint64(le32(s[n-4:]))
+		t = uint64(load32(s, 0))<<32 | uint64(load32(s, n-4))
 	case n > 0:
 		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 	}
-	return mix(t^k2, h^k1)
+	return mix(t^hashK2, h^hashK1)
 }
 
-// le32 reads the first 4 bytes of s, which must have them, as one
-// little-endian word.
-func le32(s string) uint32 {
-	_ = s[3]
+// load32 reads the 4 bytes of s at i, which it must have, as one
+// little-endian word (one load where the CPU allows).
+func load32(s string, i int) uint32 {
+	s = s[i : i+4]
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
@@ -105,6 +125,31 @@ func (c *candidateSet) Has(id string) bool {
 		return false
 	}
 	return c.slots[c.find(id, hashID(id))].tag != 0
+}
+
+// surelyHas reports whether id is in the set, where that is quick to
+// tell: for an id of 4 to 8 bytes, most ids, it hashes and compares
+// without a call. False means that id is not in the set or that Has must
+// say.
+func (c *candidateSet) surelyHas(id string) bool {
+	if c.n == 0 || !short(id) {
+		return false
+	}
+	h := hashShort(id)
+	mask := uint64(len(c.slots) - 1)
+	tag := tagOf(h)
+	n := len(id)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &c.slots[i]
+		if s.tag == 0 {
+			return false
+		}
+		// Two ids of the same 4 to 8 bytes are equal if their first and
+		// last four bytes are.
+		if s.tag == tag && len(s.id) == n && load32(s.id, 0) == load32(id, 0) && load32(s.id, n-4) == load32(id, n-4) {
+			return true
+		}
+	}
 }
 
 // Add adds id, which must not be in the set.

@@ -58,6 +58,14 @@ func TestCandidateSetIsASet(t *testing.T) {
 				if got := c.Has(id); got != model[id] {
 					t.Fatalf("seed %d step %d: Has(%q) = %v, want %v", seed, step, id, got, model[id])
 				}
+				// surelyHas is exact for ids of 4 to 8 bytes, and never
+				// claims an id that is not there; a copy of the id, other
+				// bytes in memory, is the same id.
+				for _, id := range []string{id, strings.Clone(id)} {
+					if got, want := c.surelyHas(id), model[id] && short(id); got != want {
+						t.Fatalf("seed %d step %d: surelyHas(%q) = %v, want %v", seed, step, id, got, want)
+					}
+				}
 			default:
 				c.Clear()
 				clear(model)
@@ -124,6 +132,41 @@ func TestHashIDReadsEveryByte(t *testing.T) {
 				t.Fatalf("length %d: changing byte %d hashes as changing byte %d", n, i, j)
 			}
 			seen[h] = i
+		}
+	}
+}
+
+// hashShort, the inlined hash of ids of 4 to 8 bytes, is the hash of any
+// other length's.
+func TestHashShortIsHashAny(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 4; n <= 8; n++ {
+		for range 2000 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			if s := string(b); hashShort(s) != hashAny(s) || hashID(s) != hashAny(s) {
+				t.Fatalf("%q: hashShort %#x, hashID %#x, hashAny %#x", s, hashShort(s), hashID(s), hashAny(s))
+			}
+		}
+	}
+}
+
+// A slot whose tag matches is the id only if every byte does: a lookup
+// compares the ids, so two ids whose hashes share a tag stay apart. The
+// table is forged with such a slot, as a hash collision would make it.
+func TestCandidateSetTagCollision(t *testing.T) {
+	for _, pair := range [][2]string{{"m-00001", "m-00002"}, {"abcd", "abce"}, {"abcdefgh", "zbcdefgh"}, {"abcdefgh", "abcdefgi"}, {"abcdefghij", "abcdefghik"}} {
+		held, asked := pair[0], pair[1]
+		var c candidateSet
+		c.Add(held)
+		h := hashID(asked)
+		c.Clear()
+		c.slots[c.find(asked, h)] = candidateSlot{tag: tagOf(h), id: held}
+		c.n = 1
+		if c.Has(asked) || c.surelyHas(asked) {
+			t.Errorf("%q is taken for %q, held in its slot with its tag", asked, held)
 		}
 	}
 }
