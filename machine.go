@@ -161,9 +161,9 @@ type Output struct {
 // its creation order, which breaks ties between timers due at the same
 // instant exactly as JavaScript timers do.
 type timer struct {
-	at  time.Time
+	on  bool // first: Next reads it of the election timer in Machine's second cache line
 	seq uint64
-	on  bool
+	at  time.Time
 }
 
 // Machine is the election protocol of one member as a pure state machine.
@@ -240,40 +240,44 @@ type timer struct {
 //
 // A Machine is not safe for concurrent use.
 type Machine struct {
+	// First, in two cache lines, what a step that changes nothing reads
+	// (ReceiveEffects's first test, then Next): in an election storm the
+	// members are stepped one after another, each one a cache miss away.
+	lease      bool
+	started    bool
+	closed     bool
+	leading    bool // the reference's isLeader: this member won and heartbeats
+	candidates candidateSet
+	out        []Effect
+	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
+	// fires first, unless nextOf is not this Machine: nil when a timer
+	// was armed or moved since, or a copy's, which does not trust a
+	// pointer into the original. See nextTimer and arm.
+	nextAt   time.Time
+	nextT    *timer
+	nextOf   *Machine
+	election timer // the reference's electionTimeout, the storm's next timer
+
 	id       string
 	s        Settings
 	observer bool
 	mode     ElectionMode
 	rng      uint64
-	lease    bool
-
-	started bool
-	closed  bool
-	leading bool   // the reference's isLeader: this member won and heartbeats
-	leader  string // known leader, "" for none
+	leader   string // known leader, "" for none
 
 	// abstain: after Resign or a lapsed lease, do not stand for election until a
 	// leader is heard or the heartbeat timeout passes.
 	abstain bool
 
-	candidates candidateSet
-	best       string // smallest candidate, valid unless bestDirty
-	bestDirty  bool
-	worst      string // after a trim, the largest candidate kept: larger ids are dropped
-	worstOK    bool
+	best      string // smallest candidate, valid unless bestDirty
+	bestDirty bool
+	worst     string // after a trim, the largest candidate kept: larger ids are dropped
+	worstOK   bool
 
-	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
-	// fires first, unless nextOf is not this Machine: nil when a timer
-	// was armed or moved since, or a copy's, which does not trust a
-	// pointer into the original. See nextTimer and arm.
-	nextAt time.Time
-	nextT  *timer
-	nextOf *Machine
 	// timers' list, made once by the Machine at timersOf.
 	timerList [8]*timer
 	timersOf  *Machine
 
-	election    timer // the reference's electionTimeout
 	heartbeat   timer // the reference's leaderHeartbeat interval
 	beatTimeout timer // the reference's heartbeatTimeout
 	quiet       quietState
@@ -318,8 +322,6 @@ type Machine struct {
 	// setLeader, raiseEpoch and ack change it in a timer or acknowledgement
 	// step, which skip report without it; every other step reports.
 	reportDue bool
-
-	out []Effect
 }
 
 // sentRing is how many recent broadcasts a leasing Machine remembers for
