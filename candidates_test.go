@@ -248,11 +248,14 @@ func TestNextOfACopy(t *testing.T) {
 
 // ReceiveEffects is Receive without the deadline: two twin Machines fed the
 // same events, valid and not, one through each, make the same effects and
-// keep the same deadline, and an invalid event from a candidate already
-// held changes nothing (the storm's fast path asks no validity).
+// keep the same deadline, which has not moved when ReceiveEffects says so;
+// and an invalid event from a candidate already held changes nothing (the
+// storm's fast path asks no validity). The ids are of lengths on both sides
+// of the fast path's 4 to 8 bytes.
 func TestReceiveEffectsIsReceive(t *testing.T) {
-	ids := []string{"a", "b", "c", "d", "e"}
+	ids := []string{"a", "bb-1", "c", "d-000002", "e-0000003"}
 	actions := []Action{ActionRequest, ActionAccept, ActionAccept, ActionCurrent, ActionWithdraw}
+	fast := 0
 	for seed := range uint64(100) {
 		rng := rand.New(rand.NewPCG(seed, 12))
 		cfg := MachineConfig{ID: "c", Mode: []ElectionMode{ModeReference, ModeQuiet}[seed%2], Lease: seed%4 >= 2, Seed: seed}
@@ -282,13 +285,23 @@ func TestReceiveEffectsIsReceive(t *testing.T) {
 			before := a.candidates.Len()
 			out := a.Receive(now, e)
 			want := slices.Clone(out.Effects)
-			got := b.ReceiveEffects(now, &e)
+			nextBefore := b.Next()
+			got, moved := b.ReceiveEffects(now, &e)
 			if !slices.EqualFunc(got, want, func(x, y Effect) bool { return x == y }) || !b.Next().Equal(out.Next) {
 				t.Fatalf("seed %d step %d (%+v): ReceiveEffects %+v next %v; Receive %+v next %v", seed, step, e, got, b.Next(), want, out.Next)
+			}
+			if !moved && (b.Next() != nextBefore || len(got) > 0) {
+				t.Fatalf("seed %d step %d (%+v): ReceiveEffects says the deadline did not move, but it went from %v to %v with effects %+v", seed, step, e, nextBefore, b.Next(), got)
+			}
+			if !moved {
+				fast++
 			}
 			if e.Validate() != nil && (len(want) > 0 || a.candidates.Len() != before) {
 				t.Fatalf("seed %d step %d: the invalid %+v changed the machine (effects %+v, held candidate %v)", seed, step, e, want, held)
 			}
 		}
+	}
+	if fast == 0 {
+		t.Fatal("no delivery took the fast path")
 	}
 }

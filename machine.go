@@ -698,17 +698,18 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 
 // ReceiveEffects is Receive for a caller that delivers many events, such
 // as a simulation or a benchmark: it applies *e exactly as Receive does and
-// returns only the effects, which are valid until the next method call;
-// the deadline is Next, which is cheap while no timer changed. It does not
-// keep e. In such a loop most deliveries change nothing, and there Receive's
-// copying in of the event and out of the Output is most of the cost.
-func (m *Machine) ReceiveEffects(now time.Time, e *Event) []Effect {
+// returns the effects, which are valid until the next method call, and
+// whether the deadline may have moved; when it has not, Next is what it
+// was. It does not keep e. In such a loop most deliveries change nothing,
+// and there Receive's copying in of the event and out of the Output, and
+// the reading of the deadline, are most of the cost.
+func (m *Machine) ReceiveEffects(now time.Time, e *Event) (effects []Effect, moved bool) {
 	if e.Action == ActionAccept && !m.lease && m.started && m.candidates.surelyHas(e.ClientID) {
 		// receive's first case, told without a call for most ids.
 		m.out = m.out[:0]
-		return m.out
+		return m.out, false
 	}
-	return m.receive(now, e)
+	return m.receive(now, e), true
 }
 
 // receive is the body of Receive and ReceiveEffects.

@@ -401,14 +401,19 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 			continue
 		}
 		// One queue entry per broadcast, delivered to every other member
-		// in member order, as compare.js does. Most deliveries change
-		// nothing: no effects, the same deadline.
+		// in member order, as compare.js does.
 		ev := &c.events[e.ev]
 		for j, m := range c.ms {
 			if j == int(e.who) {
 				continue
 			}
-			fx := m.ReceiveEffects(now, ev)
+			// Most deliveries change nothing, and ReceiveEffects says so:
+			// no effects, the same deadline, as the reference sets no
+			// timer then.
+			fx, moved := m.ReceiveEffects(now, ev)
+			if !moved {
+				continue
+			}
 			// The deadlines all come from the same arithmetic on t0, so
 			// == compares them exactly, and more cheaply than Equal.
 			if next := m.Next(); len(fx) > 0 || next != c.next[j] {
@@ -521,7 +526,7 @@ func header(w io.Writer, loadStart, loadEnd string) {
 			"- *follower heartbeat step*: the Manager's `Receive` of the leader's heartbeat against the reference's `receiveEvent`, each on its runtime's real timers (the reference clears and re-arms a Node timer; the Manager's driver moves its deadline later and wakes no goroutine).\n"+
 			"- *follower heartbeat, bytes to state*: a follower's whole path from the bytes it read to its state: decoding, counters, driver step and machine (`BenchmarkHeartbeat/follower-bytes-to-state`), against `receiveEvent(JSON.parse(bytes))`.\n"+
 			"- *leader heartbeat, timer to bytes*: a leader's path when its heartbeat is due: the machine's Tick, the driver's queue, the event encoded into the bytes handed to the bus, and the bus's acknowledgement stepped back in (`BenchmarkHeartbeat/leader-timer-to-bytes`), against the reference's interval callback broadcasting a current that the program encodes with `JSON.stringify`. Neither side counts its runtime's timer wheel.\n"+
-			"- *cold start*: N members starting at once with 10ms message latency, simulated in virtual time until the election is over, each broadcast delivered to every other member; both sides run the reference protocol and must send the same broadcasts and elect the same leader. Each side's harness is a binary heap of due events; bellwether's delivers with `Machine.ReceiveEffects` and reads the deadline with `Next`. These are storms of N² accepts, almost all of a candidate already known; bellwether's answer to the storm is to have none: its default quiet mode elects 100 members with about a dozen broadcasts instead of 10,001 (next section).")
+			"- *cold start*: N members starting at once with 10ms message latency, simulated in virtual time until the election is over, each broadcast delivered to every other member; both sides run the reference protocol and must send the same broadcasts and elect the same leader. Each side's harness is a binary heap of due events; bellwether's delivers with `Machine.ReceiveEffects` and reads the deadline with `Next` when ReceiveEffects says it may have moved (as the reference's harness does work only when a timer is set). These are storms of N² accepts, almost all of a candidate already known; bellwether's answer to the storm is to have none: its default quiet mode elects 100 members with about a dozen broadcasts instead of 10,001 (next section).")
 }
 
 // section writes a Markdown section: its heading and paragraphs.
