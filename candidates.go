@@ -54,10 +54,15 @@ func hashID(s string) uint64 {
 // ids.
 func short(s string) bool { return len(s) >= 4 && len(s) <= 8 }
 
-// hashShort is hashAny for ids of 4 to 8 bytes, small enough to inline.
+// hashShort is hashAny for ids of 4 to 8 bytes.
 func hashShort(s string) uint64 {
-	n := len(s)
-	return mix(uint64(load32(s, 0))<<32|uint64(load32(s, n-4))^hashK2, candidateSeed^hashK0^uint64(n)*hashK1^hashK1)
+	return hashWords(len(s), load32(s, 0), load32(s, len(s)-4))
+}
+
+// hashWords is hashShort of an id of n bytes whose first and last four
+// are a and b; it is small enough to inline.
+func hashWords(n int, a, b uint32) uint64 {
+	return mix(uint64(a)<<32|uint64(b)^hashK2, candidateSeed^hashK0^uint64(n)*hashK1^hashK1)
 }
 
 const hashK0, hashK1, hashK2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
@@ -135,10 +140,11 @@ func (c *candidateSet) surelyHas(id string) bool {
 	if c.n == 0 || !short(id) {
 		return false
 	}
-	h := hashShort(id)
+	n := len(id)
+	a, b := load32(id, 0), load32(id, n-4)
+	h := hashWords(n, a, b)
 	mask := uint64(len(c.slots) - 1)
 	tag := tagOf(h)
-	n := len(id)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &c.slots[i]
 		if s.tag == 0 {
@@ -146,7 +152,7 @@ func (c *candidateSet) surelyHas(id string) bool {
 		}
 		// Two ids of the same 4 to 8 bytes are equal if their first and
 		// last four bytes are.
-		if s.tag == tag && len(s.id) == n && load32(s.id, 0) == load32(id, 0) && load32(s.id, n-4) == load32(id, n-4) {
+		if s.tag == tag && len(s.id) == n && load32(s.id, 0) == a && load32(s.id, n-4) == b {
 			return true
 		}
 	}
