@@ -122,3 +122,80 @@ func TestHealthReportsFailure(t *testing.T) {
 		t.Fatalf("Health() after Close = %v", b.Health())
 	}
 }
+
+func TestPushReportsDrop(t *testing.T) {
+	b := New(2)
+	for i, want := range []bool{false, false, true, true} {
+		if got := b.Push([]byte(fmt.Sprint(i))); got != want {
+			t.Fatalf("Push #%d reported a drop: %v, want %v", i, got, want)
+		}
+	}
+	b.Close()
+	if b.Push([]byte("after close")) {
+		t.Fatal("Push after Close reported a drop")
+	}
+}
+
+func TestHoldKeepsMessagesUntilReleased(t *testing.T) { synctest.Test(t, testHold) }
+
+func testHold(t *testing.T) {
+	b := New(8)
+	b.Hold(true)
+	b.Push([]byte("a"))
+	got := make(chan string, 1)
+	go func() {
+		msg, err := b.Pop(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- string(msg)
+	}()
+	synctest.Wait()
+	select {
+	case m := <-got:
+		t.Fatalf("Pop returned %q while held", m)
+	default:
+	}
+	// A message arriving while held does not release the waiting Pop.
+	b.Push([]byte("b"))
+	synctest.Wait()
+	select {
+	case m := <-got:
+		t.Fatalf("Pop returned %q while held", m)
+	default:
+	}
+	b.Hold(false)
+	if m := <-got; m != "a" {
+		t.Fatalf("Pop after the hold = %q, want a", m)
+	}
+	// A failure waits behind the held messages too.
+	b.Hold(true)
+	boom := errors.New("boom")
+	b.Fail(boom)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if msg, err := b.Pop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Pop while held = %q, %v; want it to wait out its ctx", msg, err)
+	}
+	b.Hold(false)
+	if msg, err := b.Pop(context.Background()); err != nil || string(msg) != "b" {
+		t.Fatalf("Pop = %q, %v; want the buffered b before the failure", msg, err)
+	}
+	if _, err := b.Pop(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Pop = %v, want the failure", err)
+	}
+	// Close ends a held Pop.
+	c := New(8)
+	c.Hold(true)
+	c.Push([]byte("lost"))
+	errs := make(chan error, 1)
+	go func() {
+		_, err := c.Pop(context.Background())
+		errs <- err
+	}()
+	synctest.Wait()
+	c.Close()
+	if err := <-errs; !errors.Is(err, bellwether.ErrClosed) {
+		t.Fatalf("held Pop after Close = %v, want ErrClosed", err)
+	}
+}
