@@ -157,6 +157,32 @@ func TestPauseConn(t *testing.T) {
 	})
 }
 
+// A member that joins a paused Transport is paused too: it sends nothing
+// and reads nothing until Resume, while what is sent to it arrives.
+func TestJoinWhilePaused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ta, tb := twoTransports(t)
+		b := join(t, tb, "g")
+		ta.Pause()
+		a := join(t, ta, "g")
+		send(t, a, "from a")
+		send(t, b, "from b")
+		if got := drain(t, b); len(got) != 0 {
+			t.Fatalf("b heard %q from a member that joined paused", got)
+		}
+		if got := drain(t, a); len(got) != 0 {
+			t.Fatalf("a member that joined paused read %q", got)
+		}
+		ta.Resume()
+		if got := drain(t, b); !slices.Equal(got, []string{"from a"}) {
+			t.Fatalf("b heard %q after the resume, want [from a]", got)
+		}
+		if got := drain(t, a); !slices.Equal(got, []string{"from b"}) {
+			t.Fatalf("a heard %q after the resume, want [from b]", got)
+		}
+	})
+}
+
 func TestLossIsSeeded(t *testing.T) {
 	run := func(seed uint64) (heard []string, stats mem.Stats) {
 		synctest.Test(t, func(t *testing.T) {
