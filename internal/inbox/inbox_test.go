@@ -138,35 +138,44 @@ func TestPushReportsDrop(t *testing.T) {
 
 func TestHoldKeepsMessagesUntilReleased(t *testing.T) { synctest.Test(t, testHold) }
 
+// popped is what a Pop on a goroutine of its own returned.
+type popped struct {
+	msg []byte
+	err error
+}
+
+// popLater runs Pop on a goroutine of its own, in the test's bubble.
+func popLater(b *Inbox) <-chan popped {
+	ch := make(chan popped, 1)
+	go func() {
+		msg, err := b.Pop(context.Background())
+		ch <- popped{msg, err}
+	}()
+	return ch
+}
+
+// waiting fails the test if the Pop behind ch has returned.
+func waiting(t *testing.T, ch <-chan popped, why string) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case p := <-ch:
+		t.Fatalf("Pop returned %q, %v %s", p.msg, p.err, why)
+	default:
+	}
+}
+
 func testHold(t *testing.T) {
 	b := New(8)
 	b.Hold(true)
 	b.Push([]byte("a"))
-	got := make(chan string, 1)
-	go func() {
-		msg, err := b.Pop(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		got <- string(msg)
-	}()
-	synctest.Wait()
-	select {
-	case m := <-got:
-		t.Fatalf("Pop returned %q while held", m)
-	default:
-	}
-	// A message arriving while held does not release the waiting Pop.
+	got := popLater(b)
+	waiting(t, got, "while held")
 	b.Push([]byte("b"))
-	synctest.Wait()
-	select {
-	case m := <-got:
-		t.Fatalf("Pop returned %q while held", m)
-	default:
-	}
+	waiting(t, got, "when a message arrived while held")
 	b.Hold(false)
-	if m := <-got; m != "a" {
-		t.Fatalf("Pop after the hold = %q, want a", m)
+	if p := <-got; p.err != nil || string(p.msg) != "a" {
+		t.Fatalf("Pop after the hold = %q, %v; want a", p.msg, p.err)
 	}
 	// A failure waits behind the held messages too.
 	b.Hold(true)
@@ -188,14 +197,10 @@ func testHold(t *testing.T) {
 	c := New(8)
 	c.Hold(true)
 	c.Push([]byte("lost"))
-	errs := make(chan error, 1)
-	go func() {
-		_, err := c.Pop(context.Background())
-		errs <- err
-	}()
-	synctest.Wait()
+	closed := popLater(c)
+	waiting(t, closed, "while held")
 	c.Close()
-	if err := <-errs; !errors.Is(err, bellwether.ErrClosed) {
-		t.Fatalf("held Pop after Close = %v, want ErrClosed", err)
+	if p := <-closed; !errors.Is(p.err, bellwether.ErrClosed) {
+		t.Fatalf("held Pop after Close = %q, %v; want ErrClosed", p.msg, p.err)
 	}
 }
