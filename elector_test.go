@@ -492,11 +492,12 @@ func TestElectorCloseWaitsForTheJobBeforeWithdrawing(t *testing.T) {
 		if !slices.Equal(got, []string{"job stopped", "withdrawal heard"}) {
 			t.Fatalf("order = %q", got)
 		}
-		// Close with an expired context returns its error.
 		closeAll(t, watcher)
 	})
 }
 
+// Close with an expired context returns its error, and a later Close
+// waits, under its own context, for the job to return.
 func TestElectorCloseTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBus()

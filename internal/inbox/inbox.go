@@ -1,5 +1,6 @@
-// Package inbox is the bounded receive queue that the local, udp, nats,
-// redis and postgres transports give each Conn.
+// Package inbox is the bounded receive queue that every bus (mem, local,
+// udp, and through internal/pubsub nats, redis, postgres and mqtt) gives
+// each Conn.
 package inbox
 
 import (
@@ -20,6 +21,7 @@ type Inbox struct {
 	head, n int
 	size    int
 	closed  bool
+	held    bool          // set by Hold: Pop hands nothing out
 	failed  error         // set by Fail: returned once the buffer is empty
 	ready   chan struct{} // capacity 1; poked when a message arrives
 	done    chan struct{} // closed by close
@@ -31,12 +33,13 @@ func New(size int) *Inbox {
 	return &Inbox{size: size, ready: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// Push queues msg, which the Inbox then owns. It never blocks.
-func (b *Inbox) Push(msg []byte) {
+// Push queues msg, which the Inbox then owns. It never blocks. It reports
+// whether it dropped the oldest message to make room (counted in Dropped).
+func (b *Inbox) Push(msg []byte) (dropped bool) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return
+		return false
 	}
 	if b.n == len(b.buf) {
 		if len(b.buf) < b.size {
@@ -50,12 +53,28 @@ func (b *Inbox) Push(msg []byte) {
 			b.head = (b.head + 1) % len(b.buf)
 			b.n--
 			b.dropped.Add(1)
+			dropped = true
 		}
 	}
 	b.buf[(b.head+b.n)%len(b.buf)] = msg
 	b.n++
 	b.mu.Unlock()
 	b.poke()
+	return dropped
+}
+
+// Hold(true) makes Pop wait as though the Inbox were empty, while Push
+// goes on queueing (and dropping the oldest when full), and a failure
+// waits behind the held messages; Hold(false) hands them out again. A
+// paused member (transport/mem) is held: it reads nothing, yet what is
+// sent to it arrives.
+func (b *Inbox) Hold(on bool) {
+	b.mu.Lock()
+	b.held = on
+	b.mu.Unlock()
+	if !on {
+		b.poke()
+	}
 }
 
 func (b *Inbox) poke() {
@@ -65,9 +84,10 @@ func (b *Inbox) poke() {
 	}
 }
 
-// Pop returns the oldest message, waiting until one arrives, ctx is done
-// (ctx.Err()), the Inbox is closed (bellwether.ErrClosed), or it has failed
-// and holds no more messages (the error given to Fail).
+// Pop returns the oldest message, waiting until one arrives (and no Hold
+// is on), ctx is done (ctx.Err()), the Inbox is closed
+// (bellwether.ErrClosed), or it has failed and holds no more messages (the
+// error given to Fail).
 func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 	for {
 		b.mu.Lock()
@@ -75,7 +95,7 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 			b.mu.Unlock()
 			return nil, bellwether.ErrClosed
 		}
-		if b.n > 0 {
+		if b.n > 0 && !b.held {
 			msg := b.buf[b.head]
 			b.buf[b.head] = nil
 			b.head = (b.head + 1) % len(b.buf)
@@ -87,7 +107,7 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 			}
 			return msg, nil
 		}
-		if b.failed != nil {
+		if b.failed != nil && b.n == 0 {
 			err := b.failed
 			b.mu.Unlock()
 			b.poke() // wake the next waiting Pop, which fails too

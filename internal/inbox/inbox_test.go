@@ -122,3 +122,85 @@ func TestHealthReportsFailure(t *testing.T) {
 		t.Fatalf("Health() after Close = %v", b.Health())
 	}
 }
+
+func TestPushReportsDrop(t *testing.T) {
+	b := New(2)
+	for i, want := range []bool{false, false, true, true} {
+		if got := b.Push([]byte(fmt.Sprint(i))); got != want {
+			t.Fatalf("Push #%d reported a drop: %v, want %v", i, got, want)
+		}
+	}
+	b.Close()
+	if b.Push([]byte("after close")) {
+		t.Fatal("Push after Close reported a drop")
+	}
+}
+
+func TestHoldKeepsMessagesUntilReleased(t *testing.T) { synctest.Test(t, testHold) }
+
+// popped is what a Pop on a goroutine of its own returned.
+type popped struct {
+	msg []byte
+	err error
+}
+
+// popLater runs Pop on a goroutine of its own, in the test's bubble.
+func popLater(b *Inbox) <-chan popped {
+	ch := make(chan popped, 1)
+	go func() {
+		msg, err := b.Pop(context.Background())
+		ch <- popped{msg, err}
+	}()
+	return ch
+}
+
+// waiting fails the test if the Pop behind ch has returned.
+func waiting(t *testing.T, ch <-chan popped, why string) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case p := <-ch:
+		t.Fatalf("Pop returned %q, %v %s", p.msg, p.err, why)
+	default:
+	}
+}
+
+func testHold(t *testing.T) {
+	b := New(8)
+	b.Hold(true)
+	b.Push([]byte("a"))
+	got := popLater(b)
+	waiting(t, got, "while held")
+	b.Push([]byte("b"))
+	waiting(t, got, "when a message arrived while held")
+	b.Hold(false)
+	if p := <-got; p.err != nil || string(p.msg) != "a" {
+		t.Fatalf("Pop after the hold = %q, %v; want a", p.msg, p.err)
+	}
+	// A failure waits behind the held messages too.
+	b.Hold(true)
+	boom := errors.New("boom")
+	b.Fail(boom)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if msg, err := b.Pop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Pop while held = %q, %v; want it to wait out its ctx", msg, err)
+	}
+	b.Hold(false)
+	if msg, err := b.Pop(context.Background()); err != nil || string(msg) != "b" {
+		t.Fatalf("Pop = %q, %v; want the buffered b before the failure", msg, err)
+	}
+	if _, err := b.Pop(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Pop = %v, want the failure", err)
+	}
+	// Close ends a held Pop.
+	c := New(8)
+	c.Hold(true)
+	c.Push([]byte("lost"))
+	closed := popLater(c)
+	waiting(t, closed, "while held")
+	c.Close()
+	if p := <-closed; !errors.Is(p.err, bellwether.ErrClosed) {
+		t.Fatalf("held Pop after Close = %q, %v; want ErrClosed", p.msg, p.err)
+	}
+}

@@ -24,6 +24,7 @@ package mem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/inbox"
 	"github.com/bellwether-go/bellwether/internal/minheap"
 )
 
@@ -292,18 +294,12 @@ func (h *Hub) deliverLocked(from, to *Conn, msg []byte) {
 		h.stats.Partitioned++
 		return
 	}
-	if len(to.inbox) >= h.buffer {
-		// Drop the oldest: a member that catches up hears the newest.
+	// When full, the inbox drops the oldest: a member that catches up
+	// hears the newest.
+	if to.in.Push(append(make([]byte, 0, len(msg)), msg...)) {
 		h.stats.Overflowed++
-		to.dropped++
-		to.inbox[0] = nil
-		to.inbox = to.inbox[1:]
 	}
-	to.inbox = append(to.inbox, append(make([]byte, 0, len(msg)), msg...))
 	h.stats.Delivered++
-	if !to.pausedLocked() {
-		to.poke()
-	}
 }
 
 // Inject delivers a copy of msg to every member of group as a stranger on
@@ -426,12 +422,8 @@ func (t *Transport) Join(ctx context.Context, group string) (bellwether.Conn, er
 	if t.joinErr != nil {
 		return nil, fmt.Errorf("bellwether/mem: join %q: %w", group, t.joinErr)
 	}
-	c := &Conn{
-		t:      t,
-		group:  group,
-		notify: make(chan struct{}, 1),
-		done:   make(chan struct{}),
-	}
+	c := &Conn{t: t, group: group, in: inbox.New(h.buffer)}
+	c.in.Hold(c.pausedLocked())
 	h.groups[group] = append(h.groups[group], c)
 	t.conns = append(t.conns, c)
 	return c, nil
@@ -462,6 +454,9 @@ func (t *Transport) Pause() {
 	t.h.mu.Lock()
 	defer t.h.mu.Unlock()
 	t.paused = true
+	for _, c := range t.conns {
+		c.in.Hold(true)
+	}
 }
 
 // FailSends makes every Send of the transport's members, present and
@@ -501,14 +496,11 @@ var (
 type Conn struct {
 	t       *Transport
 	group   string
-	inbox   [][]byte // delivered, not yet read
-	outbox  [][]byte // sent while paused
+	in      *inbox.Inbox // delivered, not yet read; held while paused
+	outbox  [][]byte     // sent while paused
 	paused  bool
 	closed  bool
 	sendErr error // set by FailSends
-	dropped uint64
-	notify  chan struct{} // a token when inbox may have become readable
-	done    chan struct{} // closed by Close
 }
 
 // Group returns the member's group.
@@ -556,32 +548,11 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 // Recv returns the next message in the member's buffer, waiting for one
 // while the buffer is empty or the member is paused.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	h := c.t.h
-	for {
-		h.mu.Lock()
-		if c.closed {
-			h.mu.Unlock()
-			return nil, fmt.Errorf("bellwether/mem: recv: %w", bellwether.ErrClosed)
-		}
-		if !c.pausedLocked() && len(c.inbox) > 0 {
-			msg := c.inbox[0]
-			c.inbox[0] = nil
-			c.inbox = c.inbox[1:]
-			if len(c.inbox) > 0 {
-				c.poke() // for another waiting Recv
-			}
-			h.mu.Unlock()
-			return msg, nil
-		}
-		h.mu.Unlock()
-		select {
-		case <-c.notify:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-c.done:
-			return nil, fmt.Errorf("bellwether/mem: recv: %w", bellwether.ErrClosed)
-		}
+	msg, err := c.in.Pop(ctx)
+	if errors.Is(err, bellwether.ErrClosed) {
+		return nil, fmt.Errorf("bellwether/mem: recv: %w", err)
 	}
+	return msg, err
 }
 
 // Close leaves the group; unread and queued messages are lost. Later
@@ -599,6 +570,7 @@ func (c *Conn) Pause() {
 	c.t.h.mu.Lock()
 	defer c.t.h.mu.Unlock()
 	c.paused = true
+	c.in.Hold(true)
 }
 
 // Resume ends this member's own Pause; it stays paused while its
@@ -612,11 +584,7 @@ func (c *Conn) Resume() {
 
 // Dropped returns how many messages to this member were dropped, oldest
 // first, because its buffer was full.
-func (c *Conn) Dropped() uint64 {
-	c.t.h.mu.Lock()
-	defer c.t.h.mu.Unlock()
-	return c.dropped
-}
+func (c *Conn) Dropped() uint64 { return c.in.Dropped() }
 
 // FailSends makes every Send of this member fail with an error wrapping
 // err, sending nothing (counted in [Stats].Failed), until FailSends(nil);
@@ -660,9 +628,7 @@ func (c *Conn) resumedLocked() {
 	for _, m := range out {
 		c.t.h.broadcastLocked(c, m)
 	}
-	if len(c.inbox) > 0 {
-		c.poke()
-	}
+	c.in.Hold(false)
 }
 
 func (c *Conn) closeLocked() {
@@ -670,7 +636,7 @@ func (c *Conn) closeLocked() {
 		return
 	}
 	c.closed = true
-	close(c.done)
+	c.in.Close()
 	h := c.t.h
 	members := h.groups[c.group]
 	for i, m := range members {
@@ -690,12 +656,5 @@ func (c *Conn) closeLocked() {
 			break
 		}
 	}
-	c.inbox, c.outbox = nil, nil
-}
-
-func (c *Conn) poke() {
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
+	c.outbox = nil
 }

@@ -92,6 +92,15 @@ func numbered(prefix string, n int) []string {
 	return out
 }
 
+// hears fails the test unless what c can read now (drain) is want, in
+// order; who says whose reading it is, and when.
+func hears(t *testing.T, c *mem.Conn, who string, want ...string) {
+	t.Helper()
+	if got := drain(t, c); !slices.Equal(got, want) {
+		t.Fatalf("%s heard %q, want %q", who, got, want)
+	}
+}
+
 func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, ta, tb := twoTransports(t)
@@ -100,9 +109,7 @@ func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 		ta.Pause()
 		send(t, a, "a1", "a2", "a3")
 		send(t, b, "b1", "b2")
-		if got := drain(t, b); len(got) != 0 {
-			t.Fatalf("b heard %q from a paused member", got)
-		}
+		hears(t, b, "b, from a paused member")
 		// a's Recv waits while paused, though b's messages have arrived.
 		recvd := make(chan string, 2)
 		go func() {
@@ -125,13 +132,9 @@ func TestPauseQueuesAndFlushesInOrder(t *testing.T) {
 		if got := []string{<-recvd, <-recvd}; !slices.Equal(got, []string{"b1", "b2"}) {
 			t.Fatalf("a heard %q after resuming, want [b1 b2]", got)
 		}
-		if got := drain(t, b); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
-			t.Fatalf("b heard %q after a resumed, want [a1 a2 a3]", got)
-		}
+		hears(t, b, "b after a resumed", "a1", "a2", "a3")
 		send(t, a, "a4")
-		if got := drain(t, b); !slices.Equal(got, []string{"a4"}) {
-			t.Fatalf("b heard %q, want [a4]", got)
-		}
+		hears(t, b, "b", "a4")
 	})
 }
 
@@ -144,16 +147,28 @@ func TestPauseConn(t *testing.T) {
 		send(t, a1, "from a1")
 		send(t, a2, "from a2")
 		ta.Resume() // a1 stays paused on its own
-		if got := drain(t, b); !slices.Equal(got, []string{"from a2"}) {
-			t.Fatalf("b heard %q, want [from a2]", got)
-		}
+		hears(t, b, "b", "from a2")
 		a1.Resume()
-		if got := drain(t, b); !slices.Equal(got, []string{"from a1"}) {
-			t.Fatalf("b heard %q, want [from a1]", got)
-		}
-		if got := drain(t, a1); !slices.Equal(got, []string{"from a2"}) {
-			t.Fatalf("a1 heard %q, want [from a2]", got)
-		}
+		hears(t, b, "b", "from a1")
+		hears(t, a1, "a1", "from a2")
+	})
+}
+
+// A member that joins a paused Transport is paused too: it sends nothing
+// and reads nothing until Resume, while what is sent to it arrives.
+func TestJoinWhilePaused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ta, tb := twoTransports(t)
+		b := join(t, tb, "g")
+		ta.Pause()
+		a := join(t, ta, "g")
+		send(t, a, "from a")
+		send(t, b, "from b")
+		hears(t, b, "b, from a member that joined paused")
+		hears(t, a, "a, joined paused,")
+		ta.Resume()
+		hears(t, b, "b after the resume", "from a")
+		hears(t, a, "a after the resume", "from b")
 	})
 }
 
@@ -246,9 +261,7 @@ func TestDuplicate(t *testing.T) {
 		defer tb.Close()
 		a, b := join(t, ta, "g"), join(t, tb, "g")
 		send(t, a, "x", "y")
-		if got := drain(t, b); !slices.Equal(got, []string{"x", "x", "y", "y"}) {
-			t.Fatalf("heard %q, want each message twice", got)
-		}
+		hears(t, b, "b, each message twice", "x", "x", "y", "y")
 		hub.SetFaults(mem.Faults{Duplicate: 0.5})
 		send(t, a, numbered("m", 200)...)
 		got := drain(t, b)
@@ -352,9 +365,7 @@ func TestPartitionDropsCopiesInFlight(t *testing.T) {
 		send(t, a, "in flight")
 		hub.Partition([]*mem.Transport{ta})
 		time.Sleep(20 * time.Millisecond)
-		if got := drain(t, b); len(got) != 0 {
-			t.Fatalf("heard %q across a partition made while it was in flight", got)
-		}
+		hears(t, b, "b, across a partition made while it was in flight")
 	})
 }
 
@@ -368,16 +379,12 @@ func TestFullBufferDropsAndCounts(t *testing.T) {
 		a, stuck, live := join(t, ta, "g"), join(t, tb, "g"), join(t, tc, "g")
 		for i, m := range numbered("m", 20) {
 			send(t, a, m) // never blocks
-			if got := drain(t, live); !slices.Equal(got, []string{m}) {
-				t.Fatalf("message %d: live member heard %q", i, got)
-			}
+			hears(t, live, fmt.Sprintf("message %d: the live member", i), m)
 		}
 		if n := stuck.Dropped(); n != 12 {
 			t.Fatalf("stuck member dropped %d, want 12", n)
 		}
-		if got := drain(t, stuck); !slices.Equal(got, numbered("m", 20)[12:]) {
-			t.Fatalf("stuck member kept %q, want the last 8", got)
-		}
+		hears(t, stuck, "the stuck member, the last 8", numbered("m", 20)[12:]...)
 		if s := hub.Stats(); s.Overflowed != 12 || s.Delivered != 40 {
 			t.Fatalf("stats %+v", s)
 		}
@@ -394,9 +401,7 @@ func TestPausedMemberQueueIsBounded(t *testing.T) {
 		a.Pause()
 		send(t, a, numbered("m", 6)...)
 		a.Resume()
-		if got := drain(t, b); !slices.Equal(got, numbered("m", 6)[2:]) {
-			t.Fatalf("heard %q, want the last 4", got)
-		}
+		hears(t, b, "b, the last 4", numbered("m", 6)[2:]...)
 	})
 }
 
