@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -95,42 +94,5 @@ func TestRegister(t *testing.T) {
 			}()
 			transport.Register(bad.scheme, bad.example, bad.open)
 		}()
-	}
-}
-
-func TestCheckURL(t *testing.T) {
-	canceled, cancel := context.WithCancel(context.Background())
-	cancel()
-	u := func(s string) *url.URL {
-		t.Helper()
-		v, err := url.Parse(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	for _, c := range []struct {
-		name string
-		err  error
-		want string // "" for nil
-	}{
-		{"nil URL", transport.CheckURL(context.Background(), nil, "x", "x://h", "want x://h", "x"), "bellwether/x: FromURL needs a URL like x://h; got nil"},
-		{"ctx done", transport.CheckURL(canceled, u("x://h"), "x", "x://h", "want x://h", "x"), "bellwether/x: opening x://h: context canceled"},
-		{"good", transport.CheckURL(context.Background(), u("x://h"), "x", "x://h", "want x://h", "x"), ""},
-		{"other scheme", transport.CheckURL(context.Background(), u("y://h"), "x", "x://h", "want x://h", "x"), `bellwether/x: URL "y://h" has scheme "y"; want x://h`},
-		{"scheme: nil URL", transport.CheckScheme(nil, "s", "s://h", "use s://h", "s", "ss"), "bellwether/s: FromURL needs a URL like s://h; got nil"},
-		{"scheme: second", transport.CheckScheme(u("ss://h"), "s", "s://h", "use s://h", "s", "ss"), ""},
-		{"scheme: other", transport.CheckScheme(u("t://h"), "s", "s://h", "use s://h", "s", "ss"), `bellwether/s: URL "t://h" has scheme "t"; use s://h`},
-		{"no host", transport.CheckHost(u("s:///p"), "s", "use s://h"), `bellwether/s: URL "s:///p" has no host; use s://h`},
-		{"host", transport.CheckHost(u("s://h:1"), "s", "use s://h"), ""},
-		{"unreachable", transport.Unreachable("s", "h:1", errors.New("refused"), "s-server", "s-server -a %s -p %s"), "bellwether/s: cannot reach s at h:1: refused; is s-server running? start it with `s-server -a h -p 1`, or fix the URL"},
-	} {
-		got := ""
-		if c.err != nil {
-			got = c.err.Error()
-		}
-		if got != c.want {
-			t.Errorf("%s: error %q, want %q", c.name, got, c.want)
-		}
 	}
 }

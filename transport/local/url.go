@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
@@ -18,7 +19,7 @@ func init() {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
+	if err := busurl.Check(ctx, u, "local", "local://", "want local:// or local:///DIR", "local"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sync"
 
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
@@ -38,7 +39,7 @@ func Named(name string) *Hub {
 // The bus has no server to reach, so ctx is only checked; the options
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
-	if err := transport.CheckURL(ctx, u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
+	if err := busurl.Check(ctx, u, "mem", "mem://NAME", "want mem://NAME", "mem"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" {

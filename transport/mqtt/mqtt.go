@@ -16,6 +16,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
@@ -69,10 +70,10 @@ type Conn struct {
 // which fails at once if the broker refuses it or cannot be reached.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
 	const form = "mqtt://[user:password@]host:1883 (or mqtts://host:8883 for TLS)"
-	if err := transport.CheckScheme(u, "mqtt", "mqtt://127.0.0.1:1883", "use "+form, "mqtt", "mqtts"); err != nil {
+	if err := busurl.Scheme(u, "mqtt", "mqtt://127.0.0.1:1883", "use "+form, "mqtt", "mqtts"); err != nil {
 		return nil, err
 	}
-	if err := transport.CheckHost(u, "mqtt", "use "+form); err != nil {
+	if err := busurl.Host(u, "mqtt", "use "+form); err != nil {
 		return nil, err
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
@@ -96,10 +97,10 @@ func New(nc *natsgo.Conn, opts ...transport.Option) (*Transport, error) {
 // only the first connection. nats.go's asynchronous errors go to the
 // logger of transport.WithLogger.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if err := transport.CheckScheme(u, "nats", "nats://127.0.0.1:4222", "use nats://host:4222 (or tls://host:4222 for TLS)", "nats", "tls"); err != nil {
+	if err := busurl.Scheme(u, "nats", "nats://127.0.0.1:4222", "use nats://host:4222 (or tls://host:4222 for TLS)", "nats", "tls"); err != nil {
 		return nil, err
 	}
-	if err := transport.CheckHost(u, "nats", "use nats://host:4222"); err != nil {
+	if err := busurl.Host(u, "nats", "use nats://host:4222"); err != nil {
 		return nil, err
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
@@ -161,7 +162,7 @@ func dialError(where string, err error) error {
 			c.Close()
 		}
 	}
-	return transport.Unreachable("nats", where, err, "nats-server", "nats-server -a %s -p %s")
+	return busurl.Unreachable("nats", where, err, "nats-server", "nats-server -a %s -p %s")
 }
 
 func newTransport(nc *natsgo.Conn, owned bool, where string, log *slog.Logger) *Transport {

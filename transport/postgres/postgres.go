@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
@@ -92,7 +93,7 @@ type Conn struct {
 // sslmode=disable; unset parts come from the PG* environment variables
 // and libpq's defaults. ctx bounds only the first connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if err := transport.CheckScheme(u, "postgres", "postgres://user@127.0.0.1:5432/dbname?sslmode=disable", "use postgres://user:password@host:5432/dbname?sslmode=disable", "postgres", "postgresql"); err != nil {
+	if err := busurl.Scheme(u, "postgres", "postgres://user@127.0.0.1:5432/dbname?sslmode=disable", "use postgres://user:password@host:5432/dbname?sslmode=disable", "postgres", "postgresql"); err != nil {
 		return nil, err
 	}
 	cfg, err := pgconn.ParseConfig(u.String())

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bellwether-go/bellwether"
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/pubsub"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
@@ -103,10 +104,10 @@ func New(ctx context.Context, client *goredis.Client, opts ...transport.Option) 
 // go-redis options such as dial_timeout=3s. ctx bounds only the first
 // connection.
 func FromURL(ctx context.Context, u *url.URL, opts ...transport.Option) (*Transport, error) {
-	if err := transport.CheckScheme(u, "redis", "redis://127.0.0.1:6379/0", "use redis://[:password@]host:6379/0 (or rediss:// for TLS)", "redis", "rediss"); err != nil {
+	if err := busurl.Scheme(u, "redis", "redis://127.0.0.1:6379/0", "use redis://[:password@]host:6379/0 (or rediss:// for TLS)", "redis", "rediss"); err != nil {
 		return nil, err
 	}
-	if err := transport.CheckHost(u, "redis", "use redis://host:6379/0"); err != nil {
+	if err := busurl.Host(u, "redis", "use redis://host:6379/0"); err != nil {
 		return nil, err
 	}
 	opt, err := goredis.ParseURL(u.String())
@@ -146,7 +147,7 @@ func dialError(where string, err error) error {
 	case strings.Contains(msg, "DB index is out of range"):
 		return fmt.Errorf("bellwether/redis: redis at %s has no such database: %w; use a database number below the server's `databases` setting (default 16)", where, err)
 	default:
-		return transport.Unreachable("redis", where, err, "redis-server", "redis-server --bind %s --port %s --daemonize yes")
+		return busurl.Unreachable("redis", where, err, "redis-server", "redis-server --bind %s --port %s --daemonize yes")
 	}
 }
 

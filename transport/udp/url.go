@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/bellwether-go/bellwether/internal/busurl"
 	"github.com/bellwether-go/bellwether/internal/redact"
 	"github.com/bellwether-go/bellwether/transport"
 )
@@ -21,7 +22,7 @@ func init() {
 // are accepted for transport.Open and unused.
 func FromURL(ctx context.Context, u *url.URL, _ ...transport.Option) (*Transport, error) {
 	const form = "udp://239.1.2.3:9999?iface=eth0&ttl=1"
-	if err := transport.CheckURL(ctx, u, "udp", "udp://239.1.2.3:9999", "want "+form, "udp"); err != nil {
+	if err := busurl.Check(ctx, u, "udp", "udp://239.1.2.3:9999", "want "+form, "udp"); err != nil {
 		return nil, err
 	}
 	if u.Opaque != "" || u.Host == "" {
