@@ -12,16 +12,18 @@ import (
 // any goroutine and never wait for callbacks; one worker goroutine owns the
 // timer and carries out the effects, one at a time and in order.
 type driver struct {
-	mu      sync.Mutex
-	m       *Machine
-	queue   []Effect // effects not yet handed to the worker
-	closing bool     // shutdown has been called
-	next    time.Time
-	armed   time.Time // the deadline the worker's timer is set for
-	inCall  bool      // the worker is inside handle
-	worker  uint64    // the worker's goroutine, once it runs (see goroutineID)
-	idle    []chan struct{}
+	mu     sync.Mutex
+	m      *Machine
+	queue  []Effect // effects not yet handed to the worker
+	next   time.Time
+	armed  time.Time // the deadline the worker's timer is set for
+	worker uint64    // the worker's goroutine, once it runs (see goroutineID)
+	idle   []chan struct{}
 
+	// The flags share a word.
+	closing  bool // shutdown has been called
+	inCall   bool // the worker is inside handle
+	fired    bool // the timer fired and the worker has not yet ticked
 	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
 	handle  func(*Effect)                   // called on the worker goroutine only; the Effect is valid only during the call
@@ -29,8 +31,8 @@ type driver struct {
 	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
 
 	wake  chan struct{}
-	woken atomic.Uint64 // times the worker woke on wake, for the tests
-	done  chan struct{}
+	woken atomic.Uint64 // times the worker woke on wake for an input, not its timer, for the tests
+	done  latch         // the worker has returned; under mu
 }
 
 func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
@@ -39,7 +41,44 @@ func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Tim
 		handle:  handle,
 		observe: observe,
 		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+	}
+}
+
+// latch is an event that happens once, with a channel to wait for it that
+// is made only when someone waits: most are never waited for, and a
+// channel costs about 100 bytes of heap, per member of every group in the
+// process. Its owner's mutex guards it.
+type latch struct {
+	ch    chan struct{}
+	fired bool
+}
+
+// closedChan is the channel of a latch that fired before anyone waited.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// wait returns a channel that is closed once the latch has fired.
+func (l *latch) wait() <-chan struct{} {
+	if l.ch == nil {
+		if l.fired {
+			return closedChan
+		}
+		l.ch = make(chan struct{})
+	}
+	return l.ch
+}
+
+// fire closes the latch's channel; later calls do nothing.
+func (l *latch) fire() {
+	if l.fired {
+		return
+	}
+	l.fired = true
+	if l.ch != nil {
+		close(l.ch)
 	}
 }
 
@@ -188,11 +227,19 @@ func (d *driver) read(f func(m *Machine)) {
 }
 
 func (d *driver) run() {
-	defer close(d.done)
+	defer func() {
+		d.mu.Lock()
+		d.done.fire()
+		d.mu.Unlock()
+	}()
 	d.mu.Lock()
 	d.worker = goroutineID()
 	d.mu.Unlock()
-	t := time.NewTimer(time.Hour)
+	// The timer rings (fired, then wake) rather than sending on a channel
+	// of its own, so that a worker at rest waits on one channel: each
+	// channel and select case is heap, per member of every group in the
+	// process (bench/manygroups).
+	t := time.AfterFunc(time.Hour, d.ring)
 	t.Stop()
 	var batch []Effect
 	for {
@@ -223,25 +270,37 @@ func (d *driver) run() {
 			}
 		}
 		d.mu.Unlock()
-		select {
-		case <-d.wake:
-			d.woken.Add(1)
-		case <-t.C:
-			d.mu.Lock()
-			d.armed = time.Time{}
-			if !d.closing {
-				now := time.Now()
-				if d.next.After(now) {
-					// The deadline moved later since the timer was set.
-					d.mu.Unlock()
-					continue
-				}
-				d.m.tick(now)
-				d.stepped(now)
-			}
+		<-d.wake
+		d.mu.Lock()
+		if !d.fired {
 			d.mu.Unlock()
+			d.woken.Add(1)
+			continue
 		}
+		d.fired = false
+		d.armed = time.Time{}
+		if !d.closing {
+			now := time.Now()
+			if d.next.After(now) {
+				// The deadline moved later since the timer was set.
+				d.mu.Unlock()
+				continue
+			}
+			d.m.tick(now)
+			d.stepped(now)
+		}
+		d.mu.Unlock()
 	}
+}
+
+// ring is the timer's function: it has the worker tick. A ring for a
+// deadline since moved later, or re-armed, finds the deadline not yet
+// come, and the worker re-arms.
+func (d *driver) ring() {
+	d.mu.Lock()
+	d.fired = true
+	d.mu.Unlock()
+	d.poke()
 }
 
 // dispatch hands a batch of effects to the handler, in order.
@@ -268,9 +327,12 @@ func (d *driver) sync() {
 	d.idle = append(d.idle, c)
 	d.mu.Unlock()
 	d.poke()
+	d.mu.Lock()
+	done := d.done.wait()
+	d.mu.Unlock()
 	select {
 	case <-c:
-	case <-d.done:
+	case <-done:
 	}
 }
 
@@ -296,7 +358,10 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 	if fromWorker {
 		return // a callback calls: waiting for the worker would wait for itself
 	}
-	<-d.done
+	d.mu.Lock()
+	done := d.done.wait()
+	d.mu.Unlock()
+	<-done
 }
 
 // goroutineID returns the calling goroutine's number, from the first line
