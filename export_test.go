@@ -106,3 +106,39 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 // host's clock would; durations, which come from the monotonic clock, are
 // not affected.
 func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
+
+// Held names what e holds at rest that it makes only on demand: the
+// channels nobody waits for, its watchers, the receiver's rare state,
+// the flood counter's map, the driver's done channel. A member at rest
+// holds none of them: each is heap, per member of every group in the
+// process.
+func Held(e *Elector) []string {
+	var held []string
+	e.mu.Lock()
+	for _, c := range []struct {
+		name string
+		ch   chan struct{}
+	}{{"recvDone", e.recvDone}, {"stopped", e.stopped}, {"closed", e.closed}, {"changed", e.changed}} {
+		if c.ch != nil {
+			held = append(held, c.name)
+		}
+	}
+	if e.watchers != nil {
+		held = append(held, "watchers")
+	}
+	e.mu.Unlock()
+	e.d.mu.Lock()
+	if e.d.done.ch != nil {
+		held = append(held, "driver done")
+	}
+	e.d.mu.Unlock()
+	// The receiver's own: the caller reads them with the receiver at rest
+	// (synctest.Wait).
+	if e.rare != nil {
+		held = append(held, "rare")
+	}
+	if e.flood.more != nil {
+		held = append(held, "flood map")
+	}
+	return held
+}
