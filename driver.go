@@ -250,7 +250,18 @@ func (d *driver) run() {
 			for _, c := range d.idle {
 				close(c)
 			}
-			d.idle = d.idle[:0]
+			d.idle = nil
+			// At rest the worker keeps one buffer, and only while its
+			// machine leads, to heartbeat with no allocation; a follower
+			// may have nothing to do for hours, and gives its buffers
+			// back (heap, per member of every group in the process).
+			if cap(d.queue) == 0 {
+				d.queue = batch
+			}
+			batch = nil
+			if !d.m.IsLeader() {
+				d.queue = nil
+			}
 		}
 		d.mu.Unlock()
 		if len(batch) > 0 {

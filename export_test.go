@@ -109,8 +109,8 @@ func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
 // channels nobody waits for, its watchers, the receiver's rare state,
-// the flood counter's map, the driver's done channel. A member at rest
-// holds none of them: each is heap, per member of every group in the
+// the flood counter's map, the driver's done channel and queue. A member
+// at rest holds none of them, but for a leader's queue: each is heap, per member of every group in the
 // process.
 func Held(e *Elector) []string {
 	var held []string
@@ -130,6 +130,9 @@ func Held(e *Elector) []string {
 	e.d.mu.Lock()
 	if e.d.done.ch != nil {
 		held = append(held, "driver done")
+	}
+	if cap(e.d.queue) > 0 {
+		held = append(held, "driver queue")
 	}
 	e.d.mu.Unlock()
 	// The receiver's own: the caller reads them with the receiver at rest
