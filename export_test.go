@@ -108,7 +108,7 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
-// channels nobody waits for, its watchers, the receiver's rare state,
+// channels nobody waits for, its watchers, its counters' map of rejections, the receiver's rare state,
 // the flood counter's map, the driver's done channel and queue. A member
 // at rest holds none of them, but for a leader's queue: each is heap, per member of every group in the
 // process.
@@ -127,6 +127,11 @@ func Held(e *Elector) []string {
 		held = append(held, "watchers")
 	}
 	e.mu.Unlock()
+	e.stats.mu.Lock()
+	if e.stats.rejectedBy != nil {
+		held = append(held, "rejected map")
+	}
+	e.stats.mu.Unlock()
 	e.d.mu.Lock()
 	if e.d.done.ch != nil {
 		held = append(held, "driver done")
