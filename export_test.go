@@ -10,8 +10,8 @@ import (
 // whose bus brings e nothing, as the receiver's goroutine owns that path.
 func ReceiveBytes(e *Elector, msg []byte) { e.receiveBytes(msg) }
 
-// WorkerWakes returns how many times e's driver worker was woken by an
-// input, as opposed to its own timer.
+// WorkerWakes returns how many times an input (a received message, an
+// acknowledgement) started e's driver worker, as opposed to its own timer.
 func WorkerWakes(e *Elector) uint64 { return e.d.woken.Load() }
 
 // LeaderBeat returns a leader, elected in virtual time, whose beat runs
