@@ -179,21 +179,29 @@ type Elector struct {
 	conflict  bool // another member uses this id
 	doubtful  bool // hears only messages it cannot verify
 
-	status    Status
-	sendErr   error     // the last broadcast's error, nil after a success
-	sendErrAt time.Time // when sendErr happened
-	recvErr   error     // the receive error that made the member deaf
-	unheard   string    // the reason of the last message from a member it may not hear, while doubtful
-	elected   time.Time // start of the election in progress, or zero
+	// status.ID and status.Group never change after Join: they are read
+	// without mu.
+	status  Status
+	sendErr *sendFailure // the last broadcast's failure, nil after a success
+	recvErr error        // the receive error that made the member deaf
+	unheard string       // the reason of the last message from a member it may not hear, while doubtful
+	elected time.Time    // start of the election in progress, or zero
 }
 
 // memberConfig is what an Elector keeps of its Config once joined: the
-// rest went to its Machine, auth, logger and dispatcher.
+// rest went to its Machine, auth, logger and dispatcher, and the ID and
+// Group to its status.
 type memberConfig struct {
-	ID, Group   string
 	Settings    Settings
 	SendTimeout time.Duration
 	Observer    bool
+}
+
+// sendFailure is a broadcast's error and when it happened: a pointer in
+// the Elector, which most never need.
+type sendFailure struct {
+	err error
+	at  time.Time
 }
 
 // rareRecv is the receiver's state that most members never need: a keyed
@@ -274,7 +282,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	vals := context.WithoutCancel(ctx)
 	base, stop := context.WithCancel(vals)
 	e := &Elector{
-		cfg:    memberConfig{ID: cfg.ID, Group: cfg.Group, Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
+		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
 		auth:   au,
 		log:    logger.With("group", cfg.Group, "id", cfg.ID),
 		conn:   conn,
@@ -294,10 +302,10 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 }
 
 // ID returns this member's id.
-func (e *Elector) ID() string { return e.cfg.ID }
+func (e *Elector) ID() string { return e.status.ID }
 
 // Group returns the group's name.
-func (e *Elector) Group() string { return e.cfg.Group }
+func (e *Elector) Group() string { return e.status.Group }
 
 // Settings returns the settings in use, defaults filled in.
 func (e *Elector) Settings() Settings { return e.cfg.Settings }
@@ -515,18 +523,22 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 // time, does not report an outage that is over.
 func (e *Elector) Health() error {
 	e.mu.Lock()
-	err, at := e.sendErr, e.sendErrAt
+	var err error
+	var at time.Time
+	if f := e.sendErr; f != nil {
+		err, at = f.err, f.at
+	}
 	state, deaf, recvErr, conflict, doubtful, unheard := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful, e.unheard
 	e.mu.Unlock()
 	switch {
 	case state != lifeRunning:
 		return ErrClosed
 	case conflict:
-		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.cfg.Group, e.cfg.ID)
+		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.status.Group, e.status.ID)
 	case doubtful && unheard != "":
-		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification (%s): from an unkeyed member, one with a key this member lacks, one whose clock is off by more than MaxClockSkew, or a forger; not standing for election until none has come for 2·HeartbeatTimeout", e.cfg.Group, unheard)
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification (%s): from an unkeyed member, one with a key this member lacks, one whose clock is off by more than MaxClockSkew, or a forger; not standing for election until none has come for 2·HeartbeatTimeout", e.status.Group, unheard)
 	case doubtful:
-		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.cfg.Group)
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.status.Group)
 	case deaf:
 		return fmt.Errorf("bellwether: cannot hear the group, so not standing for election: %w", recvErr)
 	}
@@ -719,7 +731,7 @@ func (e *Elector) send(ef *Effect) {
 		return
 	}
 	e.mu.Lock()
-	e.sendErr, e.sendErrAt = err, now
+	e.sendErr = &sendFailure{err: err, at: now}
 	e.mu.Unlock()
 	e.stats.add(&e.stats.sendErrors, 1)
 	if errors.Is(err, ErrClosed) {
@@ -967,7 +979,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 		}
 	}
 	e.countFlood(ev.ClientID, now)
-	if ev.ClientID == e.cfg.ID {
+	if ev.ClientID == e.status.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
 		e.stats.rejected(ReasonOwnID)
@@ -1009,9 +1021,11 @@ func (e *Elector) countFlood(from string, now time.Time) {
 }
 
 // floodCounter counts events by sender (a hash of its id) in a window.
-// The first few senders of a window take slots of its own, the others a
-// map: a member at rest hears one sender, its leader, and keeps no map,
-// and a window without more senders gives the map of a past flood back.
+// The first two senders of a window take slots of its own, the others a
+// map: a member at rest hears one sender, its leader, and keeps no map; a
+// leader of three, whose last window may have been an election's, none
+// either; and a window without more senders gives a past flood's map
+// back.
 type floodCounter struct {
 	at   time.Time // start of the window
 	seed maphash.Seed
@@ -1124,8 +1138,8 @@ func (e *Elector) senderID(raw []byte) string {
 	if string(raw) == e.lastSender {
 		return e.lastSender
 	}
-	if string(raw) == e.cfg.ID {
-		return e.cfg.ID
+	if string(raw) == e.status.ID {
+		return e.status.ID
 	}
 	e.mu.Lock()
 	leader := e.status.Leader

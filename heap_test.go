@@ -87,9 +87,9 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 	})
 }
 
-// The flood counter keeps the first senders of a window in slots of its
-// own and the others in a map, which counts as the slots do, and which a
-// window with no more senders than slots gives back.
+// The flood counter keeps the first two senders of a window in slots of
+// its own and the others in a map, which counts as the slots do, and
+// which a window with no more senders than slots gives back.
 func TestFloodCounterMapOnlyForManySenders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, hb := joinFollower(t, "web-2", "web-17", func(*bellwether.Elector) { synctest.Wait() })
