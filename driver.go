@@ -32,16 +32,41 @@ type driver struct {
 	fired    bool // the timer rang while a worker ran, which ticks when its batch is done
 	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
-	handle  func(*Effect)                   // called on the worker goroutine only; the Effect is valid only during the call
-	settled func()                          // after each batch of effects, on the worker; may be nil
-	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
+	h effectHandler
 
 	woken atomic.Uint64 // times an input started the worker, for the tests
 	done  latch         // closing, and no worker runs any longer; under mu
 }
 
+// effectHandler is what a driver calls. An Elector is one: an interface
+// holds it with no allocation, where each of its method values would be
+// one, per member.
+type effectHandler interface {
+	handle(*Effect)              // called on the worker goroutine only; the Effect is valid only during the call
+	settled()                    // after each batch of effects, on the worker
+	observe(*Machine, time.Time) // after every step, under mu
+}
+
+// newDriver returns a driver that calls handle, and observe if not nil.
 func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
-	return &driver{m: m, handle: handle, observe: observe}
+	return newDriverFor(m, &funcHandler{handle, observe})
+}
+
+// newDriverFor returns a driver that calls h.
+func newDriverFor(m *Machine, h effectHandler) *driver { return &driver{m: m, h: h} }
+
+// funcHandler is an effectHandler of functions; observe may be nil.
+type funcHandler struct {
+	h func(*Effect)
+	o func(*Machine, time.Time)
+}
+
+func (f *funcHandler) handle(e *Effect) { f.h(e) }
+func (f *funcHandler) settled()         {}
+func (f *funcHandler) observe(m *Machine, now time.Time) {
+	if f.o != nil {
+		f.o(m, now)
+	}
 }
 
 // latch is an event that happens once, with a channel to wait for it that
@@ -92,17 +117,13 @@ func (d *driver) start() {
 	out := d.m.Start(now)
 	first := append([]Effect(nil), out.Effects...)
 	d.next = out.Next
-	if d.observe != nil {
-		d.observe(d.m, now)
-	}
+	d.h.observe(d.m, now)
 	d.running = true // the caller is the worker for now
 	d.mu.Unlock()
 	for i := range first {
-		d.handle(&first[i])
+		d.h.handle(&first[i])
 	}
-	if d.settled != nil {
-		d.settled()
-	}
+	d.h.settled()
 	d.mu.Lock()
 	d.running = false
 	if d.closing && len(d.queue) == 0 {
@@ -172,9 +193,7 @@ func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
 		d.enqueue(&effects[i])
 	}
 	d.next = next
-	if d.observe != nil {
-		d.observe(d.m, now)
-	}
+	d.h.observe(d.m, now)
 	if len(effects) > 0 {
 		return true
 	}
@@ -312,11 +331,9 @@ func (d *driver) run() {
 			d.inCall = true
 			d.mu.Unlock()
 			for i := range batch {
-				d.handle(&batch[i])
+				d.h.handle(&batch[i])
 			}
-			if d.settled != nil {
-				d.settled()
-			}
+			d.h.settled()
 			d.mu.Lock()
 			d.inCall = false
 			continue

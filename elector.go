@@ -293,8 +293,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 		status: Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
 	}
 	e.events = newDispatcher(cfg.Callbacks)
-	e.d = newDriver(m, e.handle, e.observe)
-	e.d.settled = e.settled
+	e.d = newDriverFor(m, e)
 	e.d.coalesce = true
 	e.d.start()
 	go e.recvLoop()

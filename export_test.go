@@ -50,7 +50,7 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()
 		for i := range batch {
-			d.handle(&batch[i])
+			d.h.handle(&batch[i])
 		}
 	}
 	d.mu.Lock()
