@@ -132,11 +132,16 @@ type Status struct {
 // An Elector is safe for concurrent use. See the package documentation for
 // what is and is not guaranteed.
 type Elector struct {
-	cfg  memberConfig
-	log  *slog.Logger
-	conn Conn
-	d    *driver
-	base context.Context // parent of leadership contexts
+	cfg memberConfig
+	// log is the Config's Logger; logger() gives it the group and id,
+	// when the member first logs: a logger's With is heap (a handler's
+	// clone, often with its attributes formatted), per member, and most
+	// never log.
+	log     *slog.Logger
+	withLog atomic.Pointer[slog.Logger]
+	conn    Conn
+	d       *driver
+	base    context.Context // parent of leadership contexts
 	// vals has base's values but not its cancellation, for the contexts of
 	// Send and Recv: a child of base would keep an entry (and a map) in it
 	// while it lives, per member. Nothing is cancelled by stop that Send
@@ -284,7 +289,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	e := &Elector{
 		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
 		auth:   au,
-		log:    logger.With("group", cfg.Group, "id", cfg.ID),
+		log:    logger,
 		conn:   conn,
 		base:   base,
 		vals:   vals,
@@ -298,6 +303,15 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	e.d.start()
 	go e.recvLoop()
 	return e, nil
+}
+
+// logger returns the member's logger, with its group and id.
+func (e *Elector) logger() *slog.Logger {
+	if l := e.withLog.Load(); l != nil {
+		return l
+	}
+	e.withLog.CompareAndSwap(nil, e.log.With("group", e.status.Group, "id", e.status.ID))
+	return e.withLog.Load()
 }
 
 // ID returns this member's id.
@@ -676,7 +690,7 @@ func (e *Elector) waitJob(l *leadership) {
 		if err == nil {
 			return
 		}
-		e.log.Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
+		e.logger().Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
 	}
 }
 
@@ -691,7 +705,7 @@ func (e *Elector) handle(ef *Effect) {
 		e.setLeader(ef)
 	case EffectHandover:
 		if l := e.cur.Load(); l != nil && l.handOver() {
-			e.log.Info("handing over: a member with a smaller id preempts", "to", ef.Leader)
+			e.logger().Info("handing over: a member with a smaller id preempts", "to", ef.Leader)
 			e.resign(l)
 		}
 	case EffectWarning:
@@ -699,13 +713,13 @@ func (e *Elector) handle(ef *Effect) {
 		case WarnDeferring, WarnStaying:
 			e.stats.add(&e.stats.duplicateLeaders, 1)
 		case WarnDuplicateID:
-			e.log.Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
+			e.logger().Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
 			return
 		case WarnUnverified:
-			e.log.Error(ef.Warning.String())
+			e.logger().Error(ef.Warning.String())
 			return
 		}
-		e.log.Warn(ef.Warning.String())
+		e.logger().Warn(ef.Warning.String())
 	}
 }
 
@@ -737,7 +751,7 @@ func (e *Elector) send(ef *Effect) {
 		return
 	}
 	e.kickRecv()
-	e.log.Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
+	e.logger().Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
 }
 
 func (e *Elector) setLeading(leading bool) {
@@ -893,10 +907,10 @@ func (e *Elector) recvLoop() {
 			}
 			e.mu.Unlock()
 			if becomesDeaf {
-				e.log.Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
+				e.logger().Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
 				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, true) })
 			} else if recvFailed && backoff == minBackoff {
-				e.log.Warn("receive failed", "err", err)
+				e.logger().Warn("receive failed", "err", err)
 			}
 			if recvFailed {
 				select {
@@ -919,7 +933,7 @@ func (e *Elector) recvLoop() {
 			e.deaf, e.recvErr = false, nil
 			e.mu.Unlock()
 			if wasDeaf {
-				e.log.Info("hearing the group again")
+				e.logger().Info("hearing the group again")
 			}
 			// Whatever it missed meanwhile, it listens afresh before it
 			// may win an election.
@@ -945,7 +959,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 			reason = ee.Reason
 		}
 		e.stats.rejected(reason)
-		e.log.Debug("dropped a message that is not a leader event", "err", err)
+		e.logger().Debug("dropped a message that is not a leader event", "err", err)
 		e.unverified(false)
 		return
 	}
@@ -1125,10 +1139,10 @@ func (e *Elector) logRejected(from, reason string) {
 	}
 	r.rejectLog[from] = now
 	if reason == "flood" {
-		e.log.Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
+		e.logger().Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
 		return
 	}
-	e.log.Warn("dropped a message that failed verification", "from", from, "reason", reason)
+	e.logger().Warn("dropped a message that failed verification", "from", from, "reason", reason)
 }
 
 // senderID returns raw as a string, reusing an id this member holds when

@@ -108,7 +108,8 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
-// channels nobody waits for, its watchers, its counters' map of rejections, the receiver's rare state,
+// channels nobody waits for, its watchers, its logger with its group and
+// id, its counters' map of rejections, the receiver's rare state,
 // the flood counter's map, the driver's done channel and queue. A member
 // at rest holds none of them, but for a leader's queue: each is heap, per member of every group in the
 // process.
@@ -147,6 +148,9 @@ func Held(e *Elector) []string {
 	}
 	if e.flood.more != nil {
 		held = append(held, "flood map")
+	}
+	if e.withLog.Load() != nil {
+		held = append(held, "logger")
 	}
 	return held
 }

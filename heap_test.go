@@ -1,8 +1,11 @@
 package bellwether_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -111,17 +114,47 @@ func TestFloodCounterMapOnlyForManySenders(t *testing.T) {
 		if got := e.Stats().Flooded - before; got != 3 {
 			t.Errorf("three senders one beyond FloodLimit: Flooded rose by %d, want 3", got)
 		}
-		// The flood was logged, which keeps the rare state ("rare").
-		if held := bellwether.Held(e); !slices.Equal(held, []string{"rare", "flood map"}) {
-			t.Errorf("after four senders in a window, the follower holds %v, want [rare flood map]", held)
+		// The flood was logged, which keeps the rare state ("rare") and
+		// the logger.
+		if held := bellwether.Held(e); !slices.Equal(held, []string{"rare", "flood map", "logger"}) {
+			t.Errorf("after four senders in a window, the follower holds %v, want [rare flood map logger]", held)
 		}
 		for range 2 { // a window of three senders keeps the map; one of one gives it back
 			time.Sleep(interval)
 			bellwether.ReceiveBytes(e, hb)
 		}
 		synctest.Wait()
-		if held := bellwether.Held(e); !slices.Equal(held, []string{"rare"}) {
-			t.Errorf("after a window with its leader alone, the follower holds %v, want [rare]", held)
+		if held := bellwether.Held(e); !slices.Equal(held, []string{"rare", "logger"}) {
+			t.Errorf("after a window with its leader alone, the follower holds %v, want [rare logger]", held)
+		}
+	})
+}
+
+// A member makes its logger, with its group and id, when it first logs.
+func TestLoggerMadeOnFirstLog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		e, err := bellwether.Join(context.Background(), mem.NewHub().NewTransport(), bellwether.Config{ID: "web-2", Group: "g", Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(context.Background())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if held := bellwether.Held(e); slices.Contains(held, "logger") {
+			t.Fatalf("before logging, the member holds %v", held)
+		}
+		msg := bellwether.NewEvent(bellwether.ActionAccept, "web-9").AppendJSON(nil)
+		for range bellwether.FloodLimit + 1 {
+			bellwether.ReceiveBytes(e, msg)
+		}
+		synctest.Wait()
+		if !slices.Contains(bellwether.Held(e), "logger") {
+			t.Error("after logging, the member holds no logger")
+		}
+		if out := buf.String(); !strings.Contains(out, "floods the group") || !strings.Contains(out, "group=g id=web-2") {
+			t.Errorf("the flood's log line lacks the group and id:\n%s", out)
 		}
 	})
 }
