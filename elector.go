@@ -626,7 +626,6 @@ func (e *Elector) shutdown() {
 	e.status.Leader, e.status.Epoch, e.status.Value = "", 0, ""
 	e.publishLocked()
 	e.mu.Unlock()
-	e.stats.leading(false)
 	e.conn.Close()
 	e.stop()
 	// The receiver ends even if the Conn's Recv misses the Close: its
@@ -765,7 +764,6 @@ func (e *Elector) setLeading(leading bool) {
 		e.status.IsLeader = false
 		e.dirty = true
 		e.mu.Unlock()
-		e.stats.leading(false)
 		return
 	}
 	e.mu.Lock()
@@ -784,7 +782,6 @@ func (e *Elector) setLeading(leading bool) {
 	e.status.IsLeader = true
 	e.dirty = true
 	e.mu.Unlock()
-	e.stats.leading(true)
 	e.events.push(note{kind: noteStarted, lead: l})
 }
 

@@ -51,7 +51,6 @@ type Histogram struct {
 
 type counters struct {
 	mu               sync.Mutex
-	isLeader         bool
 	leaderChanges    uint64
 	elections        uint64
 	duplicateLeaders uint64
@@ -132,12 +131,6 @@ func (c *counters) rejected(reason string) {
 	c.mu.Unlock()
 }
 
-func (c *counters) leading(l bool) {
-	c.mu.Lock()
-	c.isLeader = l
-	c.mu.Unlock()
-}
-
 func (c *counters) observeElection(d time.Duration) {
 	s := d.Seconds()
 	c.mu.Lock()
@@ -155,7 +148,6 @@ func (c *counters) snapshot() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Stats{
-		IsLeader:         c.isLeader,
 		LeaderChanges:    c.leaderChanges,
 		Elections:        c.elections,
 		DuplicateLeaders: c.duplicateLeaders,
@@ -180,6 +172,9 @@ func (c *counters) snapshot() Stats {
 // Stats returns the member's counters.
 func (e *Elector) Stats() Stats {
 	s := e.stats.snapshot()
-	s.Epoch = e.Status().Epoch
+	// From the status, which says the same: the counters need not keep a
+	// copy (heap, per member).
+	st := e.Status()
+	s.IsLeader, s.Epoch = st.IsLeader, st.Epoch
 	return s
 }

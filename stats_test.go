@@ -42,3 +42,19 @@ func TestElectionBucketCountAndEmptyRejected(t *testing.T) {
 		closeAll(t, e)
 	})
 }
+
+// Stats.IsLeader is the status's: true while the member leads, false once
+// it has closed.
+func TestStatsIsLeaderFollowsStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := join(t, newBus(), "a", nil)
+		awaitLeadership(t, e)
+		if !e.Stats().IsLeader {
+			t.Error("leading, Stats.IsLeader is false")
+		}
+		closeAll(t, e)
+		if e.Stats().IsLeader {
+			t.Error("closed, Stats.IsLeader is true")
+		}
+	})
+}
