@@ -22,15 +22,20 @@ type driver struct {
 	next   time.Time
 	armed  time.Time   // the deadline timer is set for, or zero
 	timer  *time.Timer // an AfterFunc of ring, made on the first deadline
-	worker uint64      // the running worker's goroutine (see goroutineID)
+	worker uint64      // the running worker's goroutine (see goroutineID), with reentrant
 	idle   []chan struct{}
 
 	// The flags share a word.
-	closing  bool // shutdown has been called
-	running  bool // a worker runs, or is about to
-	inCall   bool // the worker is inside handle
-	fired    bool // the timer rang while a worker ran, which ticks when its batch is done
-	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
+	closing bool // shutdown has been called
+	running bool // a worker runs, or is about to
+	inCall  bool // the worker is inside handle
+	fired   bool // the timer rang while a worker ran, which ticks when its batch is done
+	// reentrant: the handler runs user code, which may call shutdown
+	// (fromHandler), so each worker notes its goroutine. Reading it
+	// (runtime.Stack) was the worker's largest cost of its own, for every
+	// leader's heartbeat, now that a worker starts for each.
+	reentrant bool
+	coalesce  bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
 	h effectHandler
 
@@ -47,12 +52,15 @@ type effectHandler interface {
 	observe(*Machine, time.Time) // after every step, under mu
 }
 
-// newDriver returns a driver that calls handle, and observe if not nil.
+// newDriver returns a driver that calls handle, and observe if not nil;
+// handle may call shutdown with fromHandler (the Manager's callbacks).
 func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
-	return newDriverFor(m, &funcHandler{handle, observe})
+	d := newDriverFor(m, &funcHandler{handle, observe})
+	d.reentrant = true
+	return d
 }
 
-// newDriverFor returns a driver that calls h.
+// newDriverFor returns a driver that calls h, which never calls shutdown.
 func newDriverFor(m *Machine, h effectHandler) *driver { return &driver{m: m, h: h} }
 
 // funcHandler is an effectHandler of functions; observe may be nil.
@@ -323,7 +331,9 @@ func (d *driver) read(f func(m *Machine)) {
 // runs at a time (running), started by resume.
 func (d *driver) run() {
 	d.mu.Lock()
-	d.worker = goroutineID()
+	if d.reentrant {
+		d.worker = goroutineID()
+	}
 	var batch []Effect
 	for {
 		batch, d.queue = d.queue, batch[:0]
@@ -404,7 +414,7 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 		}
 		d.armed = time.Time{}
 	}
-	fromWorker := d.running && d.inCall && fromHandler && goroutineID() == d.worker
+	fromWorker := d.running && d.inCall && fromHandler && d.reentrant && goroutineID() == d.worker
 	start := false
 	if !d.running {
 		if len(d.queue) > 0 {
