@@ -149,12 +149,13 @@ type dispatcher struct {
 
 	mu      sync.Mutex
 	queue   []note
-	closing bool          // Close began: start nothing but the last OnStoppedLeading
 	led     *leadership   // OnStartedLeading was called and OnStoppedLeading not yet; the delivering goroutine's
-	inCall  bool          // OnNewLeader or OnStoppedLeading is running
 	caller  uint64        // while inCall, the goroutine that runs it (goroutineID)
-	running bool          // a goroutine delivers the queue
 	drained chan struct{} // closed when the delivering goroutine stops, for close
+	// The flags share a word (heap, per member).
+	closing bool // Close began: start nothing but the last OnStoppedLeading
+	inCall  bool // OnNewLeader or OnStoppedLeading is running
+	running bool // a goroutine delivers the queue
 }
 
 func newDispatcher(cb Callbacks) *dispatcher { return &dispatcher{cb: cb} }

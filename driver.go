@@ -9,60 +9,139 @@ import (
 )
 
 // driver runs a Machine in real (or synctest) time: inputs may come from
-// any goroutine and never wait for callbacks; one worker goroutine owns the
-// timer and carries out the effects, one at a time and in order.
+// any goroutine and never wait for callbacks; one worker goroutine at a
+// time carries out the effects, one at a time and in order. The worker
+// runs only while there are effects to carry out, and the timer steps the
+// machine by itself, so that a member at rest costs no goroutine of its
+// driver's (a goroutine, its stack and what it waits on are heap and stack
+// per member of every group in the process; see bench/manygroups).
 type driver struct {
-	mu      sync.Mutex
-	m       *Machine
-	queue   []Effect // effects not yet handed to the worker
-	closing bool     // shutdown has been called
-	next    time.Time
-	armed   time.Time // the deadline the worker's timer is set for
-	inCall  bool      // the worker is inside handle
-	worker  uint64    // the worker's goroutine, once it runs (see goroutineID)
-	idle    []chan struct{}
+	mu     sync.Mutex
+	m      *Machine
+	queue  []Effect // effects not yet handed to the worker
+	next   time.Time
+	armed  time.Time   // the deadline timer is set for, or zero
+	timer  *time.Timer // an AfterFunc of ring, made on the first deadline
+	worker uint64      // the running worker's goroutine (see goroutineID), with reentrant
+	idle   []chan struct{}
 
-	coalesce bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
+	// The flags share a word.
+	closing bool // shutdown has been called
+	running bool // a worker runs, or is about to
+	inCall  bool // the worker is inside handle
+	fired   bool // the timer rang while a worker ran, which ticks when its batch is done
+	// reentrant: the handler runs user code, which may call shutdown
+	// (fromHandler), so each worker notes its goroutine. Reading it
+	// (runtime.Stack) was the worker's largest cost of its own, for every
+	// leader's heartbeat, now that a worker starts for each.
+	reentrant bool
+	coalesce  bool // fold repeated pending effects (enqueue); the Manager does not, as the reference does not
 
-	handle  func(*Effect)                   // called on the worker goroutine only; the Effect is valid only during the call
-	settled func()                          // after each batch of effects, on the worker; may be nil
-	observe func(m *Machine, now time.Time) // after every step, under mu; may be nil
+	h effectHandler
 
-	wake  chan struct{}
-	woken atomic.Uint64 // times the worker woke on wake, for the tests
-	done  chan struct{}
+	woken atomic.Uint64 // times an input started the worker, for the tests
+	done  latch         // closing, and no worker runs any longer; under mu
 }
 
+// effectHandler is what a driver calls. An Elector is one: an interface
+// holds it with no allocation, where each of its method values would be
+// one, per member.
+type effectHandler interface {
+	handle(*Effect)              // called on the worker goroutine only; the Effect is valid only during the call
+	settled()                    // after each batch of effects, on the worker
+	observe(*Machine, time.Time) // after every step, under mu
+}
+
+// newDriver returns a driver that calls handle, and observe if not nil;
+// handle may call shutdown with fromHandler (the Manager's callbacks).
 func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Time)) *driver {
-	return &driver{
-		m:       m,
-		handle:  handle,
-		observe: observe,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+	d := newDriverFor(m, &funcHandler{handle, observe})
+	d.reentrant = true
+	return d
+}
+
+// newDriverFor returns a driver that calls h, which never calls shutdown.
+func newDriverFor(m *Machine, h effectHandler) *driver { return &driver{m: m, h: h} }
+
+// funcHandler is an effectHandler of functions; observe may be nil.
+type funcHandler struct {
+	h func(*Effect)
+	o func(*Machine, time.Time)
+}
+
+func (f *funcHandler) handle(e *Effect) { f.h(e) }
+func (f *funcHandler) settled()         {}
+func (f *funcHandler) observe(m *Machine, now time.Time) {
+	if f.o != nil {
+		f.o(m, now)
+	}
+}
+
+// latch is an event that happens once, with a channel to wait for it that
+// is made only when someone waits: most are never waited for, and a
+// channel costs about 100 bytes of heap, per member of every group in the
+// process. Its owner's mutex guards it.
+type latch struct {
+	ch    chan struct{}
+	fired bool
+}
+
+// closedChan is the channel of a latch that fired before anyone waited.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// wait returns a channel that is closed once the latch has fired.
+func (l *latch) wait() <-chan struct{} {
+	if l.ch == nil {
+		if l.fired {
+			return closedChan
+		}
+		l.ch = make(chan struct{})
+	}
+	return l.ch
+}
+
+// fire closes the latch's channel; later calls do nothing.
+func (l *latch) fire() {
+	if l.fired {
+		return
+	}
+	l.fired = true
+	if l.ch != nil {
+		close(l.ch)
 	}
 }
 
 // start runs the machine's Start, hands its effects to the handler on the
 // caller's goroutine, as the reference's constructor broadcasts its first
-// request before it returns, and then launches the worker.
+// request before it returns, and then lets the driver run: its timer, and
+// a worker for the effects that came meanwhile.
 func (d *driver) start() {
 	d.mu.Lock()
 	now := time.Now()
 	out := d.m.Start(now)
 	first := append([]Effect(nil), out.Effects...)
 	d.next = out.Next
-	if d.observe != nil {
-		d.observe(d.m, now)
-	}
+	d.h.observe(d.m, now)
+	d.running = true // the caller is the worker for now
 	d.mu.Unlock()
 	for i := range first {
-		d.handle(&first[i])
+		d.h.handle(&first[i])
 	}
-	if d.settled != nil {
-		d.settled()
+	d.h.settled()
+	d.mu.Lock()
+	d.running = false
+	if d.closing && len(d.queue) == 0 {
+		d.done.fire()
 	}
-	go d.run()
+	start := d.resume(false)
+	d.mu.Unlock()
+	if start {
+		go d.run()
+	}
 }
 
 // apply runs one machine step under the lock and queues its effects. It
@@ -75,10 +154,10 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 	}
 	now := time.Now()
 	out := step(now)
-	wake := d.after(out.Effects, out.Next, now)
+	start := d.after(out.Effects, out.Next, now) && d.resume(true)
 	d.mu.Unlock()
-	if wake {
-		d.poke()
+	if start {
+		go d.run()
 	}
 	return true
 }
@@ -93,10 +172,10 @@ func (d *driver) acked(seq uint64) {
 	}
 	now := time.Now()
 	d.m.acked(now, seq)
-	wake := d.stepped(now)
+	start := d.stepped(now) && d.resume(true)
 	d.mu.Unlock()
-	if wake {
-		d.poke()
+	if start {
+		go d.run()
 	}
 }
 
@@ -113,22 +192,90 @@ func (d *driver) receive(e Event) {
 }
 
 // after queues a step's effects; d.mu is held. It reports whether the
-// worker must wake: for effects, or for a deadline earlier than the one
-// its timer is set for. A deadline that only moved later (a follower's
-// heartbeat timeout, on every heartbeat) waits for the armed timer, which
-// then re-arms for the new one.
+// driver must act (resume): for effects, or for a deadline earlier than
+// the one its timer is set for. A deadline that only moved later (a
+// follower's heartbeat timeout, on every heartbeat) waits for the armed
+// timer, which then re-arms for the new one.
 func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
 	for i := range effects {
 		d.enqueue(&effects[i])
 	}
 	d.next = next
-	if d.observe != nil {
-		d.observe(d.m, now)
-	}
+	d.h.observe(d.m, now)
 	if len(effects) > 0 {
 		return true
 	}
 	return !d.next.IsZero() && (d.armed.IsZero() || d.next.Before(d.armed))
+}
+
+// resume reports whether the caller must start a worker, for effects
+// queued while none runs; input says the step was an input's, for woken.
+// With no worker it arms the timer for a deadline earlier than the armed
+// one; a running worker arms it when its batch is done, as the machine
+// ticks between batches, never during one. d.mu is held.
+func (d *driver) resume(input bool) (start bool) {
+	if d.running {
+		return false
+	}
+	if d.armed.IsZero() || d.next.Before(d.armed) {
+		d.arm()
+	}
+	if len(d.queue) == 0 {
+		return false
+	}
+	d.running = true
+	if input {
+		d.woken.Add(1)
+	}
+	return true
+}
+
+// arm sets the timer for the machine's deadline, if it has one and the
+// timer is set for another. d.mu is held.
+func (d *driver) arm() {
+	if d.closing || d.next.IsZero() || d.next.Equal(d.armed) {
+		return
+	}
+	d.armed = d.next
+	if d.timer == nil {
+		d.timer = time.AfterFunc(time.Until(d.next), d.ring)
+	} else {
+		d.timer.Reset(time.Until(d.next))
+	}
+}
+
+// ring is the timer's function: it ticks the machine at its deadline and
+// carries out the effects, as the worker, on its own goroutine; while a
+// worker runs, that worker ticks once its batch is done. A ring for a
+// deadline since moved later (or re-armed) re-arms instead.
+func (d *driver) ring() {
+	d.mu.Lock()
+	d.armed = time.Time{}
+	if d.closing {
+		d.mu.Unlock()
+		return
+	}
+	if d.running {
+		d.fired = true
+		d.mu.Unlock()
+		return
+	}
+	d.tickIfDue()
+	start := d.resume(false)
+	d.mu.Unlock()
+	if start {
+		d.run()
+	}
+}
+
+// tickIfDue steps the machine's tick if its deadline has come. d.mu is
+// held.
+func (d *driver) tickIfDue() {
+	now := time.Now()
+	if !d.next.IsZero() && !d.next.After(now) {
+		d.m.tick(now)
+		d.stepped(now)
+	}
 }
 
 // enqueue adds e to the queue, folding it into a pending effect it repeats,
@@ -173,13 +320,6 @@ func (d *driver) enqueue(e *Effect) {
 	d.queue = append(d.queue, *e)
 }
 
-func (d *driver) poke() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
 // read runs f with the machine under the lock.
 func (d *driver) read(f func(m *Machine)) {
 	d.mu.Lock()
@@ -187,99 +327,79 @@ func (d *driver) read(f func(m *Machine)) {
 	f(d.m)
 }
 
+// run carries out the queue's effects, in order, until it is empty; one
+// runs at a time (running), started by resume.
 func (d *driver) run() {
-	defer close(d.done)
 	d.mu.Lock()
-	d.worker = goroutineID()
-	d.mu.Unlock()
-	t := time.NewTimer(time.Hour)
-	t.Stop()
+	if d.reentrant {
+		d.worker = goroutineID()
+	}
 	var batch []Effect
 	for {
-		d.mu.Lock()
 		batch, d.queue = d.queue, batch[:0]
-		next, closing := d.next, d.closing
-		if len(batch) == 0 {
-			for _, c := range d.idle {
-				close(c)
-			}
-			d.idle = d.idle[:0]
-		}
-		d.mu.Unlock()
 		if len(batch) > 0 {
-			d.dispatch(batch)
+			d.inCall = true
+			d.mu.Unlock()
+			for i := range batch {
+				d.h.handle(&batch[i])
+			}
+			d.h.settled()
+			d.mu.Lock()
+			d.inCall = false
 			continue
 		}
-		if closing {
-			t.Stop()
-			return
-		}
-		d.mu.Lock()
-		if !next.Equal(d.armed) {
-			d.armed = next
-			t.Stop()
-			if !next.IsZero() {
-				t.Reset(time.Until(next))
-			}
-		}
-		d.mu.Unlock()
-		select {
-		case <-d.wake:
-			d.woken.Add(1)
-		case <-t.C:
-			d.mu.Lock()
-			d.armed = time.Time{}
+		if d.fired {
+			d.fired = false
 			if !d.closing {
-				now := time.Now()
-				if d.next.After(now) {
-					// The deadline moved later since the timer was set.
-					d.mu.Unlock()
+				d.tickIfDue()
+				if len(d.queue) > 0 {
 					continue
 				}
-				d.m.tick(now)
-				d.stepped(now)
 			}
-			d.mu.Unlock()
 		}
+		for _, c := range d.idle {
+			close(c)
+		}
+		d.idle = nil
+		// The driver keeps one buffer, and only while its machine leads,
+		// to heartbeat with no allocation; a follower may have nothing to
+		// do for hours, and gives its buffers back (heap, per member).
+		if cap(d.queue) == 0 {
+			d.queue = batch
+		}
+		if !d.m.IsLeader() {
+			d.queue = nil
+		}
+		d.arm()
+		d.running = false
+		if d.closing {
+			d.done.fire()
+		}
+		d.mu.Unlock()
+		return
 	}
 }
 
-// dispatch hands a batch of effects to the handler, in order.
-func (d *driver) dispatch(batch []Effect) {
-	d.mu.Lock()
-	d.inCall = true
-	d.mu.Unlock()
-	for i := range batch {
-		d.handle(&batch[i])
-	}
-	if d.settled != nil {
-		d.settled()
-	}
-	d.mu.Lock()
-	d.inCall = false
-	d.mu.Unlock()
-}
-
-// sync waits until every effect queued before it has been handled, or the
-// worker has stopped.
+// sync waits until every effect queued before it has been handled.
 func (d *driver) sync() {
-	c := make(chan struct{})
 	d.mu.Lock()
+	if !d.running {
+		d.mu.Unlock()
+		return // nothing is queued: effects are queued only with a worker to run them
+	}
+	c := make(chan struct{})
 	d.idle = append(d.idle, c)
 	d.mu.Unlock()
-	d.poke()
-	select {
-	case <-c:
-	case <-d.done:
-	}
+	<-c
 }
 
 // shutdown stops the machine and the worker. When it returns, every effect
 // queued before it, then its own (a clean shutdown's withdrawal), has been
-// handled and the worker has exited. With fromHandler, for a handler that
-// runs user code which may call it, a shutdown called while the worker is
-// inside the handler returns at once instead: the worker hands over the
-// rest, its own effects last, as soon as that call returns, and exits.
+// handled and no worker runs, nor will. With fromHandler, for a handler
+// that runs user code which may call it, a shutdown called while the
+// worker is inside the handler returns at once instead: the worker hands
+// over the rest, its own effects last, as soon as that call returns, and
+// stops.
 func (d *driver) shutdown(clean, fromHandler bool) {
 	d.mu.Lock()
 	if !d.closing {
@@ -289,14 +409,31 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 		}
 		d.next = time.Time{}
 		d.closing = true
+		if d.timer != nil {
+			d.timer.Stop()
+		}
+		d.armed = time.Time{}
 	}
-	fromWorker := d.inCall && fromHandler && goroutineID() == d.worker
+	fromWorker := d.running && d.inCall && fromHandler && d.reentrant && goroutineID() == d.worker
+	start := false
+	if !d.running {
+		if len(d.queue) > 0 {
+			d.running, start = true, true
+		} else {
+			d.done.fire()
+		}
+	}
 	d.mu.Unlock()
-	d.poke()
+	if start {
+		go d.run()
+	}
 	if fromWorker {
 		return // a callback calls: waiting for the worker would wait for itself
 	}
-	<-d.done
+	d.mu.Lock()
+	done := d.done.wait()
+	d.mu.Unlock()
+	<-done
 }
 
 // goroutineID returns the calling goroutine's number, from the first line

@@ -132,11 +132,22 @@ type Status struct {
 // An Elector is safe for concurrent use. See the package documentation for
 // what is and is not guaranteed.
 type Elector struct {
-	cfg    Config
-	log    *slog.Logger
-	conn   Conn
-	d      *driver
-	base   context.Context // parent of leadership contexts
+	cfg memberConfig
+	// log is the Config's Logger; logger() gives it the group and id,
+	// when the member first logs: a logger's With is heap (a handler's
+	// clone, often with its attributes formatted), per member, and most
+	// never log.
+	log     *slog.Logger
+	withLog atomic.Pointer[slog.Logger]
+	conn    Conn
+	d       *driver
+	base    context.Context // parent of leadership contexts
+	// vals has base's values but not its cancellation, for the contexts of
+	// Send and Recv: a child of base would keep an entry (and a map) in it
+	// while it lives, per member. Nothing is cancelled by stop that Send
+	// or Recv need: the worker has returned before stop, and shutdown
+	// cancels the receiver's context itself.
+	vals   context.Context
 	stop   context.CancelFunc
 	events *dispatcher
 	stats  *counters
@@ -147,38 +158,65 @@ type Elector struct {
 	kickCtx context.Context // the receiver's context, cancelled by kickRecv
 	kick    context.CancelFunc
 
-	auth        *auth        // signs (worker) and verifies (receiver), with Config.Keys
-	wallStep    atomic.Int64 // tests: nanoseconds the wall clock of signatures is stepped by
-	sendBuf     []byte       // the worker's encoding buffer
-	doubtAt     time.Time    // when the receiver last told the machine of an unverifiable message
-	unheardAt   time.Time    // the same, for a message from a member it may not hear
-	rejectLogAt time.Time    // start of the minute rejectLogs counts
-	rejectLogs  int
-	rejectLog   map[string]time.Time // when a rejection from a sender was last logged; the receiver's only
-	lastSender  string               // the id of the last event received; the receiver's only
-	lastValue   string               // the last value received; the receiver's only
-	floodFrom   map[uint64]int       // events per sender (by a hash of its id) in the window since floodAt; the receiver's only
-	floodSeed   maphash.Seed
-	floodAt     time.Time
+	auth       *auth        // signs (worker) and verifies (receiver), with Config.Keys
+	wallStep   atomic.Int64 // tests: nanoseconds the wall clock of signatures is stepped by
+	sendBuf    []byte       // the worker's encoding buffer
+	rare       *rareRecv    // the receiver's only; nil until a keyed member's doubt or a rejection is logged
+	lastSender string       // the id of the last event received; the receiver's only
+	lastValue  string       // the last value received; the receiver's only
+	flood      floodCounter // the receiver's only
 
-	recvDone chan struct{}
-	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left
-	closed   chan struct{} // closed when Close has finished, callbacks included
+	mu sync.Mutex
+	// Channels nobody may wait for are made on demand, under mu: at rest
+	// each would be about 100 bytes of heap, per member. A wait that comes
+	// after the event gets closedChan.
+	recvDone chan struct{} // closed when the receiver has returned (recvEnded)
+	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left (lifeStopped)
+	closed   chan struct{} // closed when Close has finished, callbacks included (lifeClosed)
+	changed  chan struct{} // closed on the next status change, then nil
+	watchers map[chan Status]struct{}
 
-	mu        sync.Mutex
+	// The flags share a word.
 	state     lifeState
-	status    Status
-	dirty     bool          // status changed in the batch being handled
-	changed   chan struct{} // closed and replaced on every status change
-	watchers  map[chan Status]struct{}
-	sendErr   error     // the last broadcast's error, nil after a success
-	sendErrAt time.Time // when sendErr happened
-	recvErr   error     // the receive error that made the member deaf
+	recvEnded bool // the receiver has returned
+	dirty     bool // status changed in the batch being handled
 	deaf      bool
-	conflict  bool      // another member uses this id
-	doubtful  bool      // hears only messages it cannot verify
-	unheard   string    // the reason of the last message from a member it may not hear, while doubtful
-	elected   time.Time // start of the election in progress, or zero
+	conflict  bool // another member uses this id
+	doubtful  bool // hears only messages it cannot verify
+
+	// status.ID and status.Group never change after Join: they are read
+	// without mu.
+	status  Status
+	sendErr *sendFailure // the last broadcast's failure, nil after a success
+	recvErr error        // the receive error that made the member deaf
+	unheard string       // the reason of the last message from a member it may not hear, while doubtful
+	elected time.Time    // start of the election in progress, or zero
+}
+
+// memberConfig is what an Elector keeps of its Config once joined: the
+// rest went to its Machine, auth, logger and dispatcher, and the ID and
+// Group to its status.
+type memberConfig struct {
+	Settings    Settings
+	SendTimeout time.Duration
+	Observer    bool
+}
+
+// sendFailure is a broadcast's error and when it happened: a pointer in
+// the Elector, which most never need.
+type sendFailure struct {
+	err error
+	at  time.Time
+}
+
+// rareRecv is the receiver's state that most members never need: a keyed
+// member's doubts, and the bounds on logging rejections.
+type rareRecv struct {
+	doubtAt     time.Time // when the receiver last told the machine of an unverifiable message
+	unheardAt   time.Time // the same, for a message from a member it may not hear
+	rejectLogAt time.Time // start of the minute rejectLogs counts
+	rejectLogs  int
+	rejectLog   map[string]time.Time // when a rejection from a sender was last logged
 }
 
 // lifeState is an Elector's stage of life. It only moves forward.
@@ -187,6 +225,7 @@ type lifeState uint8
 const (
 	lifeRunning lifeState = iota
 	lifeClosing           // Close began: no leadership, job or callback starts
+	lifeStopped           // the job has returned, the withdrawal was sent and the bus left
 	lifeClosed
 )
 
@@ -245,36 +284,41 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	base, stop := context.WithCancel(context.WithoutCancel(ctx))
+	vals := context.WithoutCancel(ctx)
+	base, stop := context.WithCancel(vals)
 	e := &Elector{
-		cfg:      cfg,
-		auth:     au,
-		log:      logger.With("group", cfg.Group, "id", cfg.ID),
-		conn:     conn,
-		base:     base,
-		stop:     stop,
-		stats:    newCounters(),
-		recvDone: make(chan struct{}),
-		stopped:  make(chan struct{}),
-		closed:   make(chan struct{}),
-		changed:  make(chan struct{}),
-		watchers: make(map[chan Status]struct{}),
-		status:   Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
+		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
+		auth:   au,
+		log:    logger,
+		conn:   conn,
+		base:   base,
+		vals:   vals,
+		stop:   stop,
+		stats:  newCounters(),
+		status: Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
 	}
 	e.events = newDispatcher(cfg.Callbacks)
-	e.d = newDriver(m, e.handle, e.observe)
-	e.d.settled = e.settled
+	e.d = newDriverFor(m, e)
 	e.d.coalesce = true
 	e.d.start()
 	go e.recvLoop()
 	return e, nil
 }
 
+// logger returns the member's logger, with its group and id.
+func (e *Elector) logger() *slog.Logger {
+	if l := e.withLog.Load(); l != nil {
+		return l
+	}
+	e.withLog.CompareAndSwap(nil, e.log.With("group", e.status.Group, "id", e.status.ID))
+	return e.withLog.Load()
+}
+
 // ID returns this member's id.
-func (e *Elector) ID() string { return e.cfg.ID }
+func (e *Elector) ID() string { return e.status.ID }
 
 // Group returns the group's name.
-func (e *Elector) Group() string { return e.cfg.Group }
+func (e *Elector) Group() string { return e.status.Group }
 
 // Settings returns the settings in use, defaults filled in.
 func (e *Elector) Settings() Settings { return e.cfg.Settings }
@@ -310,7 +354,14 @@ func (e *Elector) AwaitLeadership(ctx context.Context) error {
 	}
 	for {
 		e.mu.Lock()
-		leading, state, ch := e.status.IsLeader, e.state, e.changed
+		leading, state := e.status.IsLeader, e.state
+		var ch <-chan struct{}
+		if state == lifeRunning && !leading {
+			if e.changed == nil {
+				e.changed = make(chan struct{})
+			}
+			ch = e.changed
+		}
 		e.mu.Unlock()
 		switch {
 		case state != lifeRunning:
@@ -340,6 +391,9 @@ func (e *Elector) Watch(ctx context.Context) <-chan Status {
 		return ch
 	}
 	ch <- e.status
+	if e.watchers == nil {
+		e.watchers = make(map[chan Status]struct{})
+	}
 	e.watchers[ch] = struct{}{}
 	e.mu.Unlock()
 	go func() {
@@ -482,18 +536,22 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 // time, does not report an outage that is over.
 func (e *Elector) Health() error {
 	e.mu.Lock()
-	err, at := e.sendErr, e.sendErrAt
+	var err error
+	var at time.Time
+	if f := e.sendErr; f != nil {
+		err, at = f.err, f.at
+	}
 	state, deaf, recvErr, conflict, doubtful, unheard := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful, e.unheard
 	e.mu.Unlock()
 	switch {
 	case state != lifeRunning:
 		return ErrClosed
 	case conflict:
-		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.cfg.Group, e.cfg.ID)
+		return fmt.Errorf("bellwether: another member of group %q uses this member's id %q; it will not lead until every member has a unique id", e.status.Group, e.status.ID)
 	case doubtful && unheard != "":
-		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification (%s): from an unkeyed member, one with a key this member lacks, one whose clock is off by more than MaxClockSkew, or a forger; not standing for election until none has come for 2·HeartbeatTimeout", e.cfg.Group, unheard)
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification (%s): from an unkeyed member, one with a key this member lacks, one whose clock is off by more than MaxClockSkew, or a forger; not standing for election until none has come for 2·HeartbeatTimeout", e.status.Group, unheard)
 	case doubtful:
-		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.cfg.Group)
+		return fmt.Errorf("bellwether: hearing messages in group %q that fail verification and none that pass: this member's key, or the others', is wrong (or they are unkeyed); not standing for election", e.status.Group)
 	case deaf:
 		return fmt.Errorf("bellwether: cannot hear the group, so not standing for election: %w", recvErr)
 	}
@@ -535,10 +593,13 @@ func (e *Elector) Close(ctx context.Context) error {
 	if e.fromJob(ctx) {
 		return nil
 	}
-	wait := e.closed
-	if e.events.inCallback() {
-		wait = e.stopped
+	inCallback := e.events.inCallback()
+	e.mu.Lock()
+	wait := waitFor(&e.closed, e.state >= lifeClosed)
+	if inCallback {
+		wait = waitFor(&e.stopped, e.state >= lifeStopped)
 	}
+	e.mu.Unlock()
 	select {
 	case <-wait:
 		return nil
@@ -565,11 +626,24 @@ func (e *Elector) shutdown() {
 	e.status.Leader, e.status.Epoch, e.status.Value = "", 0, ""
 	e.publishLocked()
 	e.mu.Unlock()
-	e.stats.leading(false)
 	e.conn.Close()
-	e.stop() // the receiver ends even if the Conn's Recv misses the Close
-	<-e.recvDone
-	close(e.stopped)
+	e.stop()
+	// The receiver ends even if the Conn's Recv misses the Close: its
+	// context, not base's child, is cancelled here, after base, which
+	// recvContext checks.
+	e.kickMu.Lock()
+	if e.kick != nil {
+		e.kick()
+	}
+	e.kickMu.Unlock()
+	e.mu.Lock()
+	recvDone := waitFor(&e.recvDone, e.recvEnded)
+	e.mu.Unlock()
+	<-recvDone
+	e.mu.Lock()
+	e.state = lifeStopped
+	fire(e.stopped)
+	e.mu.Unlock()
 	e.events.close()
 	e.mu.Lock()
 	e.state = lifeClosed
@@ -577,10 +651,31 @@ func (e *Elector) shutdown() {
 		delete(e.watchers, ch)
 		close(ch)
 	}
-	close(e.changed)
-	e.changed = make(chan struct{})
+	fire(e.changed)
+	e.changed = nil
+	fire(e.closed)
 	e.mu.Unlock()
-	close(e.closed)
+}
+
+// waitFor returns *ch, made if nil, or closedChan if the event has
+// happened (done) and nobody waited; the caller holds the lock that
+// guards *ch.
+func waitFor(ch *chan struct{}, done bool) <-chan struct{} {
+	if *ch == nil {
+		if done {
+			return closedChan
+		}
+		*ch = make(chan struct{})
+	}
+	return *ch
+}
+
+// fire closes ch, the channel of an event that has just happened, if
+// anyone waits (it is not nil).
+func fire(ch chan struct{}) {
+	if ch != nil {
+		close(ch)
+	}
 }
 
 // waitJob waits for the job of l to return, warning now and then that it
@@ -594,7 +689,7 @@ func (e *Elector) waitJob(l *leadership) {
 		if err == nil {
 			return
 		}
-		e.log.Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
+		e.logger().Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
 	}
 }
 
@@ -609,7 +704,7 @@ func (e *Elector) handle(ef *Effect) {
 		e.setLeader(ef)
 	case EffectHandover:
 		if l := e.cur.Load(); l != nil && l.handOver() {
-			e.log.Info("handing over: a member with a smaller id preempts", "to", ef.Leader)
+			e.logger().Info("handing over: a member with a smaller id preempts", "to", ef.Leader)
 			e.resign(l)
 		}
 	case EffectWarning:
@@ -617,13 +712,13 @@ func (e *Elector) handle(ef *Effect) {
 		case WarnDeferring, WarnStaying:
 			e.stats.add(&e.stats.duplicateLeaders, 1)
 		case WarnDuplicateID:
-			e.log.Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
+			e.logger().Error(ef.Warning.String() + ": this member will not lead while it hears its id from another")
 			return
 		case WarnUnverified:
-			e.log.Error(ef.Warning.String())
+			e.logger().Error(ef.Warning.String())
 			return
 		}
-		e.log.Warn(ef.Warning.String())
+		e.logger().Warn(ef.Warning.String())
 	}
 }
 
@@ -635,7 +730,7 @@ func (e *Elector) send(ef *Effect) {
 		msg = ef.Event.AppendJSON(e.sendBuf[:0])
 	}
 	e.sendBuf = msg[:0]
-	ctx, cancel := context.WithTimeout(e.base, e.cfg.SendTimeout)
+	ctx, cancel := context.WithTimeout(e.vals, e.cfg.SendTimeout)
 	err := e.conn.Send(ctx, msg)
 	cancel()
 	now := time.Now()
@@ -648,14 +743,14 @@ func (e *Elector) send(ef *Effect) {
 		return
 	}
 	e.mu.Lock()
-	e.sendErr, e.sendErrAt = err, now
+	e.sendErr = &sendFailure{err: err, at: now}
 	e.mu.Unlock()
 	e.stats.add(&e.stats.sendErrors, 1)
 	if errors.Is(err, ErrClosed) {
 		return
 	}
 	e.kickRecv()
-	e.log.Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
+	e.logger().Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
 }
 
 func (e *Elector) setLeading(leading bool) {
@@ -669,7 +764,6 @@ func (e *Elector) setLeading(leading bool) {
 		e.status.IsLeader = false
 		e.dirty = true
 		e.mu.Unlock()
-		e.stats.leading(false)
 		return
 	}
 	e.mu.Lock()
@@ -688,7 +782,6 @@ func (e *Elector) setLeading(leading bool) {
 	e.status.IsLeader = true
 	e.dirty = true
 	e.mu.Unlock()
-	e.stats.leading(true)
 	e.events.push(note{kind: noteStarted, lead: l})
 }
 
@@ -726,8 +819,8 @@ func (e *Elector) settled() {
 
 // publishLocked tells waiters and watchers of a status change.
 func (e *Elector) publishLocked() {
-	close(e.changed)
-	e.changed = make(chan struct{})
+	fire(e.changed)
+	e.changed = nil
 	for ch := range e.watchers {
 		select {
 		case <-ch: // drop the stale status: latest wins
@@ -768,7 +861,12 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 }
 
 func (e *Elector) recvLoop() {
-	defer close(e.recvDone)
+	defer func() {
+		e.mu.Lock()
+		e.recvEnded = true
+		fire(e.recvDone)
+		e.mu.Unlock()
+	}()
 	const minBackoff = 10 * time.Millisecond
 	backoff := minBackoff
 	var failingSince time.Time // since when the member may not hear, or zero
@@ -806,10 +904,10 @@ func (e *Elector) recvLoop() {
 			}
 			e.mu.Unlock()
 			if becomesDeaf {
-				e.log.Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
+				e.logger().Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
 				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, true) })
 			} else if recvFailed && backoff == minBackoff {
-				e.log.Warn("receive failed", "err", err)
+				e.logger().Warn("receive failed", "err", err)
 			}
 			if recvFailed {
 				select {
@@ -832,7 +930,7 @@ func (e *Elector) recvLoop() {
 			e.deaf, e.recvErr = false, nil
 			e.mu.Unlock()
 			if wasDeaf {
-				e.log.Info("hearing the group again")
+				e.logger().Info("hearing the group again")
 			}
 			// Whatever it missed meanwhile, it listens afresh before it
 			// may win an election.
@@ -858,7 +956,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 			reason = ee.Reason
 		}
 		e.stats.rejected(reason)
-		e.log.Debug("dropped a message that is not a leader event", "err", err)
+		e.logger().Debug("dropped a message that is not a leader event", "err", err)
 		e.unverified(false)
 		return
 	}
@@ -891,7 +989,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 		}
 	}
 	e.countFlood(ev.ClientID, now)
-	if ev.ClientID == e.cfg.ID {
+	if ev.ClientID == e.status.ID {
 		// Transports never echo our own messages: another member
 		// uses our id. The machine stands aside (and says so once).
 		e.stats.rejected(ReasonOwnID)
@@ -913,25 +1011,78 @@ const FloodLimit = 16
 // It keeps at most maxSenders senders a window, by a hash of the id (not
 // the id), so a flood of forged ids costs a few kilobytes at most.
 func (e *Elector) countFlood(from string, now time.Time) {
-	if e.floodFrom == nil {
-		e.floodFrom, e.floodSeed = make(map[uint64]int), maphash.MakeSeed()
+	f := &e.flood
+	if now.Sub(f.at) >= e.cfg.Settings.HeartbeatInterval {
+		f.reset(now)
 	}
-	if now.Sub(e.floodAt) >= e.cfg.Settings.HeartbeatInterval {
-		clear(e.floodFrom)
-		e.floodAt = now
+	if f.seed == (maphash.Seed{}) {
+		f.seed = maphash.MakeSeed()
 	}
-	k := maphash.String(e.floodSeed, from)
-	n, ok := e.floodFrom[k]
-	if !ok && len(e.floodFrom) >= maxSenders {
+	n, ok := f.add(maphash.String(f.seed, from))
+	if !ok {
 		return
 	}
-	e.floodFrom[k] = n + 1
-	if n+1 > FloodLimit {
+	if n > FloodLimit {
 		e.stats.add(&e.stats.flooded, 1)
-		if n+1 == FloodLimit+1 {
+		if n == FloodLimit+1 {
 			e.logRejected(from, "flood")
 		}
 	}
+}
+
+// floodCounter counts events by sender (a hash of its id) in a window.
+// The first two senders of a window take slots of its own, the others a
+// map: a member at rest hears one sender, its leader, and keeps no map; a
+// leader of three, whose last window may have been an election's, none
+// either; and a window without more senders gives a past flood's map
+// back.
+type floodCounter struct {
+	at   time.Time // start of the window
+	seed maphash.Seed
+	few  [2]floodCount
+	nfew int
+	more map[uint64]int
+}
+
+type floodCount struct {
+	k uint64
+	n int
+}
+
+// reset starts a window at now.
+func (f *floodCounter) reset(now time.Time) {
+	f.at, f.nfew = now, 0
+	if len(f.more) == 0 {
+		f.more = nil
+	} else {
+		clear(f.more)
+	}
+}
+
+// add counts an event from the sender k and returns its count in the
+// window; ok is false when the window has maxSenders others already, and
+// then it is not counted.
+func (f *floodCounter) add(k uint64) (n int, ok bool) {
+	for i := range f.few[:f.nfew] {
+		if c := &f.few[i]; c.k == k {
+			c.n++
+			return c.n, true
+		}
+	}
+	if f.nfew < len(f.few) {
+		f.few[f.nfew] = floodCount{k: k, n: 1}
+		f.nfew++
+		return 1, true
+	}
+	n, ok = f.more[k]
+	if !ok && f.nfew+len(f.more) >= maxSenders {
+		return 0, false
+	}
+	if f.more == nil {
+		f.more = make(map[uint64]int)
+	}
+	f.more[k] = n + 1
+	return n + 1, true
 }
 
 // wall is now on the wall clock that signatures carry and are checked
@@ -947,9 +1098,12 @@ func (e *Elector) unverified(unheard bool) {
 		return
 	}
 	now := time.Now()
-	last := &e.doubtAt
+	if e.rare == nil {
+		e.rare = new(rareRecv)
+	}
+	last := &e.rare.doubtAt
 	if unheard {
-		last = &e.unheardAt
+		last = &e.rare.unheardAt
 	}
 	if !last.IsZero() && now.Sub(*last) < e.cfg.Settings.HeartbeatInterval/4 {
 		return
@@ -963,25 +1117,29 @@ func (e *Elector) unverified(unheard bool) {
 // that a flood, under one id or many, cannot flood the log.
 func (e *Elector) logRejected(from, reason string) {
 	now := time.Now()
-	if last, ok := e.rejectLog[from]; ok && now.Sub(last) < time.Minute {
+	if e.rare == nil {
+		e.rare = new(rareRecv)
+	}
+	r := e.rare
+	if last, ok := r.rejectLog[from]; ok && now.Sub(last) < time.Minute {
 		return
 	}
-	if now.Sub(e.rejectLogAt) >= time.Minute {
-		e.rejectLogAt, e.rejectLogs = now, 0
+	if now.Sub(r.rejectLogAt) >= time.Minute {
+		r.rejectLogAt, r.rejectLogs = now, 0
 	}
-	if e.rejectLogs >= rejectLogsPerMinute {
+	if r.rejectLogs >= rejectLogsPerMinute {
 		return
 	}
-	e.rejectLogs++
-	if e.rejectLog == nil || len(e.rejectLog) >= 1024 {
-		e.rejectLog = make(map[string]time.Time)
+	r.rejectLogs++
+	if r.rejectLog == nil || len(r.rejectLog) >= 1024 {
+		r.rejectLog = make(map[string]time.Time)
 	}
-	e.rejectLog[from] = now
+	r.rejectLog[from] = now
 	if reason == "flood" {
-		e.log.Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
+		e.logger().Warn("a sender floods the group", "from", from, "limit", FloodLimit, "per", e.cfg.Settings.HeartbeatInterval)
 		return
 	}
-	e.log.Warn("dropped a message that failed verification", "from", from, "reason", reason)
+	e.logger().Warn("dropped a message that failed verification", "from", from, "reason", reason)
 }
 
 // senderID returns raw as a string, reusing an id this member holds when
@@ -990,8 +1148,8 @@ func (e *Elector) senderID(raw []byte) string {
 	if string(raw) == e.lastSender {
 		return e.lastSender
 	}
-	if string(raw) == e.cfg.ID {
-		return e.cfg.ID
+	if string(raw) == e.status.ID {
+		return e.status.ID
 	}
 	e.mu.Lock()
 	leader := e.status.Leader
@@ -1020,8 +1178,13 @@ func (e *Elector) senderValue(raw []byte) string {
 // receiver keeps checking.
 func (e *Elector) recvContext(doubt bool) (context.Context, context.CancelFunc) {
 	e.kickMu.Lock()
+	if e.base.Err() != nil {
+		e.kickMu.Unlock()
+		return e.base, func() {} // shutting down: the receiver returns
+	}
 	if e.kickCtx == nil || e.kickCtx.Err() != nil {
-		e.kickCtx, e.kick = context.WithCancel(e.base)
+		// Of vals, not base: shutdown cancels it after base.
+		e.kickCtx, e.kick = context.WithCancel(e.vals)
 	}
 	ctx := e.kickCtx
 	e.kickMu.Unlock()

@@ -10,8 +10,8 @@ import (
 // whose bus brings e nothing, as the receiver's goroutine owns that path.
 func ReceiveBytes(e *Elector, msg []byte) { e.receiveBytes(msg) }
 
-// WorkerWakes returns how many times e's driver worker was woken by an
-// input, as opposed to its own timer.
+// WorkerWakes returns how many times an input (a received message, an
+// acknowledgement) started e's driver worker, as opposed to its own timer.
 func WorkerWakes(e *Elector) uint64 { return e.d.woken.Load() }
 
 // LeaderBeat returns a leader, elected in virtual time, whose beat runs
@@ -50,7 +50,7 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()
 		for i := range batch {
-			d.handle(&batch[i])
+			d.h.handle(&batch[i])
 		}
 	}
 	d.mu.Lock()
@@ -106,3 +106,51 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 // host's clock would; durations, which come from the monotonic clock, are
 // not affected.
 func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
+
+// Held names what e holds at rest that it makes only on demand: the
+// channels nobody waits for, its watchers, its logger with its group and
+// id, its counters' map of rejections, the receiver's rare state,
+// the flood counter's map, the driver's done channel and queue. A member
+// at rest holds none of them, but for a leader's queue: each is heap, per member of every group in the
+// process.
+func Held(e *Elector) []string {
+	var held []string
+	e.mu.Lock()
+	for _, c := range []struct {
+		name string
+		ch   chan struct{}
+	}{{"recvDone", e.recvDone}, {"stopped", e.stopped}, {"closed", e.closed}, {"changed", e.changed}} {
+		if c.ch != nil {
+			held = append(held, c.name)
+		}
+	}
+	if e.watchers != nil {
+		held = append(held, "watchers")
+	}
+	e.mu.Unlock()
+	e.stats.mu.Lock()
+	if e.stats.rejectedBy != nil {
+		held = append(held, "rejected map")
+	}
+	e.stats.mu.Unlock()
+	e.d.mu.Lock()
+	if e.d.done.ch != nil {
+		held = append(held, "driver done")
+	}
+	if cap(e.d.queue) > 0 {
+		held = append(held, "driver queue")
+	}
+	e.d.mu.Unlock()
+	// The receiver's own: the caller reads them with the receiver at rest
+	// (synctest.Wait).
+	if e.rare != nil {
+		held = append(held, "rare")
+	}
+	if e.flood.more != nil {
+		held = append(held, "flood map")
+	}
+	if e.withLog.Load() != nil {
+		held = append(held, "logger")
+	}
+	return held
+}

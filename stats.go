@@ -51,7 +51,6 @@ type Histogram struct {
 
 type counters struct {
 	mu               sync.Mutex
-	isLeader         bool
 	leaderChanges    uint64
 	elections        uint64
 	duplicateLeaders uint64
@@ -59,15 +58,21 @@ type counters struct {
 	flooded          uint64
 	sentBy           actionCounts
 	receivedBy       actionCounts
-	rejectedBy       map[string]uint64
-	buckets          []uint64 // by electionBounds
+	rejectedBy       map[string]uint64       // nil until a message is rejected
+	buckets          [electionBuckets]uint64 // by electionBounds; an array, not a slice of its own (heap, per member)
 	count            uint64
 	sum              float64
 }
 
 // electionBounds are the histogram's buckets, metrics.ElectionBuckets,
-// read once and shared by every Elector; nothing changes them.
-var electionBounds = metrics.ElectionBuckets()
+// read once and shared by every Elector; nothing changes them. Converting
+// to the array panics at init if metrics has fewer than electionBuckets;
+// TestElectionBucketCountAndEmptyRejected checks that it has exactly as
+// many.
+var electionBounds = [electionBuckets]float64(metrics.ElectionBuckets())
+
+// electionBuckets is len(metrics.ElectionBuckets()).
+const electionBuckets = 11
 
 // actionCounts counts events by action: four counters, cheaper for a
 // member to keep than a map (10,000 groups in one process keep 60,000).
@@ -97,12 +102,7 @@ func (n *actionCounts) byAction() map[Action]uint64 {
 	return m
 }
 
-func newCounters() *counters {
-	return &counters{
-		rejectedBy: map[string]uint64{},
-		buckets:    make([]uint64, len(electionBounds)),
-	}
-}
+func newCounters() *counters { return new(counters) }
 
 func (c *counters) add(p *uint64, n uint64) {
 	c.mu.Lock()
@@ -124,13 +124,10 @@ func (c *counters) received(a Action) {
 
 func (c *counters) rejected(reason string) {
 	c.mu.Lock()
+	if c.rejectedBy == nil {
+		c.rejectedBy = make(map[string]uint64)
+	}
 	c.rejectedBy[reason]++
-	c.mu.Unlock()
-}
-
-func (c *counters) leading(l bool) {
-	c.mu.Lock()
-	c.isLeader = l
 	c.mu.Unlock()
 }
 
@@ -151,7 +148,6 @@ func (c *counters) snapshot() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Stats{
-		IsLeader:         c.isLeader,
 		LeaderChanges:    c.leaderChanges,
 		Elections:        c.elections,
 		DuplicateLeaders: c.duplicateLeaders,
@@ -161,11 +157,14 @@ func (c *counters) snapshot() Stats {
 		Received:         c.receivedBy.byAction(),
 		Rejected:         maps.Clone(c.rejectedBy),
 		ElectionDurations: Histogram{
-			Bounds: append([]float64(nil), electionBounds...),
-			Counts: append([]uint64(nil), c.buckets...),
+			Bounds: append([]float64(nil), electionBounds[:]...),
+			Counts: append([]uint64(nil), c.buckets[:]...),
 			Count:  c.count,
 			Sum:    c.sum,
 		},
+	}
+	if s.Rejected == nil {
+		s.Rejected = map[string]uint64{}
 	}
 	return s
 }
@@ -173,6 +172,9 @@ func (c *counters) snapshot() Stats {
 // Stats returns the member's counters.
 func (e *Elector) Stats() Stats {
 	s := e.stats.snapshot()
-	s.Epoch = e.Status().Epoch
+	// From the status, which says the same: the counters need not keep a
+	// copy (heap, per member).
+	st := e.Status()
+	s.IsLeader, s.Epoch = st.IsLeader, st.Epoch
 	return s
 }

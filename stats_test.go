@@ -26,3 +26,35 @@ func TestElectionBucketsCannotBeChangedFromOutside(t *testing.T) {
 		closeAll(t, e)
 	})
 }
+
+// The histogram has a count for every bucket of metrics', and the
+// snapshot's map of rejections is empty, not nil, before any rejection.
+func TestElectionBucketCountAndEmptyRejected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := join(t, newBus(), "a", nil)
+		st := e.Stats()
+		if got, want := len(st.ElectionDurations.Counts), len(metrics.ElectionBuckets()); got != want {
+			t.Errorf("the histogram has %d counts, metrics.ElectionBuckets %d bounds", got, want)
+		}
+		if st.Rejected == nil || len(st.Rejected) != 0 {
+			t.Errorf("Rejected = %#v, want an empty map", st.Rejected)
+		}
+		closeAll(t, e)
+	})
+}
+
+// Stats.IsLeader is the status's: true while the member leads, false once
+// it has closed.
+func TestStatsIsLeaderFollowsStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := join(t, newBus(), "a", nil)
+		awaitLeadership(t, e)
+		if !e.Stats().IsLeader {
+			t.Error("leading, Stats.IsLeader is false")
+		}
+		closeAll(t, e)
+		if e.Stats().IsLeader {
+			t.Error("closed, Stats.IsLeader is true")
+		}
+	})
+}

@@ -5,6 +5,7 @@ package inbox
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -15,22 +16,27 @@ import (
 // to its size. When a message arrives and the queue is full, the oldest
 // message is dropped and counted, so a slow reader sees the newest
 // heartbeats and never slows the group.
+//
+// A lone message waits in a slot of the Inbox's own, and a ring grown for
+// more is given back once drained: a reader that keeps up, as a member at
+// rest does, holds no ring (heap, per member of every group in the
+// process).
 type Inbox struct {
 	mu      sync.Mutex
-	buf     [][]byte
+	one     []byte   // the message, while n is 1 and buf is nil
+	buf     [][]byte // the ring while it holds more, or nil
 	head, n int
-	size    int
+	size    int32 // with closed, one word: the Inbox is 112 bytes, a size class down
 	closed  bool
 	held    bool          // set by Hold: Pop hands nothing out
 	failed  error         // set by Fail: returned once the buffer is empty
-	ready   chan struct{} // capacity 1; poked when a message arrives
-	done    chan struct{} // closed by close
+	ready   chan struct{} // capacity 1; poked when a message arrives, on Fail and on Close
 	dropped atomic.Uint64
 }
 
 // New returns an empty Inbox that holds at most size messages.
 func New(size int) *Inbox {
-	return &Inbox{size: size, ready: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Inbox{size: int32(min(size, math.MaxInt32)), ready: make(chan struct{}, 1)}
 }
 
 // Push queues msg, which the Inbox then owns. It never blocks. It reports
@@ -41,23 +47,36 @@ func (b *Inbox) Push(msg []byte) (dropped bool) {
 		b.mu.Unlock()
 		return false
 	}
-	if b.n == len(b.buf) {
-		if len(b.buf) < b.size {
-			grown := make([][]byte, min(max(2*len(b.buf), 4), b.size))
-			for i := 0; i < b.n; i++ {
-				grown[i] = b.buf[(b.head+i)%len(b.buf)]
-			}
-			b.buf, b.head = grown, 0
-		} else {
-			b.buf[b.head] = nil
-			b.head = (b.head + 1) % len(b.buf)
-			b.n--
-			b.dropped.Add(1)
-			dropped = true
+	switch {
+	case b.buf == nil && b.n == 0:
+		b.one, b.n = msg, 1
+	case b.buf == nil && b.size <= 1:
+		b.one = msg // full: the oldest is dropped
+		b.dropped.Add(1)
+		dropped = true
+	default:
+		if b.buf == nil { // the lone message moves into a ring
+			b.buf, b.head = make([][]byte, min(4, int(b.size))), 0
+			b.buf[0], b.one = b.one, nil
 		}
+		if b.n == len(b.buf) {
+			if len(b.buf) < int(b.size) {
+				grown := make([][]byte, min(2*len(b.buf), int(b.size)))
+				for i := 0; i < b.n; i++ {
+					grown[i] = b.buf[(b.head+i)%len(b.buf)]
+				}
+				b.buf, b.head = grown, 0
+			} else {
+				b.buf[b.head] = nil
+				b.head = (b.head + 1) % len(b.buf)
+				b.n--
+				b.dropped.Add(1)
+				dropped = true
+			}
+		}
+		b.buf[(b.head+b.n)%len(b.buf)] = msg
+		b.n++
 	}
-	b.buf[(b.head+b.n)%len(b.buf)] = msg
-	b.n++
 	b.mu.Unlock()
 	b.poke()
 	return dropped
@@ -93,13 +112,22 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()
+			b.poke() // wake the next waiting Pop, which returns too
 			return nil, bellwether.ErrClosed
 		}
 		if b.n > 0 && !b.held {
-			msg := b.buf[b.head]
-			b.buf[b.head] = nil
-			b.head = (b.head + 1) % len(b.buf)
+			var msg []byte
+			if b.buf == nil {
+				msg, b.one = b.one, nil
+			} else {
+				msg = b.buf[b.head]
+				b.buf[b.head] = nil
+				b.head = (b.head + 1) % len(b.buf)
+			}
 			b.n--
+			if b.n == 0 {
+				b.buf, b.head = nil, 0 // drained: the ring goes back
+			}
 			more := b.n > 0
 			b.mu.Unlock()
 			if more {
@@ -114,10 +142,10 @@ func (b *Inbox) Pop(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 		b.mu.Unlock()
+		// Close pokes ready too, rather than closing a channel of its own:
+		// each channel and select case is heap while a member waits.
 		select {
 		case <-b.ready:
-		case <-b.done:
-			return nil, bellwether.ErrClosed
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -163,8 +191,8 @@ func (b *Inbox) Close() bool {
 		return false
 	}
 	b.closed = true
-	b.buf, b.head, b.n = nil, 0, 0
-	close(b.done)
+	b.one, b.buf, b.head, b.n = nil, nil, 0, 0
+	b.poke()
 	return true
 }
 

@@ -204,3 +204,71 @@ func testHold(t *testing.T) {
 		t.Fatalf("held Pop after Close = %q, %v; want ErrClosed", p.msg, p.err)
 	}
 }
+
+// An Inbox holds no ring while it holds at most one message, the steady
+// state of a member that keeps up (a heartbeat at a time), and gives the
+// ring it grew back once drained: a ring is heap, per member.
+func TestRingOnlyWhileMessagesQueue(t *testing.T) {
+	b := New(8)
+	ring := func() int { b.mu.Lock(); defer b.mu.Unlock(); return len(b.buf) }
+	pop := func(want string) {
+		t.Helper()
+		msg, err := b.Pop(context.Background())
+		if err != nil || string(msg) != want {
+			t.Fatalf("Pop = %q, %v; want %q", msg, err, want)
+		}
+	}
+	for i := range 3 {
+		b.Push([]byte(fmt.Sprint(i)))
+		if n := ring(); n != 0 {
+			t.Fatalf("holding one message, the inbox has a ring of %d", n)
+		}
+		pop(fmt.Sprint(i))
+	}
+	for i := range 6 {
+		b.Push([]byte(fmt.Sprint(i)))
+	}
+	if n := ring(); n < 6 {
+		t.Fatalf("holding six messages, the inbox has a ring of %d", n)
+	}
+	for i := range 5 {
+		pop(fmt.Sprint(i))
+	}
+	b.Push([]byte("6"))
+	pop("5")
+	pop("6")
+	if n := ring(); n != 0 {
+		t.Fatalf("drained, the inbox keeps a ring of %d", n)
+	}
+	if b.Dropped() != 0 {
+		t.Fatalf("dropped %d", b.Dropped())
+	}
+	// An inbox of one drops the oldest with no ring either.
+	one := New(1)
+	one.Push([]byte("a"))
+	one.Push([]byte("b"))
+	if msg, err := one.Pop(context.Background()); err != nil || string(msg) != "b" || one.Dropped() != 1 || len(one.buf) != 0 {
+		t.Fatalf("inbox of one: Pop = %q, %v, dropped %d, ring %d; want b, 1 dropped, no ring", msg, err, one.Dropped(), len(one.buf))
+	}
+}
+
+// Close wakes every waiting Pop, however many wait.
+func TestCloseWakesEveryWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(8)
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() {
+				_, err := b.Pop(context.Background())
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		b.Close()
+		for range 3 {
+			if err := <-errs; !errors.Is(err, bellwether.ErrClosed) {
+				t.Fatalf("a waiting Pop woke with %v, want ErrClosed", err)
+			}
+		}
+	})
+}

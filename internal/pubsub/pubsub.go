@@ -237,8 +237,9 @@ type group struct {
 	channel string
 	members []*Member
 	state   state
-	// changed is closed, and replaced, whenever the state leaves
-	// subscribing or unsubscribing.
+	// changed is closed whenever the state leaves subscribing or
+	// unsubscribing, then nil: it is made when a joiner waits, so that a
+	// group at rest holds none (heap, per group).
 	changed chan struct{}
 	err     error // the last failed Subscribe, for the joiners it concerns
 	// gen counts failed attempts, so a waiter knows one ended.
@@ -324,7 +325,7 @@ func (b *Bus) join(ctx context.Context, channel string) (*Member, error) {
 	}
 	g := b.groups[channel]
 	if g == nil {
-		g = &group{channel: channel, changed: make(chan struct{})}
+		g = &group{channel: channel}
 		b.groups[channel] = g
 	}
 	m.g = g
@@ -361,8 +362,7 @@ func (b *Bus) join(ctx context.Context, channel string) (*Member, error) {
 				g.err, g.ctxFailed = err, ctx.Err() != nil
 				g.gen++
 			}
-			close(g.changed)
-			g.changed = make(chan struct{})
+			g.settle()
 			if err != nil {
 				b.mu.Unlock()
 				m.Close()
@@ -371,6 +371,9 @@ func (b *Bus) join(ctx context.Context, channel string) (*Member, error) {
 			b.mu.Unlock()
 			return m, nil
 		default: // subscribing or unsubscribing: wait for the outcome
+			if g.changed == nil {
+				g.changed = make(chan struct{})
+			}
 			changed := g.changed
 			b.mu.Unlock()
 			select {
@@ -613,10 +616,18 @@ func (m *Member) Close() error {
 	if len(g.members) == 0 && b.groups[g.channel] == g {
 		delete(b.groups, g.channel)
 	}
-	close(g.changed)
-	g.changed = make(chan struct{})
+	g.settle()
 	b.mu.Unlock()
 	return nil
+}
+
+// settle wakes the joiners waiting for the state to leave subscribing or
+// unsubscribing; b.mu is held.
+func (g *group) settle() {
+	if g.changed != nil {
+		close(g.changed)
+		g.changed = nil
+	}
 }
 
 // RecvBuffer is how many received messages a member of a server bus

@@ -339,3 +339,36 @@ func TestQueueKeepsOrder(t *testing.T) {
 		t.Fatalf("after Requeue the queue ran %q; want c before d", got)
 	}
 }
+
+// A subscribed group holds no channel for joiners to wait on: it is made
+// when one waits, during a subscription, and given back once it ends.
+func TestGroupAtRestHoldsNoChannel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, l := newBus(t, false)
+		changed := func() bool {
+			b.mu.RLock()
+			defer b.mu.RUnlock()
+			return b.groups["g"].changed != nil
+		}
+		joined := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := b.join(context.Background(), "g")
+				joined <- err
+			}()
+		}
+		synctest.Wait() // one subscribes, the other waits for it
+		if !changed() {
+			t.Fatal("a joiner waits, and the group has no channel to wait on")
+		}
+		l.release <- nil
+		for range 2 {
+			if err := <-joined; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if changed() {
+			t.Error("subscribed, the group keeps its channel")
+		}
+	})
+}
