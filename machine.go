@@ -258,25 +258,13 @@ type Machine struct {
 	nextOf   *Machine
 	election timer // the reference's electionTimeout, the storm's next timer
 
-	id       string
-	s        Settings
-	observer bool
-	mode     ElectionMode
-	rng      uint64
-	leader   string // known leader, "" for none
+	id     string
+	s      Settings
+	rng    uint64
+	leader string // known leader, "" for none
 
-	// abstain: after Resign or a lapsed lease, do not stand for election until a
-	// leader is heard or the heartbeat timeout passes.
-	abstain bool
-
-	best      string // smallest candidate, valid unless bestDirty
-	bestDirty bool
-	worst     string // after a trim, the largest candidate kept: larger ids are dropped
-	worstOK   bool
-
-	// timers' list, made once by the Machine at timersOf.
-	timerList [8]*timer
-	timersOf  *Machine
+	best  string // smallest candidate, valid unless bestDirty
+	worst string // after a trim, the largest candidate kept: larger ids are dropped
 
 	heartbeat   timer // the reference's leaderHeartbeat interval
 	beatTimeout timer // the reference's heartbeatTimeout
@@ -285,8 +273,6 @@ type Machine struct {
 
 	// Lease state, used only with MachineConfig.Lease.
 	value       string    // announced while leading
-	preempt     bool      // ask larger leaders to hand over
-	noPreempt   bool      // resigned: do not preempt until leading again
 	askedAt     time.Time // when a takeover was last asked; zero if never
 	handedOver  uint64    // the term for which EffectHandover was reported
 	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
@@ -297,42 +283,54 @@ type Machine struct {
 	leaderValue string    // the known leader's value, when another
 	shownEpoch  uint64    // epoch last reported
 	shownValue  string    // value last reported
-	held        bool      // holds the lease
 	leaseEnd    time.Time // when the lease (or, not yet held, the claim) ends
 	leaseTimer  timer
 	term        uint64    // leaderships won, to match acknowledgements
 	gen         uint64    // elections begun, to match acknowledgements
-	electAcked  bool      // a broadcast of this election was acknowledged
 	listenFrom  time.Time // since when this member has heard the group
-	deaf        bool
 	conflict    timer     // armed while another member uses this id
 	heardAt     time.Time // when a message from another member was last received
-	doubtful    bool      // hears only messages it cannot verify
-	skewed      bool      // doubtful from a clock that disagrees: only the timer ends it
 	// Answers to requests, at most one per ElectionTimeout/4 each.
-	lastCurrent, lastAccept       time.Time
+	lastCurrent, lastAccept time.Time
+	answerTimer             timer
+	doubt                   timer        // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
+	sent                    []sentRecord // with a lease: the broadcasts not yet acknowledged of the last sentRing, oldest first; nil from when it follows (setLeader) until it broadcasts
+	bseq                    uint64       // broadcasts emitted
+	shown                   string       // leader last reported
+
+	// The flags, together so that they take a few words, not one each.
+	observer bool
+	mode     ElectionMode
+	// abstain: after Resign or a lapsed lease, do not stand for election until a
+	// leader is heard or the heartbeat timeout passes.
+	abstain   bool
+	bestDirty bool
+	worstOK   bool
+	// Lease flags.
+	preempt                       bool // ask larger leaders to hand over
+	noPreempt                     bool // resigned: do not preempt until leading again
+	held                          bool // holds the lease
+	electAcked                    bool // a broadcast of this election was acknowledged
+	deaf                          bool
+	doubtful                      bool // hears only messages it cannot verify
+	skewed                        bool // doubtful from a clock that disagrees: only the timer ends it
 	pendingCurrent, pendingAccept bool
-	answerTimer                   timer
-	doubt                         timer                 // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
-	sent                          *[sentRing]sentRecord // with a lease, from the first broadcast until it follows (setLeader)
-	bseq                          uint64                // broadcasts emitted
-	shown                         string                // leader last reported
-	shownHeld                     bool                  // leading last reported
+	shownHeld                     bool // leading last reported
 	// reportDue: what report shows may have changed since it last ran. Only
 	// setLeader, raiseEpoch and ack change it in a timer or acknowledgement
 	// step, which skip report without it; every other step reports.
 	reportDue bool
 }
 
-// sentRing is how many recent broadcasts a leasing Machine remembers for
-// Acked. Acknowledgements come in order and within SendTimeout, and a
-// member broadcasts only a few times per HeartbeatInterval however much
-// it hears (answers to requests are bounded), so only the last few can
-// still be acknowledged.
+// sentRing is how many recent broadcasts a leasing Machine may still take
+// an acknowledgement of (Acked). Acknowledgements come in order and within
+// SendTimeout, and a member broadcasts only a few times per
+// HeartbeatInterval however much it hears (answers to requests are
+// bounded), so only the last few can still be acknowledged.
 const sentRing = 32
 
 // sentRecord is what Acked needs to know of one broadcast. term and gen
-// keep the low halves of the Machine's counters: a record is overwritten
+// keep the low halves of the Machine's counters: a record is forgotten
 // long before they wrap around.
 type sentRecord struct {
 	seq  uint64
@@ -533,20 +531,21 @@ func (t *timer) firesBefore(u *timer) bool {
 	return c < 0 || c == 0 && t.seq < u.seq
 }
 
-// timers returns every timer of the Machine. The list is made once: a
-// step walks it several times.
-func (m *Machine) timers() []*timer {
-	if m.timersOf != m {
-		m.timerList = [...]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
-		m.timersOf = m
-	}
-	return m.timerList[:]
+// timers returns every timer of the Machine.
+func (m *Machine) timers() [8]*timer {
+	return [...]*timer{&m.election, &m.heartbeat, &m.beatTimeout, &m.quiet.timer, &m.leaseTimer, &m.conflict, &m.doubt, &m.answerTimer}
 }
 
 // begin starts a step at now. A leasing member whose lease is over steps
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now time.Time) {
-	m.out = m.out[:0]
+	if m.leader != "" && m.leader != m.id {
+		// A follower's steps have no effects but on a change of leader:
+		// it holds no buffer for them (heap, per member at rest).
+		m.out = nil
+	} else {
+		m.out = m.out[:0]
+	}
 	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
 		m.loseLease(now)
 	}
@@ -891,12 +890,17 @@ func (m *Machine) acked(now time.Time, seq uint64) {
 
 // ack applies the acknowledgement of broadcast seq.
 func (m *Machine) ack(now time.Time, seq uint64) {
-	if m.sent == nil {
-		return // nothing sent since the ring was let go (see setLeader)
+	i := slices.IndexFunc(m.sent, func(r sentRecord) bool { return r.seq == seq })
+	if i < 0 {
+		return // unknown, out of the window, already acknowledged, or sent before it followed
 	}
-	r := &m.sent[seq%sentRing]
-	if r.seq != seq {
-		return
+	// An acknowledged broadcast is forgotten: what it did, a repeat would
+	// do again to no effect. So a leader at rest, whose heartbeats are
+	// acknowledged before the next, keeps a record of none.
+	r := m.sent[i]
+	m.sent = slices.Delete(m.sent, i, i+1)
+	if len(m.sent) == 0 && cap(m.sent) > 2 {
+		m.sent = nil // the burst of an election is over: its records go back
 	}
 	switch r.kind {
 	case sentElection:
@@ -1171,9 +1175,15 @@ func (m *Machine) setLeader(now time.Time, id string) {
 	if id != "" && id != m.id {
 		// A follower: no acknowledgement of what it sent can count any
 		// more (its election is over, it does not lead), so it lets the
-		// ring go until it next broadcasts; most members at rest are
+		// records go until it next broadcasts. Most members at rest are
 		// followers.
 		m.sent = nil
+		if m.leader != id {
+			// And, as it starts to follow, its election's candidates,
+			// which the next election starts without (newElection).
+			m.candidates = candidateSet{}
+			m.best, m.bestDirty, m.worstOK = "", false, false
+		}
 	}
 	if m.leader != id {
 		m.leader = id
@@ -1303,11 +1313,15 @@ func (m *Machine) emitted(now time.Time, a Action) *Event {
 	}
 	m.bseq++
 	if m.lease {
-		if m.sent == nil {
-			m.sent = new([sentRing]sentRecord)
+		// The broadcasts before the last sentRing are past acknowledging.
+		old := 0
+		for old < len(m.sent) && m.sent[old].seq+sentRing <= m.bseq {
+			old++
 		}
-		r := &m.sent[m.bseq%sentRing]
-		r.seq, r.at, r.kind, r.term, r.gen = m.bseq, now, sentKindOf(a), uint32(m.term), uint32(m.gen)
+		if old > 0 {
+			m.sent = slices.Delete(m.sent, 0, old)
+		}
+		m.sent = append(m.sent, sentRecord{seq: m.bseq, at: now, kind: sentKindOf(a), term: uint32(m.term), gen: uint32(m.gen)})
 	}
 	m.out = append(m.out, Effect{})
 	ef := &m.out[len(m.out)-1]

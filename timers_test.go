@@ -93,3 +93,80 @@ func TestSentRecordOnlyWhileItCounts(t *testing.T) {
 		t.Fatal("the new election's acknowledged request does not count")
 	}
 }
+
+// A leader whose heartbeats are acknowledged before the next keeps no
+// broadcast record at rest, and at most a slot or two of memory for one;
+// a record goes once acknowledged, and a repeated acknowledgement finds
+// none. Of broadcasts never acknowledged, only the last sentRing are kept.
+func TestSentRecordsAtRest(t *testing.T) {
+	m, err := NewMachine(MachineConfig{ID: "a", Mode: ModeReference, Lease: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ack := func(out Output) {
+		for _, e := range out.Effects {
+			if e.Kind == EffectBroadcast {
+				m.Acked(now, e.Seq)
+			}
+		}
+	}
+	ack(m.Start(now))
+	beats := 0
+	for step := 0; beats < 50; step++ {
+		if step > 1000 {
+			t.Fatalf("no 50 heartbeats in 1000 steps; leading %v", m.IsLeader())
+		}
+		now = m.Next()
+		out := m.Tick(now)
+		if m.IsLeader() {
+			beats++
+		}
+		ack(out)
+		if m.IsLeader() && (len(m.sent) != 0 || cap(m.sent) > 2) {
+			t.Fatalf("heartbeat %d acknowledged, the leader holds %d records in room for %d", beats, len(m.sent), cap(m.sent))
+		}
+	}
+	seq := m.bseq
+	m.emitted(now, ActionCurrent)
+	m.Acked(now, seq+1)
+	if len(m.sent) != 0 {
+		t.Fatalf("an acknowledged broadcast is still recorded: %+v", m.sent)
+	}
+	for range 2 * sentRing {
+		m.emitted(now, ActionCurrent)
+	}
+	if len(m.sent) != sentRing || m.sent[0].seq != m.bseq-sentRing+1 {
+		t.Fatalf("after %d broadcasts never acknowledged, %d records from %d; want the last %d", 2*sentRing, len(m.sent), m.sent[0].seq, sentRing)
+	}
+}
+
+// A follower at rest holds neither a buffer for effects nor its
+// election's candidates (heap, per member): the next election starts
+// without them, and elects as before.
+func TestFollowerHoldsNoBuffers(t *testing.T) {
+	for _, lease := range []bool{false, true} {
+		m, err := NewMachine(MachineConfig{ID: "b", Mode: ModeReference, Lease: lease})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		m.Start(now)
+		m.Receive(now, NewEvent(ActionAccept, "c"))
+		if m.candidates.Len() != 2 || cap(m.out) == 0 {
+			t.Fatalf("lease %v: electing, %d candidates and room for %d effects", lease, m.candidates.Len(), cap(m.out))
+		}
+		m.Receive(now.Add(time.Second), NewEvent(ActionCurrent, "a"))
+		m.Receive(now.Add(2*time.Second), NewEvent(ActionCurrent, "a"))
+		if m.out != nil || m.candidates.slots != nil || m.candidates.Len() != 0 {
+			t.Fatalf("lease %v: a follower at rest holds room for %d effects and %d candidate slots", lease, cap(m.out), len(m.candidates.slots))
+		}
+		// a leaves: b elects again, with itself as its only candidate,
+		// and wins.
+		now = now.Add(3 * time.Second)
+		out := m.Receive(now, NewEvent(ActionWithdraw, "a"))
+		if !m.Electing() || m.candidates.Len() != 1 || len(out.Effects) == 0 {
+			t.Fatalf("lease %v: after the leader's withdrawal, electing %v with %d candidates, effects %+v", lease, m.Electing(), m.candidates.Len(), out.Effects)
+		}
+	}
+}
