@@ -495,16 +495,29 @@ func (m *Machine) nextTimer() *timer {
 
 // findNext is nextTimer's look at every timer.
 func (m *Machine) findNext() *timer {
-	var next *timer
-	for _, t := range m.timers() {
-		if t.on && (next == nil || t.firesBefore(next)) {
-			next = t
-		}
-	}
+	// Every timer of timers(), one by one: a list made for the walk
+	// costs a leader's heartbeat more than the walk itself.
+	next := earlier(nil, &m.election)
+	next = earlier(next, &m.heartbeat)
+	next = earlier(next, &m.beatTimeout)
+	next = earlier(next, &m.quiet.timer)
+	next = earlier(next, &m.leaseTimer)
+	next = earlier(next, &m.conflict)
+	next = earlier(next, &m.doubt)
+	next = earlier(next, &m.answerTimer)
 	m.nextT, m.nextOf = next, m
 	m.nextAt = time.Time{}
 	if next != nil {
 		m.nextAt = next.at
+	}
+	return next
+}
+
+// earlier returns t if it is on and fires before next (or next is nil),
+// else next.
+func earlier(next, t *timer) *timer {
+	if t.on && (next == nil || t.firesBefore(next)) {
+		return t
 	}
 	return next
 }
@@ -539,12 +552,11 @@ func (m *Machine) timers() [8]*timer {
 // begin starts a step at now. A leasing member whose lease is over steps
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now time.Time) {
-	if m.leader != "" && m.leader != m.id {
+	m.out = m.out[:0]
+	if m.leader != "" && !m.leading && m.out != nil {
 		// A follower's steps have no effects but on a change of leader:
 		// it holds no buffer for them (heap, per member at rest).
 		m.out = nil
-	} else {
-		m.out = m.out[:0]
 	}
 	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
 		m.loseLease(now)
@@ -890,17 +902,25 @@ func (m *Machine) acked(now time.Time, seq uint64) {
 
 // ack applies the acknowledgement of broadcast seq.
 func (m *Machine) ack(now time.Time, seq uint64) {
-	i := slices.IndexFunc(m.sent, func(r sentRecord) bool { return r.seq == seq })
-	if i < 0 {
+	i := 0
+	for i < len(m.sent) && m.sent[i].seq != seq {
+		i++
+	}
+	if i == len(m.sent) {
 		return // unknown, out of the window, already acknowledged, or sent before it followed
 	}
 	// An acknowledged broadcast is forgotten: what it did, a repeat would
 	// do again to no effect. So a leader at rest, whose heartbeats are
 	// acknowledged before the next, keeps a record of none.
 	r := m.sent[i]
-	m.sent = slices.Delete(m.sent, i, i+1)
-	if len(m.sent) == 0 && cap(m.sent) > 2 {
+	switch n := len(m.sent) - 1; {
+	case n == 0 && cap(m.sent) > 2:
 		m.sent = nil // the burst of an election is over: its records go back
+	case i == n:
+		m.sent = m.sent[:n] // the newest: at rest, the only one
+	default:
+		copy(m.sent[i:], m.sent[i+1:])
+		m.sent = m.sent[:n]
 	}
 	switch r.kind {
 	case sentElection:
@@ -1314,12 +1334,12 @@ func (m *Machine) emitted(now time.Time, a Action) *Event {
 	m.bseq++
 	if m.lease {
 		// The broadcasts before the last sentRing are past acknowledging.
-		old := 0
-		for old < len(m.sent) && m.sent[old].seq+sentRing <= m.bseq {
-			old++
-		}
-		if old > 0 {
-			m.sent = slices.Delete(m.sent, 0, old)
+		if len(m.sent) > 0 && m.sent[0].seq+sentRing <= m.bseq {
+			old := 1
+			for old < len(m.sent) && m.sent[old].seq+sentRing <= m.bseq {
+				old++
+			}
+			m.sent = m.sent[:copy(m.sent, m.sent[old:])]
 		}
 		m.sent = append(m.sent, sentRecord{seq: m.bseq, at: now, kind: sentKindOf(a), term: uint32(m.term), gen: uint32(m.gen)})
 	}
