@@ -716,9 +716,10 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 // the reading of the deadline, are most of the cost.
 func (m *Machine) ReceiveEffects(now time.Time, e *Event) (effects []Effect, moved bool) {
 	if e.Action == ActionAccept && !m.lease && m.started && m.candidates.surelyHas(e.ClientID) {
-		// receive's first case, told without a call for most ids.
-		m.out = m.out[:0]
-		return m.out, false
+		// receive's first case, told without a call for most ids; and
+		// without a write to the Machine, which the next step's begin
+		// resets.
+		return nil, false
 	}
 	return m.receive(now, e), true
 }
