@@ -157,18 +157,14 @@ func manyGroups(w io.Writer) error {
 	return nil
 }
 
-// machineSize says how large a Machine is, and how much of it is the
-// ring of recent broadcasts that a leasing member keeps to match
-// acknowledgements.
+// machineSize says how large a Machine is, and what a leasing member
+// keeps besides to match acknowledgements: a record of each broadcast
+// not yet acknowledged.
 func machineSize() string {
 	t := reflect.TypeFor[bellwether.Machine]()
 	s := fmt.Sprintf("%d bytes", t.Size())
-	if f, ok := t.FieldByName("sent"); ok {
-		if f.Type.Kind() == reflect.Pointer {
-			s += fmt.Sprintf(", and a leasing member's ring of recent broadcasts for acknowledgements, %d bytes more", f.Type.Elem().Size())
-		} else {
-			s += fmt.Sprintf(", %d of them its ring of recent broadcasts for acknowledgements", f.Type.Size())
-		}
+	if f, ok := t.FieldByName("sent"); ok && f.Type.Kind() == reflect.Slice {
+		s += fmt.Sprintf(", and a leasing member keeps a record of %d bytes for each broadcast not yet acknowledged (a leader at rest, none)", f.Type.Elem().Size())
 	}
 	return s
 }

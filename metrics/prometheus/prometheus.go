@@ -126,9 +126,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.e.Stats()
 	gauge := 0.0
-	// e.IsLeader rather than s.IsLeader, which an Elector closed while
-	// leading leaves set.
-	if c.e.IsLeader() {
+	if s.IsLeader {
 		gauge = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.isLeader, prometheus.GaugeValue, gauge)
