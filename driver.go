@@ -128,10 +128,7 @@ func (d *driver) start() {
 	d.h.observe(d.m, now)
 	d.running = true // the caller is the worker for now
 	d.mu.Unlock()
-	for i := range first {
-		d.h.handle(&first[i])
-	}
-	d.h.settled()
+	d.handleAll(first)
 	d.mu.Lock()
 	d.running = false
 	if d.closing && len(d.queue) == 0 {
@@ -340,10 +337,7 @@ func (d *driver) run() {
 		if len(batch) > 0 {
 			d.inCall = true
 			d.mu.Unlock()
-			for i := range batch {
-				d.h.handle(&batch[i])
-			}
-			d.h.settled()
+			d.handleAll(batch)
 			d.mu.Lock()
 			d.inCall = false
 			continue
@@ -378,6 +372,15 @@ func (d *driver) run() {
 		d.mu.Unlock()
 		return
 	}
+}
+
+// handleAll hands a batch of effects to the handler, in order, then says
+// the batch is done; d.mu is not held.
+func (d *driver) handleAll(batch []Effect) {
+	for i := range batch {
+		d.h.handle(&batch[i])
+	}
+	d.h.settled()
 }
 
 // sync waits until every effect queued before it has been handled.
