@@ -49,9 +49,7 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	dispatch := func() {
 		batch, d.queue = d.queue, batch[:0]
 		d.mu.Unlock()
-		for i := range batch {
-			d.h.handle(&batch[i])
-		}
+		d.handleAll(batch)
 	}
 	d.mu.Lock()
 	out := m.Start(now)
@@ -109,10 +107,10 @@ func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
 // channels nobody waits for, its watchers, its logger with its group and
-// id, its counters' map of rejections, the receiver's rare state,
-// the flood counter's map, the driver's done channel and queue. A member
-// at rest holds none of them, but for a leader's queue: each is heap, per member of every group in the
-// process.
+// id, its counters' map of rejections, the receiver's rare state, the
+// flood counter's map, the driver's done channel and queue. A member at
+// rest holds none of them but a leader's queue: each is heap, per member
+// of every group in the process.
 func Held(e *Elector) []string {
 	var held []string
 	e.mu.Lock()
