@@ -715,7 +715,7 @@ func (m *Machine) Receive(now time.Time, e Event) Output {
 // and there Receive's copying in of the event and out of the Output, and
 // the reading of the deadline, are most of the cost.
 func (m *Machine) ReceiveEffects(now time.Time, e *Event) (effects []Effect, moved bool) {
-	if e.Action == ActionAccept && !m.lease && m.started && m.candidates.surelyHas(e.ClientID) {
+	if m.noopIfHeld(e) && m.candidates.surelyHas(e.ClientID) {
 		// receive's first case, told without a call for most ids; and
 		// without a write to the Machine, which the next step's begin
 		// resets.
@@ -724,9 +724,16 @@ func (m *Machine) ReceiveEffects(now time.Time, e *Event) (effects []Effect, mov
 	return m.receive(now, e), true
 }
 
+// noopIfHeld reports whether e changes nothing when its sender is a
+// candidate m holds already: an accept, once m has started, when m has no
+// lease (a leasing member counts every message it hears).
+func (m *Machine) noopIfHeld(e *Event) bool {
+	return e.Action == ActionAccept && !m.lease && m.started
+}
+
 // receive is the body of Receive and ReceiveEffects.
 func (m *Machine) receive(now time.Time, e *Event) []Effect {
-	if e.Action == ActionAccept && !m.lease && m.started && m.candidates.Has(e.ClientID) || e.Validate() != nil {
+	if m.noopIfHeld(e) && m.candidates.Has(e.ClientID) || e.Validate() != nil {
 		// An accept from a candidate it holds already (an election's
 		// commonest message in ModeReference), or not an event of the
 		// protocol: nothing happens. The first test comes first because
