@@ -1187,12 +1187,22 @@ func (m *Machine) elect(now time.Time) {
 
 // newElection resets the candidates to this member alone.
 func (m *Machine) newElection() {
-	m.candidates.Clear()
-	m.best, m.bestDirty = "", false
-	m.worstOK = false
+	m.dropCandidates(false)
 	m.addCandidate(m.id)
 	m.gen++
 	m.electAcked = false
+}
+
+// dropCandidates forgets the election's candidates and what was derived
+// from them. With release it gives their table back (a follower at rest);
+// without, Clear keeps a small one for the election about to begin.
+func (m *Machine) dropCandidates(release bool) {
+	if release {
+		m.candidates = candidateSet{}
+	} else {
+		m.candidates.Clear()
+	}
+	m.best, m.bestDirty, m.worstOK = "", false, false
 }
 
 // setLeader is the reference's setLeader().
@@ -1209,8 +1219,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 		if m.leader != id {
 			// And, as it starts to follow, its election's candidates,
 			// which the next election starts without (newElection).
-			m.candidates = candidateSet{}
-			m.best, m.bestDirty, m.worstOK = "", false, false
+			m.dropCandidates(true)
 		}
 	}
 	if m.leader != id {
