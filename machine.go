@@ -497,6 +497,8 @@ func (m *Machine) nextTimer() *timer {
 func (m *Machine) findNext() *timer {
 	// Every timer of timers(), one by one: a list made for the walk
 	// costs a leader's heartbeat more than the walk itself.
+	// TestNextTimerSeesEveryTimer fails if a timer of timers() is
+	// missing here.
 	next := earlier(nil, &m.election)
 	next = earlier(next, &m.heartbeat)
 	next = earlier(next, &m.beatTimeout)
