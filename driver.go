@@ -77,44 +77,6 @@ func (f *funcHandler) observe(m *Machine, now time.Time) {
 	}
 }
 
-// latch is an event that happens once, with a channel to wait for it that
-// is made only when someone waits: most are never waited for, and a
-// channel costs about 100 bytes of heap, per member of every group in the
-// process. Its owner's mutex guards it.
-type latch struct {
-	ch    chan struct{}
-	fired bool
-}
-
-// closedChan is the channel of a latch that fired before anyone waited.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// wait returns a channel that is closed once the latch has fired.
-func (l *latch) wait() <-chan struct{} {
-	if l.ch == nil {
-		if l.fired {
-			return closedChan
-		}
-		l.ch = make(chan struct{})
-	}
-	return l.ch
-}
-
-// fire closes the latch's channel; later calls do nothing.
-func (l *latch) fire() {
-	if l.fired {
-		return
-	}
-	l.fired = true
-	if l.ch != nil {
-		close(l.ch)
-	}
-}
-
 // start runs the machine's Start, hands its effects to the handler on the
 // caller's goroutine, as the reference's constructor broadcasts its first
 // request before it returns, and then lets the driver run: its timer, and

@@ -170,19 +170,18 @@ type Elector struct {
 	// Channels nobody may wait for are made on demand, under mu: at rest
 	// each would be about 100 bytes of heap, per member. A wait that comes
 	// after the event gets closedChan.
-	recvDone chan struct{} // closed when the receiver has returned (recvEnded)
+	recvDone latch         // the receiver has returned
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left (lifeStopped)
 	closed   chan struct{} // closed when Close has finished, callbacks included (lifeClosed)
 	changed  chan struct{} // closed on the next status change, then nil
 	watchers map[chan Status]struct{}
 
 	// The flags share a word.
-	state     lifeState
-	recvEnded bool // the receiver has returned
-	dirty     bool // status changed in the batch being handled
-	deaf      bool
-	conflict  bool // another member uses this id
-	doubtful  bool // hears only messages it cannot verify
+	state    lifeState
+	dirty    bool // status changed in the batch being handled
+	deaf     bool
+	conflict bool // another member uses this id
+	doubtful bool // hears only messages it cannot verify
 
 	// status.ID and status.Group never change after Join: they are read
 	// without mu.
@@ -637,7 +636,7 @@ func (e *Elector) shutdown() {
 	}
 	e.kickMu.Unlock()
 	e.mu.Lock()
-	recvDone := waitFor(&e.recvDone, e.recvEnded)
+	recvDone := e.recvDone.wait()
 	e.mu.Unlock()
 	<-recvDone
 	e.mu.Lock()
@@ -655,27 +654,6 @@ func (e *Elector) shutdown() {
 	e.changed = nil
 	fire(e.closed)
 	e.mu.Unlock()
-}
-
-// waitFor returns *ch, made if nil, or closedChan if the event has
-// happened (done) and nobody waited; the caller holds the lock that
-// guards *ch.
-func waitFor(ch *chan struct{}, done bool) <-chan struct{} {
-	if *ch == nil {
-		if done {
-			return closedChan
-		}
-		*ch = make(chan struct{})
-	}
-	return *ch
-}
-
-// fire closes ch, the channel of an event that has just happened, if
-// anyone waits (it is not nil).
-func fire(ch chan struct{}) {
-	if ch != nil {
-		close(ch)
-	}
 }
 
 // waitJob waits for the job of l to return, warning now and then that it
@@ -863,8 +841,7 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 func (e *Elector) recvLoop() {
 	defer func() {
 		e.mu.Lock()
-		e.recvEnded = true
-		fire(e.recvDone)
+		e.recvDone.fire()
 		e.mu.Unlock()
 	}()
 	const minBackoff = 10 * time.Millisecond

@@ -117,7 +117,7 @@ func Held(e *Elector) []string {
 	for _, c := range []struct {
 		name string
 		ch   chan struct{}
-	}{{"recvDone", e.recvDone}, {"stopped", e.stopped}, {"closed", e.closed}, {"changed", e.changed}} {
+	}{{"recvDone", e.recvDone.ch}, {"stopped", e.stopped}, {"closed", e.closed}, {"changed", e.changed}} {
 		if c.ch != nil {
 			held = append(held, c.name)
 		}
