@@ -630,11 +630,7 @@ func (e *Elector) shutdown() {
 	// The receiver ends even if the Conn's Recv misses the Close: its
 	// context, not base's child, is cancelled here, after base, which
 	// recvContext checks.
-	e.kickMu.Lock()
-	if e.kick != nil {
-		e.kick()
-	}
-	e.kickMu.Unlock()
+	e.cancelRecv()
 	e.mu.Lock()
 	recvDone := e.recvDone.wait()
 	e.mu.Unlock()
@@ -1175,6 +1171,11 @@ func (e *Elector) recvContext(doubt bool) (context.Context, context.CancelFunc) 
 // failed.
 func (e *Elector) kickRecv() {
 	e.suspect.Store(true)
+	e.cancelRecv()
+}
+
+// cancelRecv cancels the context of the receiver's Recv under way.
+func (e *Elector) cancelRecv() {
 	e.kickMu.Lock()
 	if e.kick != nil {
 		e.kick()
