@@ -175,13 +175,16 @@ func TestCandidateSetTagCollision(t *testing.T) {
 // answer is the earliest timer that is on, as a fresh look finds it.
 func TestNextIsTheEarliestTimer(t *testing.T) {
 	fresh := func(m *Machine) time.Time {
-		var next time.Time
+		var next *timer
 		for _, t := range m.timers() {
-			if t.on && (next.IsZero() || t.at.Before(next)) {
-				next = t.at
+			if t.on && (next == nil || t.at < next.at) {
+				next = t
 			}
 		}
-		return next
+		if next == nil {
+			return time.Time{}
+		}
+		return m.timeOf(next.at)
 	}
 	ids := []string{"a", "b", "c", "d"}
 	actions := []Action{ActionRequest, ActionAccept, ActionCurrent, ActionWithdraw}

@@ -25,7 +25,10 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	if err != nil {
 		return nil, err
 	}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Virtual time, but from the clock's reading, as the Elector's is: with
+	// the monotonic reading a driver's times carry, which the Machine's
+	// arithmetic takes without a look at the wall clock.
+	now := time.Now()
 	var d *driver
 	var sendBuf []byte // reused, as the Elector's worker reuses its own
 	d = newDriver(m, func(ef *Effect) {

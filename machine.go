@@ -2,6 +2,7 @@ package bellwether
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -163,8 +164,53 @@ type Output struct {
 type timer struct {
 	on  bool // first: Next reads it of the election timer in Machine's second cache line
 	seq uint64
-	at  time.Time
+	at  instant
 }
+
+// instant is a point in a Machine's own time: nanoseconds since its first
+// step, which fixes base. Every step turns its time.Time into an instant
+// once (Machine.clock), and the protocol's arithmetic is then a machine
+// word's add and compare: time.Time's, a call each, came to a dozen in a
+// leader's heartbeat. The difference is time.Time's Sub, so it is
+// monotonic wherever the times given are.
+type instant int64
+
+// never is the instant before every other: the "when it last ..." of
+// what has not happened. clock returns none below it.
+const never instant = math.MinInt64
+
+// add returns t + d, saturating: settings are not bounded, and a late
+// enough deadline is as good as none.
+func (t instant) add(d time.Duration) instant {
+	if d > 0 && t > math.MaxInt64-instant(d) {
+		return math.MaxInt64
+	}
+	return t + instant(d)
+}
+
+// sub returns t - u, saturating, for instants that are not never.
+func (t instant) sub(u instant) time.Duration {
+	d := t - u
+	switch { // did it wrap around?
+	case u > 0 && d > t:
+		return math.MinInt64
+	case u < 0 && d < t:
+		return math.MaxInt64
+	}
+	return time.Duration(d)
+}
+
+// clock returns now as an instant; the first call fixes base.
+func (m *Machine) clock(now time.Time) instant {
+	if !m.based {
+		m.base, m.based = now, true
+		return 0
+	}
+	return max(instant(now.Sub(m.base)), never+1)
+}
+
+// timeOf returns t as a time.Time.
+func (m *Machine) timeOf(t instant) time.Time { return m.base.Add(time.Duration(t)) }
 
 // Machine is the election protocol of one member as a pure state machine.
 //
@@ -218,7 +264,10 @@ type timer struct {
 //
 // A leasing member numbers each of its leaderships with an epoch, which its
 // heartbeats carry: greater than every epoch it has heard or held, and not
-// below its wall clock (now) in Unix microseconds when it won, so that
+// below its wall clock in Unix microseconds when it won (the wall clock of
+// its first step, carried forward by the difference of the times given,
+// which is monotonic when they carry a monotonic reading, as time.Now's
+// do: a step of the wall clock after the start does not move it), so that
 // epochs go on growing across a restart of the whole group; and of its own
 // class, one of 4,096 from a hash of its id, so that two members that
 // heard the same epochs do not both take the next one. When two
@@ -272,33 +321,35 @@ type Machine struct {
 	seq         uint64
 
 	// Lease state, used only with MachineConfig.Lease.
-	value       string    // announced while leading
-	askedAt     time.Time // when a takeover was last asked; zero if never
-	handedOver  uint64    // the term for which EffectHandover was reported
-	deferEpoch  uint64    // while deferring in ModeReference: the epoch its request carries
-	residue     uint64    // 1 + the class of this member's epochs (see epochFrom); 0 until computed
-	epoch       uint64    // this member's leadership's epoch, while leading
-	maxEpoch    uint64    // the largest epoch heard or held
-	leaderEpoch uint64    // the known leader's epoch, when another
-	leaderValue string    // the known leader's value, when another
-	shownEpoch  uint64    // epoch last reported
-	shownValue  string    // value last reported
-	leaseEnd    time.Time // when the lease (or, not yet held, the claim) ends
+	value       string  // announced while leading
+	askedAt     instant // when a takeover was last asked
+	handedOver  uint64  // the term for which EffectHandover was reported
+	deferEpoch  uint64  // while deferring in ModeReference: the epoch its request carries
+	residue     uint64  // 1 + the class of this member's epochs (see epochFrom); 0 until computed
+	epoch       uint64  // this member's leadership's epoch, while leading
+	maxEpoch    uint64  // the largest epoch heard or held
+	leaderEpoch uint64  // the known leader's epoch, when another
+	leaderValue string  // the known leader's value, when another
+	shownEpoch  uint64  // epoch last reported
+	shownValue  string  // value last reported
+	leaseEnd    instant // when the lease (or, not yet held, the claim) ends
 	leaseTimer  timer
-	term        uint64    // leaderships won, to match acknowledgements
-	gen         uint64    // elections begun, to match acknowledgements
-	listenFrom  time.Time // since when this member has heard the group
-	conflict    timer     // armed while another member uses this id
-	heardAt     time.Time // when a message from another member was last received
+	term        uint64  // leaderships won, to match acknowledgements
+	gen         uint64  // elections begun, to match acknowledgements
+	listenFrom  instant // since when this member has heard the group
+	conflict    timer   // armed while another member uses this id
+	heardAt     instant // when a message from another member was last received
 	// Answers to requests, at most one per ElectionTimeout/4 each.
-	lastCurrent, lastAccept time.Time
+	lastCurrent, lastAccept instant
 	answerTimer             timer
 	doubt                   timer        // ends doubt: 2·HeartbeatTimeout after the last unverifiable message
 	sent                    []sentRecord // with a lease: the broadcasts not yet acknowledged of the last sentRing, oldest first; nil from when it follows (setLeader) until it broadcasts
 	bseq                    uint64       // broadcasts emitted
 	shown                   string       // leader last reported
+	base                    time.Time    // instant 0: the time of the first step (clock)
 
 	// The flags, together so that they take a few words, not one each.
+	based    bool // base is set
 	observer bool
 	mode     ElectionMode
 	// abstain: after Resign or a lapsed lease, do not stand for election until a
@@ -334,7 +385,7 @@ const sentRing = 32
 // long before they wrap around.
 type sentRecord struct {
 	seq  uint64
-	at   time.Time
+	at   instant
 	term uint32
 	gen  uint32
 	kind sentKind
@@ -379,15 +430,19 @@ func NewMachine(c MachineConfig) (*Machine, error) {
 			Reason: fmt.Sprintf("minus half the ElectionTimeout (%v) is not greater than HeartbeatInterval (%v); a leader's lease would run out between heartbeats", s.ElectionTimeout, s.HeartbeatInterval)}
 	}
 	return &Machine{
-		id:         c.ID,
-		s:          s,
-		observer:   c.Observer,
-		mode:       c.Mode,
-		rng:        c.Seed ^ 0x9E3779B97F4A7C15,
-		lease:      c.Lease,
-		value:      c.Value,
-		preempt:    c.Preempt,
-		candidates: candidateSet{}, // empty; grows on the first candidate
+		id:          c.ID,
+		s:           s,
+		observer:    c.Observer,
+		mode:        c.Mode,
+		rng:         c.Seed ^ 0x9E3779B97F4A7C15,
+		lease:       c.Lease,
+		value:       c.Value,
+		preempt:     c.Preempt,
+		candidates:  candidateSet{}, // empty; grows on the first candidate
+		askedAt:     never,
+		heardAt:     never,
+		lastCurrent: never,
+		lastAccept:  never,
 	}, nil
 }
 
@@ -456,7 +511,7 @@ func (m *Machine) LeaseEnd() (time.Time, bool) {
 	if !m.held {
 		return time.Time{}, false
 	}
-	return m.leaseEnd, true
+	return m.timeOf(m.leaseEnd), true
 }
 
 // Conflict reports whether the member stands aside because another member
@@ -510,7 +565,7 @@ func (m *Machine) findNext() *timer {
 	m.nextT, m.nextOf = next, m
 	m.nextAt = time.Time{}
 	if next != nil {
-		m.nextAt = next.at
+		m.nextAt = m.timeOf(next.at)
 	}
 	return next
 }
@@ -532,8 +587,8 @@ func (m *Machine) nextKnown() bool {
 
 // nextDue returns the timer that fires first if it is due at now, or
 // nil.
-func (m *Machine) nextDue(now time.Time) *timer {
-	if t := m.nextTimer(); t != nil && !t.at.After(now) {
+func (m *Machine) nextDue(now instant) *timer {
+	if t := m.nextTimer(); t != nil && t.at <= now {
 		return t
 	}
 	return nil
@@ -542,8 +597,7 @@ func (m *Machine) nextDue(now time.Time) *timer {
 // firesBefore reports whether t fires before u: earlier, or at the same
 // instant and armed first.
 func (t *timer) firesBefore(u *timer) bool {
-	c := t.at.Compare(u.at)
-	return c < 0 || c == 0 && t.seq < u.seq
+	return t.at < u.at || t.at == u.at && t.seq < u.seq
 }
 
 // timers returns every timer of the Machine.
@@ -553,14 +607,14 @@ func (m *Machine) timers() [8]*timer {
 
 // begin starts a step at now. A leasing member whose lease is over steps
 // down first, so that nothing the step does speaks for a lapsed leader.
-func (m *Machine) begin(now time.Time) {
+func (m *Machine) begin(now instant) {
 	m.out = m.out[:0]
 	if m.leader != "" && !m.leading && m.out != nil {
 		// A follower's steps have no effects but on a change of leader:
 		// it holds no buffer for them (heap, per member at rest).
 		m.out = nil
 	}
-	if m.lease && m.leading && !m.closed && !now.Before(m.leaseEnd) {
+	if m.lease && m.leading && !m.closed && now >= m.leaseEnd {
 		m.loseLease(now)
 	}
 }
@@ -644,7 +698,8 @@ func (m *Machine) report() {
 // Start starts the member as the reference constructor does: it broadcasts
 // a request and starts an election. An observer only starts listening.
 // Calling Start again, or after Shutdown, does nothing.
-func (m *Machine) Start(now time.Time) Output {
+func (m *Machine) Start(at time.Time) Output {
+	now := m.clock(at)
 	m.begin(now)
 	if m.started || m.closed {
 		return m.output()
@@ -684,17 +739,18 @@ func (m *Machine) Doubtful() bool { return m.doubtful }
 // such a message. A forger can make it so too: a keyed group fails closed,
 // its leader leading on but no new leadership starting while it hears
 // such messages.
-func (m *Machine) Unverified(now time.Time, unheard bool) Output {
+func (m *Machine) Unverified(at time.Time, unheard bool) Output {
+	now := m.clock(at)
 	m.begin(now)
 	if !m.lease || !m.started || m.closed {
 		return m.output()
 	}
 	window := 2 * m.s.HeartbeatTimeout
-	m.arm(&m.doubt, now.Add(window))
+	m.arm(&m.doubt, now.add(window))
 	if unheard {
 		m.skewed = true
 	}
-	if !m.doubtful && !m.leading && (unheard || m.heardAt.IsZero() || now.Sub(m.heardAt) >= window) {
+	if !m.doubtful && !m.leading && (unheard || m.heardAt == never || now.sub(m.heardAt) >= window) {
 		m.doubtful = true
 		m.warn(WarnUnverified)
 		m.election.on = false
@@ -734,7 +790,7 @@ func (m *Machine) noopIfHeld(e *Event) bool {
 }
 
 // receive is the body of Receive and ReceiveEffects.
-func (m *Machine) receive(now time.Time, e *Event) []Effect {
+func (m *Machine) receive(at time.Time, e *Event) []Effect {
 	if m.noopIfHeld(e) && m.candidates.Has(e.ClientID) || e.Validate() != nil {
 		// An accept from a candidate it holds already (an election's
 		// commonest message in ModeReference), or not an event of the
@@ -744,6 +800,7 @@ func (m *Machine) receive(now time.Time, e *Event) []Effect {
 		m.out = m.out[:0]
 		return m.out
 	}
+	now := m.clock(at)
 	m.begin(now)
 	if !m.started || m.closed {
 		return m.effects()
@@ -873,16 +930,16 @@ func (m *Machine) receive(now time.Time, e *Event) []Effect {
 
 // onOwnID: another member uses this id. Stand aside for HeartbeatTimeout
 // after the last such message.
-func (m *Machine) onOwnID(now time.Time) {
+func (m *Machine) onOwnID(now instant) {
 	if !m.conflict.on {
 		m.warn(WarnDuplicateID)
 	}
-	m.arm(&m.conflict, now.Add(m.s.HeartbeatTimeout))
+	m.arm(&m.conflict, now.add(m.s.HeartbeatTimeout))
 	m.standAside(now)
 }
 
 // standAside makes a sidelined member stop leading and stop electing.
-func (m *Machine) standAside(now time.Time) {
+func (m *Machine) standAside(now instant) {
 	if m.leading {
 		m.setLeader(now, "")
 	}
@@ -902,7 +959,8 @@ func (m *Machine) Acked(now time.Time, seq uint64) Output {
 
 // acked is Acked for a driver, which takes the step's Output from
 // m.result (or reads m.out and m.nextAt) without a copy.
-func (m *Machine) acked(now time.Time, seq uint64) {
+func (m *Machine) acked(at time.Time, seq uint64) {
+	now := m.clock(at)
 	m.begin(now)
 	if m.lease && m.started && !m.closed && seq != 0 {
 		m.ack(now, seq)
@@ -911,7 +969,7 @@ func (m *Machine) acked(now time.Time, seq uint64) {
 }
 
 // ack applies the acknowledgement of broadcast seq.
-func (m *Machine) ack(now time.Time, seq uint64) {
+func (m *Machine) ack(now instant, seq uint64) {
 	i := 0
 	for i < len(m.sent) && m.sent[i].seq != seq {
 		i++
@@ -941,14 +999,14 @@ func (m *Machine) ack(now time.Time, seq uint64) {
 		if !m.leading || r.term != uint32(m.term) {
 			break
 		}
-		end := r.at.Add(m.LeaseDuration())
-		if !end.After(now) {
+		end := r.at.add(m.LeaseDuration())
+		if end <= now {
 			break // acknowledged too late to be worth anything
 		}
 		if !m.held {
 			m.held, m.reportDue = true, true
 		}
-		if end.After(m.leaseEnd) {
+		if end > m.leaseEnd {
 			m.leaseEnd = end
 			m.arm(&m.leaseTimer, end)
 		}
@@ -960,7 +1018,8 @@ func (m *Machine) ack(now time.Time, seq uint64) {
 // hear a rival or a request. Deaf(false) says it hears (again) after it may
 // have missed messages, deaf or briefly cut off: it listens afresh (see the
 // lease rules) and, knowing no leader, elects.
-func (m *Machine) Deaf(now time.Time, deaf bool) Output {
+func (m *Machine) Deaf(at time.Time, deaf bool) Output {
+	now := m.clock(at)
 	m.begin(now)
 	if !m.lease || !m.started || m.closed {
 		return m.output()
@@ -983,7 +1042,7 @@ func (m *Machine) Deaf(now time.Time, deaf bool) Output {
 
 // resume starts an election for a member that stood aside, if it knows no
 // leader and may stand.
-func (m *Machine) resume(now time.Time) {
+func (m *Machine) resume(now instant) {
 	if m.leader == "" && !m.observer && !m.abstain && !m.sidelined() {
 		m.startElection(now)
 	}
@@ -999,7 +1058,8 @@ func (m *Machine) Tick(now time.Time) Output {
 
 // tick is Tick for a driver, which takes the step's Output from m.result
 // (or reads m.out and m.nextAt) without a copy.
-func (m *Machine) tick(now time.Time) {
+func (m *Machine) tick(at time.Time) {
+	now := m.clock(at)
 	m.begin(now)
 	if !m.closed {
 		m.fire(now)
@@ -1008,7 +1068,7 @@ func (m *Machine) tick(now time.Time) {
 }
 
 // fire fires the timers due at or before now.
-func (m *Machine) fire(now time.Time) {
+func (m *Machine) fire(now instant) {
 	due := m.nextTimer()
 	if due == nil {
 		return
@@ -1017,14 +1077,14 @@ func (m *Machine) fire(now time.Time) {
 		// A timer overdue by half a heartbeat interval means the member
 		// did not run (frozen, or starved): it may not yet have read what
 		// arrived meanwhile, so it listens afresh before it may win.
-		late := now.Sub(due.at)
+		late := now.sub(due.at)
 		if late > m.s.HeartbeatInterval/2 {
 			m.listenFrom = now
 		}
-		if late < 0 { // Sub's sign is the comparison's: none is due
+		if late < 0 { // sub's sign is the comparison's: none is due
 			return
 		}
-	} else if due.at.After(now) {
+	} else if due.at > now {
 		return
 	}
 	// due is due: fire it, and then each one due after it.
@@ -1035,7 +1095,7 @@ func (m *Machine) fire(now time.Time) {
 			m.onElectionTimeout(now)
 		case &m.heartbeat:
 			// An interval keeps its place among timers, as in JavaScript.
-			m.heartbeat.at = now.Add(m.s.HeartbeatInterval)
+			m.heartbeat.at = now.add(m.s.HeartbeatInterval)
 			m.nextOf = nil // it was the first to fire, and moved
 			m.broadcast(now, ActionCurrent)
 		case &m.beatTimeout:
@@ -1046,7 +1106,7 @@ func (m *Machine) fire(now time.Time) {
 			m.quietFire(now)
 		case &m.leaseTimer:
 			m.leaseTimer.on = false
-			if m.leading && !now.Before(m.leaseEnd) {
+			if m.leading && now >= m.leaseEnd {
 				m.loseLease(now)
 			}
 		case &m.conflict:
@@ -1069,14 +1129,14 @@ func (m *Machine) fire(now time.Time) {
 // leasing member does not win an election none of whose broadcasts the bus
 // acknowledged (it runs it again), nor before it has listened for the
 // lease's length (it waits on, still collecting candidates).
-func (m *Machine) onElectionTimeout(now time.Time) {
+func (m *Machine) onElectionTimeout(now instant) {
 	winner := m.minCandidate()
 	if m.lease && winner == m.id {
 		if !m.electAcked {
 			m.startElection(now)
 			return
 		}
-		if wait := m.listenFrom.Add(m.LeaseDuration()); now.Before(wait) {
+		if wait := m.listenFrom.add(m.LeaseDuration()); now < wait {
 			m.arm(&m.election, wait)
 			return
 		}
@@ -1087,7 +1147,7 @@ func (m *Machine) onElectionTimeout(now time.Time) {
 // loseLease steps a leasing leader down without a word: the lease is over,
 // so the others may already have elected someone else. It stands again as
 // after Resign.
-func (m *Machine) loseLease(now time.Time) {
+func (m *Machine) loseLease(now instant) {
 	if m.held {
 		m.warn(WarnLeaseExpired)
 	}
@@ -1095,7 +1155,7 @@ func (m *Machine) loseLease(now time.Time) {
 	m.setLeader(now, "")
 }
 
-func (m *Machine) onHeartbeatTimeout(now time.Time) {
+func (m *Machine) onHeartbeatTimeout(now instant) {
 	if m.observer || m.sidelined() {
 		// HeartbeatTimeout has passed: an abstention ends here even for a
 		// member that cannot stand now, so that it stands once it can.
@@ -1120,7 +1180,7 @@ func (m *Machine) onHeartbeatTimeout(now time.Time) {
 // that the others elect at once instead of waiting for the heartbeat
 // timeout. Like the reference it does not report the loss of leadership.
 // Every later call does nothing.
-func (m *Machine) Shutdown(now time.Time, clean bool) Output {
+func (m *Machine) Shutdown(at time.Time, clean bool) Output {
 	m.out = m.out[:0]
 	if m.closed {
 		return Output{Effects: m.out}
@@ -1129,7 +1189,7 @@ func (m *Machine) Shutdown(now time.Time, clean bool) Output {
 	m.election.on = false
 	m.quiet.cancel()
 	if clean && !m.observer && m.started {
-		m.broadcast(now, ActionWithdraw) // a member that never started has nothing to withdraw from
+		m.broadcast(m.clock(at), ActionWithdraw) // a member that never started has nothing to withdraw from
 	}
 	for _, t := range m.timers() {
 		t.on = false
@@ -1141,7 +1201,8 @@ func (m *Machine) Shutdown(now time.Time, clean bool) Output {
 // a withdrawal and then stands for no election until it hears a new leader
 // or HeartbeatTimeout passes (after which, with nobody else around, it
 // elects itself again). A member that is not leading is not affected.
-func (m *Machine) Resign(now time.Time) Output {
+func (m *Machine) Resign(at time.Time) Output {
+	now := m.clock(at)
 	m.begin(now)
 	if m.closed || !m.leading {
 		return m.output()
@@ -1156,11 +1217,11 @@ func (m *Machine) Resign(now time.Time) Output {
 // maybePreempt asks the leader other, a bellwether leader (its heartbeat
 // carried an epoch), to hand over, if this member preempts and sorts
 // before it; at most once per HeartbeatTimeout.
-func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
+func (m *Machine) maybePreempt(now instant, other string, epoch uint64) {
 	if !m.preempt || epoch == 0 || m.noPreempt || m.observer || m.sidelined() || CompareIDs(m.id, other) >= 0 {
 		return
 	}
-	if !m.askedAt.IsZero() && now.Before(m.askedAt.Add(m.s.HeartbeatTimeout)) {
+	if m.askedAt != never && now < m.askedAt.add(m.s.HeartbeatTimeout) {
 		return
 	}
 	m.askedAt = now
@@ -1168,7 +1229,7 @@ func (m *Machine) maybePreempt(now time.Time, other string, epoch uint64) {
 }
 
 // startElection starts an election the way the mode does it.
-func (m *Machine) startElection(now time.Time) {
+func (m *Machine) startElection(now instant) {
 	if m.mode == ModeQuiet {
 		m.quietElect(now)
 		return
@@ -1178,13 +1239,13 @@ func (m *Machine) startElection(now time.Time) {
 
 // elect is the reference's elect(): unless an election runs, start one with
 // this member as the only candidate and broadcast a request.
-func (m *Machine) elect(now time.Time) {
+func (m *Machine) elect(now instant) {
 	if m.election.on {
 		return
 	}
 	m.newElection()
 	m.broadcast(now, ActionRequest)
-	m.arm(&m.election, now.Add(m.s.ElectionTimeout))
+	m.arm(&m.election, now.add(m.s.ElectionTimeout))
 }
 
 // newElection resets the candidates to this member alone.
@@ -1208,7 +1269,7 @@ func (m *Machine) dropCandidates(release bool) {
 }
 
 // setLeader is the reference's setLeader().
-func (m *Machine) setLeader(now time.Time, id string) {
+func (m *Machine) setLeader(now instant, id string) {
 	m.reportDue = true
 	m.election.on = false
 	m.quiet.cancel()
@@ -1244,20 +1305,20 @@ func (m *Machine) setLeader(now time.Time, id string) {
 			m.term++
 			if m.lease {
 				m.noPreempt = false
-				m.epoch = m.epochFrom(max(m.maxEpoch+1, wallMicros(now)))
+				m.epoch = m.epochFrom(max(m.maxEpoch+1, wallMicros(m.timeOf(now))))
 				m.maxEpoch = max(m.maxEpoch, m.epoch)
 				// Until a heartbeat is acknowledged this is only a claim,
 				// given up when a lease would have run out.
-				m.leaseEnd = now.Add(m.LeaseDuration())
+				m.leaseEnd = now.add(m.LeaseDuration())
 				m.arm(&m.leaseTimer, m.leaseEnd)
 			}
 			m.broadcast(now, ActionCurrent)
-			m.arm(&m.heartbeat, now.Add(m.s.HeartbeatInterval))
+			m.arm(&m.heartbeat, now.add(m.s.HeartbeatInterval))
 		}
 	}
 	m.beatTimeout.on = false
 	if !leading && !(m.observer && id == "") {
-		m.arm(&m.beatTimeout, now.Add(m.s.HeartbeatTimeout))
+		m.arm(&m.beatTimeout, now.add(m.s.HeartbeatTimeout))
 	}
 }
 
@@ -1266,7 +1327,7 @@ func (m *Machine) setLeader(now time.Time, id string) {
 // it is due strictly before the one that was; the first moved later or to
 // the same instant makes nextTimer look again. So does a timer armed while
 // the answer is not known, as it may be the one remembered, which was off.
-func (m *Machine) arm(t *timer, at time.Time) {
+func (m *Machine) arm(t *timer, at instant) {
 	known := m.nextKnown()
 	m.seq++
 	// Field by field: a timer{...} literal goes through the stack and is
@@ -1275,14 +1336,14 @@ func (m *Machine) arm(t *timer, at time.Time) {
 	switch {
 	case !known:
 		m.nextOf = nil
-	case m.nextT == nil || at.Before(m.nextAt):
-		m.nextT, m.nextAt = t, at
+	case m.nextT == nil || at < m.nextT.at:
+		m.nextT, m.nextAt = t, m.timeOf(at)
 	case t == m.nextT:
 		m.nextOf = nil
 	}
 }
 
-func (m *Machine) broadcast(now time.Time, a Action) {
+func (m *Machine) broadcast(now instant, a Action) {
 	if m.observer {
 		return
 	}
@@ -1301,7 +1362,7 @@ func (m *Machine) broadcast(now time.Time, a Action) {
 // answered when that time is up, by one broadcast for all the requests
 // meanwhile, so that no flood of requests, forged or not, makes it
 // broadcast more (a reference member answers every request).
-func (m *Machine) answer(now time.Time, a Action) {
+func (m *Machine) answer(now instant, a Action) {
 	if !m.lease {
 		m.broadcast(now, a)
 		return
@@ -1311,13 +1372,13 @@ func (m *Machine) answer(now time.Time, a Action) {
 		last, pending = &m.lastAccept, &m.pendingAccept
 	}
 	gap := m.s.ElectionTimeout / 4
-	if last.IsZero() || !now.Before(last.Add(gap)) {
+	if *last == never || now >= last.add(gap) {
 		m.broadcast(now, a)
 		return
 	}
 	if !*pending {
 		*pending = true
-		if at := last.Add(gap); !m.answerTimer.on || at.Before(m.answerTimer.at) {
+		if at := last.add(gap); !m.answerTimer.on || at < m.answerTimer.at {
 			m.arm(&m.answerTimer, at)
 		}
 	}
@@ -1325,7 +1386,7 @@ func (m *Machine) answer(now time.Time, a Action) {
 
 // answerLater sends the answers that answer put off, if they still
 // hold.
-func (m *Machine) answerLater(now time.Time) {
+func (m *Machine) answerLater(now instant) {
 	if m.pendingCurrent && m.leading {
 		m.broadcast(now, ActionCurrent)
 	}
@@ -1336,14 +1397,14 @@ func (m *Machine) answerLater(now time.Time) {
 }
 
 // emit numbers a broadcast and, leasing, remembers it for Acked.
-func (m *Machine) emit(now time.Time, ev Event) {
+func (m *Machine) emit(now instant, ev Event) {
 	*m.emitted(now, ev.Action) = ev
 }
 
 // emitted does emit's bookkeeping for a broadcast of action a and returns
 // its Event, zero, for the caller to fill in: written in place, a
 // broadcast is not copied on its way to the output.
-func (m *Machine) emitted(now time.Time, a Action) *Event {
+func (m *Machine) emitted(now instant, a Action) *Event {
 	switch a {
 	case ActionCurrent:
 		m.lastCurrent, m.pendingCurrent = now, false

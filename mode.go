@@ -87,40 +87,40 @@ func (m *Machine) jitter() time.Duration {
 
 // quietBegin starts an election's timer and candidate set without saying
 // anything, unless one runs already.
-func (m *Machine) quietBegin(now time.Time) {
+func (m *Machine) quietBegin(now instant) {
 	if m.election.on {
 		return
 	}
 	m.newElection()
 	m.quiet.heardRequest = false
 	m.quiet.cancel()
-	m.arm(&m.election, now.Add(m.s.ElectionTimeout))
+	m.arm(&m.election, now.add(m.s.ElectionTimeout))
 }
 
 // quietElect starts an election whose request goes out after a jitter,
 // and only if no smaller candidate has spoken by then.
-func (m *Machine) quietElect(now time.Time) {
+func (m *Machine) quietElect(now instant) {
 	if m.election.on {
 		return
 	}
 	m.quietBegin(now)
-	m.arm(&m.quiet.timer, now.Add(m.jitter()))
+	m.arm(&m.quiet.timer, now.add(m.jitter()))
 }
 
 // quietOnRequest handles a request while no leader is known: join the
 // election and, if this member is the smallest candidate known, answer
 // after a jitter unless a smaller one answers first.
-func (m *Machine) quietOnRequest(now time.Time, from string) {
+func (m *Machine) quietOnRequest(now instant, from string) {
 	m.quietBegin(now)
 	m.addCandidate(from)
 	m.quiet.heardRequest = true
 	if !m.quiet.timer.on && m.minCandidate() == m.id {
-		m.arm(&m.quiet.timer, now.Add(m.jitter()))
+		m.arm(&m.quiet.timer, now.add(m.jitter()))
 	}
 }
 
 // quietFire sends the delayed announcement if it can still matter.
-func (m *Machine) quietFire(now time.Time) {
+func (m *Machine) quietFire(now instant) {
 	if m.minCandidate() != m.id {
 		return // a smaller candidate spoke; it will win, not us
 	}
@@ -133,7 +133,7 @@ func (m *Machine) quietFire(now time.Time) {
 
 // quietOnTimeout: the leader went silent. Forget it, so that this member
 // answers the others' requests, and elect quietly.
-func (m *Machine) quietOnTimeout(now time.Time) {
+func (m *Machine) quietOnTimeout(now instant) {
 	m.setLeader(now, "")
 	m.quietElect(now)
 }

@@ -12,7 +12,7 @@ func TestNextTimerSeesEveryTimer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const t0, second = instant(0), instant(time.Second)
 	off := func() {
 		for _, tm := range m.timers() {
 			tm.on = false
@@ -20,7 +20,7 @@ func TestNextTimerSeesEveryTimer(t *testing.T) {
 	}
 	for i, tm := range m.timers() {
 		off()
-		m.arm(tm, t0.Add(time.Duration(i)*time.Second))
+		m.arm(tm, t0+instant(i)*second)
 		if got := m.nextTimer(); got != tm {
 			t.Fatalf("timer %d alone is on, nextTimer found %p, want %p", i, got, tm)
 		}
@@ -32,12 +32,12 @@ func TestNextTimerSeesEveryTimer(t *testing.T) {
 			}
 			off()
 			a, b := m.timers()[i], m.timers()[j]
-			m.arm(a, t0.Add(time.Second))
+			m.arm(a, t0+second)
 			m.arm(b, t0)
 			if got := m.nextTimer(); got != b {
 				t.Fatalf("timers %d at 1s and %d at 0s: nextTimer found %p, want the second, %p", i, j, got, b)
 			}
-			m.arm(b, t0.Add(time.Second)) // the same instant, armed later
+			m.arm(b, t0+second) // the same instant, armed later
 			if got := m.nextTimer(); got != a {
 				t.Fatalf("timers %d and %d at 1s, %d armed first: nextTimer found %p, want %p", i, j, i, got, a)
 			}
@@ -128,13 +128,13 @@ func TestSentRecordsAtRest(t *testing.T) {
 		}
 	}
 	seq := m.bseq
-	m.emitted(now, ActionCurrent)
+	m.emitted(m.clock(now), ActionCurrent)
 	m.Acked(now, seq+1)
 	if len(m.sent) != 0 {
 		t.Fatalf("an acknowledged broadcast is still recorded: %+v", m.sent)
 	}
 	for range 2 * sentRing {
-		m.emitted(now, ActionCurrent)
+		m.emitted(m.clock(now), ActionCurrent)
 	}
 	if len(m.sent) != sentRing || m.sent[0].seq != m.bseq-sentRing+1 {
 		t.Fatalf("after %d broadcasts never acknowledged, %d records from %d; want the last %d", 2*sentRing, len(m.sent), m.sent[0].seq, sentRing)
