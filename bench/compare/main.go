@@ -357,6 +357,18 @@ func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, n
 	}
 }
 
+// coldID is member i's id, compare.js's 'm-' + String(i).padStart(5, '0'):
+// built by hand, as the JavaScript side builds it, and not with
+// fmt.Sprintf, whose formatting would be most of a member's construction.
+func coldID(i int) string {
+	var buf [24]byte
+	b := append(buf[:0], 'm', '-')
+	for w := 10000; w > 1 && i < w; w /= 10 {
+		b = append(b, '0')
+	}
+	return string(strconv.AppendInt(b, int64(i), 10))
+}
+
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
 // start at once, every message takes 10ms, and it runs until the election
 // is over.
@@ -372,7 +384,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		next:   make([]time.Time, n),
 	}
 	for i := range c.ms {
-		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: fmt.Sprintf("m-%05d", i), Mode: mode, Seed: uint64(i)})
+		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: coldID(i), Mode: mode, Seed: uint64(i)})
 		if err != nil {
 			panic(err)
 		}
