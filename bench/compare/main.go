@@ -350,7 +350,11 @@ func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, n
 		c.push(now+coldLatency, i, len(c.events)-1)
 	}
 	if !next.IsZero() {
-		if d := next.Sub(c.t0); d != c.due[i] {
+		// The virtual clock starts at the Unix epoch, so a deadline's
+		// offset is its UnixNano: the same figure as next.Sub(c.t0),
+		// without Sub's monotonic-clock and overflow handling, which cost
+		// more than the rest of apply.
+		if d := time.Duration(next.UnixNano()); d != c.due[i] {
 			c.due[i] = d
 			c.push(d, i, -1)
 		}
