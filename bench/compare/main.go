@@ -402,10 +402,16 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	if mode == bellwether.ModeQuiet {
 		end += time.Second / 4
 	}
+	// Entries come due in bursts at the same time (a round of broadcasts
+	// all arrive one latency later), so now is converted to a time.Time
+	// once per distinct time, as compare.js's now is a plain number.
+	nowAt, now := time.Duration(0), c.t0
 	for len(c.q) > 0 && c.q[0].at() <= end {
 		e := c.q.pop()
 		at := e.at()
-		now := c.t0.Add(at)
+		if at != nowAt {
+			nowAt, now = at, c.t0.Add(at)
+		}
 		if e.ev < 0 {
 			who := int(e.who)
 			if at != c.due[who] {
