@@ -158,14 +158,24 @@ func (c *candidateSet) surelyHas(id string) bool {
 	}
 }
 
-// Add adds id, which must not be in the set.
-func (c *candidateSet) Add(id string) {
+// Add adds id unless it is in the set already, and reports whether it
+// added it. It hashes id once and, unless the table must grow, probes
+// once: a new candidate is an election's other common step.
+func (c *candidateSet) Add(id string) bool {
+	h := hashID(id)
+	var i uint64
+	if len(c.slots) > 0 {
+		if i = c.find(id, h); c.slots[i].tag != 0 {
+			return false
+		}
+	}
 	if 2*(c.n+1) > len(c.slots) {
 		c.grow()
+		i = c.find(id, h)
 	}
-	h := hashID(id)
-	c.slots[c.find(id, h)] = candidateSlot{tag: tagOf(h), id: id}
+	c.slots[i] = candidateSlot{tag: tagOf(h), id: id}
 	c.n++
+	return true
 }
 
 func (c *candidateSet) grow() {
