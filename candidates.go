@@ -23,9 +23,11 @@ type candidateSet struct {
 }
 
 // candidateSlot is one slot of a candidateSet: tag is 0 for an empty slot,
-// otherwise the upper half of the id's hash with its lowest bit set.
+// otherwise the id's hash with its top bit set, which no index reads. It
+// is the whole hash, in the room an id's alignment leaves anyway, so that
+// growth and removal find an id's home slot without hashing it again.
 type candidateSlot struct {
-	tag uint32
+	tag uint64
 	id  string
 }
 
@@ -106,7 +108,7 @@ func le64(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
+func tagOf(h uint64) uint64 { return h | 1<<63 }
 
 // Len returns the number of ids in the set.
 func (c *candidateSet) Len() int { return c.n }
@@ -181,10 +183,18 @@ func (c *candidateSet) Add(id string) bool {
 func (c *candidateSet) grow() {
 	old := c.slots
 	c.slots = make([]candidateSlot, max(minCandidateSlots, 2*len(old)))
+	mask := uint64(len(c.slots) - 1)
 	for _, s := range old {
-		if s.tag != 0 {
-			c.slots[c.find(s.id, hashID(s.id))] = s
+		if s.tag == 0 {
+			continue
 		}
+		// The ids are distinct: the first empty slot from its home is
+		// each one's.
+		i := s.tag & mask
+		for c.slots[i].tag != 0 {
+			i = (i + 1) & mask
+		}
+		c.slots[i] = s
 	}
 }
 
@@ -204,7 +214,7 @@ func (c *candidateSet) Remove(id string) bool {
 		// The id at j may fill the gap at i unless its home slot lies
 		// cyclically in (i, j], where a lookup would stop at the gap
 		// before reaching i.
-		home := hashID(c.slots[j].id) & mask
+		home := c.slots[j].tag & mask
 		if (j-home)&mask >= (j-i)&mask {
 			c.slots[i] = c.slots[j]
 			i = j
