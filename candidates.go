@@ -63,8 +63,23 @@ func hashShort(s string) uint64 {
 
 // hashWords is hashShort of an id of n bytes whose first and last four
 // are a and b; it is small enough to inline.
-func hashWords(n int, a, b uint32) uint64 {
-	return mix(uint64(a)<<32|uint64(b)^hashK2, candidateSeed^hashK0^uint64(n)*hashK1^hashK1)
+func hashWords(n int, a, b uint32) uint64 { return seededWords(candidateSeed, n, a, b) }
+
+// seededWords is hashWords with seed for candidateSeed.
+func seededWords(seed uint64, n int, a, b uint32) uint64 {
+	return finish(uint64(a)<<32|uint64(b)^hashK2, seed^hashK0^uint64(n)*hashK1^hashK1)
+}
+
+// finish is the hash's last step, wyhash's: the two halves of x·y
+// multiplied together. One multiply, hi^lo of x·y, would leave the low
+// bits, the home slot, linear in a byte of x: ids that differ in one byte
+// (m-00001, m-00002, ...) would have homes in arithmetic progression,
+// with a step the seed picks, and some seeds pile a group's ids into one
+// run of slots (ten ids of 32 slots, 5 probes each; see
+// TestHashSpreadsSequentialIDs).
+func finish(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
+	return mix(lo^hashK0, hi^hashK1)
 }
 
 const hashK0, hashK1, hashK2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
@@ -85,7 +100,7 @@ func hashAny(s string) uint64 {
 	case n > 0:
 		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 	}
-	return mix(t^hashK2, h^hashK1)
+	return finish(t^hashK2, h^hashK1)
 }
 
 // load32 reads the 4 bytes of s at i, which it must have, as one
