@@ -116,6 +116,28 @@ func TestCandidateSetClearReleasesLargeTables(t *testing.T) {
 	}
 }
 
+// A set's tables: 8 slots for up to 4 ids, then 32, skipping 16, for up
+// to 16, then doubling, at most half full.
+func TestCandidateSetGrowth(t *testing.T) {
+	var c candidateSet
+	for i, id := range candidateIDs(100) {
+		c.Add(id)
+		want := 8
+		switch n := i + 1; {
+		case n > 16:
+			want = 64
+			for 2*n > want {
+				want *= 2
+			}
+		case n > 4:
+			want = 32
+		}
+		if len(c.slots) != want {
+			t.Fatalf("%d ids in %d slots, want %d", i+1, len(c.slots), want)
+		}
+	}
+}
+
 // Ids that differ in one byte anywhere, however long, hash apart: the hash
 // reads every byte.
 func TestHashIDReadsEveryByte(t *testing.T) {
