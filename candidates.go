@@ -70,11 +70,23 @@ func hashShort(s string) uint64 {
 
 // hashWords is hashShort of an id of n bytes whose first and last four
 // are a and b; it is small enough to inline.
-func hashWords(n int, a, b uint32) uint64 { return seededWords(candidateSeed, n, a, b) }
+func hashWords(n int, a, b uint32) uint64 { return keyedWords(shortKeys[n-4], a, b) }
 
-// seededWords is hashWords with seed for candidateSeed.
-func seededWords(seed uint64, n int, a, b uint32) uint64 {
-	return finish(uint64(a)<<32|uint64(b)^hashK2, seed^hashK0^uint64(n)*hashK1^hashK1)
+// keyedWords is hashWords with key for the id's length's shortKeys.
+func keyedWords(key uint64, a, b uint32) uint64 {
+	return finish(uint64(a)<<32|uint64(b)^hashK2, key)
+}
+
+// shortKeys[n-4] is the multiplier hashAny reaches for an id of n bytes,
+// 4 to 8: it depends on the seed and the length only, so it is computed
+// once and not on each lookup.
+var shortKeys = shortKeysOf(candidateSeed)
+
+func shortKeysOf(seed uint64) (k [5]uint64) {
+	for i := range k {
+		k[i] = seed ^ hashK0 ^ uint64(i+4)*hashK1 ^ hashK1
+	}
+	return k
 }
 
 // finish is the hash's last step, wyhash's: the two halves of x·y

@@ -340,7 +340,7 @@ func TestHashSpreadsSequentialIDs(t *testing.T) {
 			probes := 0
 			for i := range c.n {
 				id := fmt.Sprintf("m-%05d", i)
-				j := int(seededWords(seed, len(id), load32(id, 0), load32(id, len(id)-4)) & uint64(c.slots-1))
+				j := int(keyedWords(shortKeysOf(seed)[len(id)-4], load32(id, 0), load32(id, len(id)-4)) & uint64(c.slots-1))
 				for probes++; used[j]; probes++ {
 					j = (j + 1) % c.slots
 				}
