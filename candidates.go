@@ -182,14 +182,17 @@ func (c *candidateSet) surelyHas(id string) bool {
 	mask := uint64(len(c.slots) - 1)
 	tag := tagOf(h)
 	for i := h & mask; ; i = (i + 1) & mask {
+		// The tag first: most lookups find the id in its first slot. (An
+		// empty slot's tag, 0, is never an id's.)
 		s := &c.slots[i]
-		if s.tag == 0 {
+		if s.tag == tag {
+			// Two ids of the same 4 to 8 bytes are equal if their first
+			// and last four bytes are.
+			if len(s.id) == n && load32(s.id, 0) == a && load32(s.id, n-4) == b {
+				return true
+			}
+		} else if s.tag == 0 {
 			return false
-		}
-		// Two ids of the same 4 to 8 bytes are equal if their first and
-		// last four bytes are.
-		if s.tag == tag && len(s.id) == n && load32(s.id, 0) == a && load32(s.id, n-4) == b {
-			return true
 		}
 	}
 }
