@@ -23,15 +23,24 @@ type candidateSet struct {
 }
 
 // candidateSlot is one slot of a candidateSet: tag is 0 for an empty slot,
-// otherwise the upper half of the id's hash with its lowest bit set.
+// otherwise the id's hash with its top bit set, which no index reads. It
+// is the whole hash, in the room an id's alignment leaves anyway, so that
+// growth and removal find an id's home slot without hashing it again.
 type candidateSlot struct {
-	tag uint32
+	tag uint64
 	id  string
 }
 
-// minCandidateSlots is the size of a set's first table: a group of a few
-// members never grows it.
+// minCandidateSlots is the size of a set's first table: a group of up to
+// 4 members never grows it, and a leader keeps no more at rest.
 const minCandidateSlots = 8
+
+// secondCandidateSlots is the size of the table a set that outgrows its
+// first one goes to, skipping 16: room for a group of up to 16 members in
+// one more allocation, where doubling took two (and a reference-mode cold
+// start of 10 spent about 10k of its 277k instructions on the third table
+// of each member).
+const secondCandidateSlots = 4 * minCandidateSlots
 
 // candidateSeed keys the hash. It is random so that nobody can choose ids
 // that collide; the order of the table never reaches a decision, which
@@ -61,8 +70,35 @@ func hashShort(s string) uint64 {
 
 // hashWords is hashShort of an id of n bytes whose first and last four
 // are a and b; it is small enough to inline.
-func hashWords(n int, a, b uint32) uint64 {
-	return mix(uint64(a)<<32|uint64(b)^hashK2, candidateSeed^hashK0^uint64(n)*hashK1^hashK1)
+func hashWords(n int, a, b uint32) uint64 { return keyedWords(shortKeys[n-4], a, b) }
+
+// keyedWords is hashWords with key for the id's length's shortKeys.
+func keyedWords(key uint64, a, b uint32) uint64 {
+	return finish(uint64(a)<<32|uint64(b)^hashK2, key)
+}
+
+// shortKeys[n-4] is the multiplier hashAny reaches for an id of n bytes,
+// 4 to 8: it depends on the seed and the length only, so it is computed
+// once and not on each lookup.
+var shortKeys = shortKeysOf(candidateSeed)
+
+func shortKeysOf(seed uint64) (k [5]uint64) {
+	for i := range k {
+		k[i] = seed ^ hashK0 ^ uint64(i+4)*hashK1 ^ hashK1
+	}
+	return k
+}
+
+// finish is the hash's last step, wyhash's: the two halves of x·y
+// multiplied together. One multiply, hi^lo of x·y, would leave the low
+// bits, the home slot, linear in a byte of x: ids that differ in one byte
+// (m-00001, m-00002, ...) would have homes in arithmetic progression,
+// with a step the seed picks, and some seeds pile a group's ids into one
+// run of slots (ten ids of 32 slots, 5 probes each; see
+// TestHashSpreadsSequentialIDs).
+func finish(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
+	return mix(lo^hashK0, hi^hashK1)
 }
 
 const hashK0, hashK1, hashK2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
@@ -83,7 +119,7 @@ func hashAny(s string) uint64 {
 	case n > 0:
 		t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
 	}
-	return mix(t^hashK2, h^hashK1)
+	return finish(t^hashK2, h^hashK1)
 }
 
 // load32 reads the 4 bytes of s at i, which it must have, as one
@@ -106,7 +142,7 @@ func le64(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func tagOf(h uint64) uint32 { return uint32(h>>32) | 1 }
+func tagOf(h uint64) uint64 { return h | 1<<63 }
 
 // Len returns the number of ids in the set.
 func (c *candidateSet) Len() int { return c.n }
@@ -146,35 +182,63 @@ func (c *candidateSet) surelyHas(id string) bool {
 	mask := uint64(len(c.slots) - 1)
 	tag := tagOf(h)
 	for i := h & mask; ; i = (i + 1) & mask {
+		// The tag first: most lookups find the id in its first slot. (An
+		// empty slot's tag, 0, is never an id's.)
 		s := &c.slots[i]
-		if s.tag == 0 {
+		if s.tag == tag {
+			// Two ids of the same 4 to 8 bytes are equal if their first
+			// and last four bytes are.
+			if len(s.id) == n && load32(s.id, 0) == a && load32(s.id, n-4) == b {
+				return true
+			}
+		} else if s.tag == 0 {
 			return false
-		}
-		// Two ids of the same 4 to 8 bytes are equal if their first and
-		// last four bytes are.
-		if s.tag == tag && len(s.id) == n && load32(s.id, 0) == a && load32(s.id, n-4) == b {
-			return true
 		}
 	}
 }
 
-// Add adds id, which must not be in the set.
-func (c *candidateSet) Add(id string) {
+// Add adds id unless it is in the set already, and reports whether it
+// added it. It hashes id once and, unless the table must grow, probes
+// once: a new candidate is an election's other common step.
+func (c *candidateSet) Add(id string) bool {
+	h := hashID(id)
+	var i uint64
+	if len(c.slots) > 0 {
+		if i = c.find(id, h); c.slots[i].tag != 0 {
+			return false
+		}
+	}
 	if 2*(c.n+1) > len(c.slots) {
 		c.grow()
+		i = c.find(id, h)
 	}
-	h := hashID(id)
-	c.slots[c.find(id, h)] = candidateSlot{tag: tagOf(h), id: id}
+	c.slots[i] = candidateSlot{tag: tagOf(h), id: id}
 	c.n++
+	return true
 }
 
 func (c *candidateSet) grow() {
 	old := c.slots
-	c.slots = make([]candidateSlot, max(minCandidateSlots, 2*len(old)))
+	size := 2 * len(old)
+	switch {
+	case len(old) == 0:
+		size = minCandidateSlots
+	case size < secondCandidateSlots:
+		size = secondCandidateSlots
+	}
+	c.slots = make([]candidateSlot, size)
+	mask := uint64(len(c.slots) - 1)
 	for _, s := range old {
-		if s.tag != 0 {
-			c.slots[c.find(s.id, hashID(s.id))] = s
+		if s.tag == 0 {
+			continue
 		}
+		// The ids are distinct: the first empty slot from its home is
+		// each one's.
+		i := s.tag & mask
+		for c.slots[i].tag != 0 {
+			i = (i + 1) & mask
+		}
+		c.slots[i] = s
 	}
 }
 
@@ -194,7 +258,7 @@ func (c *candidateSet) Remove(id string) bool {
 		// The id at j may fill the gap at i unless its home slot lies
 		// cyclically in (i, j], where a lookup would stop at the gap
 		// before reaching i.
-		home := hashID(c.slots[j].id) & mask
+		home := c.slots[j].tag & mask
 		if (j-home)&mask >= (j-i)&mask {
 			c.slots[i] = c.slots[j]
 			i = j

@@ -1471,13 +1471,16 @@ func (m *Machine) warn(w Warning) {
 }
 
 func (m *Machine) addCandidate(id string) {
-	if m.candidates.Has(id) {
+	if m.worstOK && CompareIDs(id, m.worst) >= 0 {
+		// The set was trimmed: an id at or above its largest cannot win.
+		// Both this test and Add's only return when they fail, so their
+		// order changes nothing, and this one is a flag's test in most
+		// elections.
 		return
 	}
-	if m.worstOK && CompareIDs(id, m.worst) >= 0 {
-		return // the set was trimmed: an id at or above its largest cannot win
+	if !m.candidates.Add(id) {
+		return // held already
 	}
-	m.candidates.Add(id)
 	if !m.bestDirty && (m.best == "" || CompareIDs(id, m.best) < 0) {
 		m.best = id
 	}

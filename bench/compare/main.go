@@ -350,11 +350,27 @@ func (c *coldNet) apply(i int, now time.Duration, effects []bellwether.Effect, n
 		c.push(now+coldLatency, i, len(c.events)-1)
 	}
 	if !next.IsZero() {
-		if d := next.Sub(c.t0); d != c.due[i] {
+		// The virtual clock starts at the Unix epoch, so a deadline's
+		// offset is its UnixNano: the same figure as next.Sub(c.t0),
+		// without Sub's monotonic-clock and overflow handling, which cost
+		// more than the rest of apply.
+		if d := time.Duration(next.UnixNano()); d != c.due[i] {
 			c.due[i] = d
 			c.push(d, i, -1)
 		}
 	}
+}
+
+// coldID is member i's id, compare.js's 'm-' + String(i).padStart(5, '0'):
+// built by hand, as the JavaScript side builds it, and not with
+// fmt.Sprintf, whose formatting would be most of a member's construction.
+func coldID(i int) string {
+	var buf [24]byte
+	b := append(buf[:0], 'm', '-')
+	for w := 10000; w > 1 && i < w; w /= 10 {
+		b = append(b, '0')
+	}
+	return string(strconv.AppendInt(b, int64(i), 10))
 }
 
 // coldStart is compare.js's coldStart on bellwether's Machine: N members
@@ -372,7 +388,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		next:   make([]time.Time, n),
 	}
 	for i := range c.ms {
-		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: fmt.Sprintf("m-%05d", i), Mode: mode, Seed: uint64(i)})
+		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: coldID(i), Mode: mode, Seed: uint64(i)})
 		if err != nil {
 			panic(err)
 		}
@@ -386,10 +402,16 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	if mode == bellwether.ModeQuiet {
 		end += time.Second / 4
 	}
+	// Entries come due in bursts at the same time (a round of broadcasts
+	// all arrive one latency later), so now is converted to a time.Time
+	// once per distinct time, as compare.js's now is a plain number.
+	nowAt, now := time.Duration(0), c.t0
 	for len(c.q) > 0 && c.q[0].at() <= end {
 		e := c.q.pop()
 		at := e.at()
-		now := c.t0.Add(at)
+		if at != nowAt {
+			nowAt, now = at, c.t0.Add(at)
+		}
 		if e.ev < 0 {
 			who := int(e.who)
 			if at != c.due[who] {

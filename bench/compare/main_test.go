@@ -34,3 +34,13 @@ func TestColdStartMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// coldID is compare.js's 'm-' + String(i).padStart(5, '0'), which pads to
+// five digits and never cuts.
+func TestColdIDIsTheReferences(t *testing.T) {
+	for _, i := range []int{0, 7, 10, 99, 1000, 9999, 10000, 99999, 100000, 1234567} {
+		if got, want := coldID(i), fmt.Sprintf("m-%05d", i); got != want {
+			t.Errorf("coldID(%d) = %q, want %q", i, got, want)
+		}
+	}
+}
