@@ -1,6 +1,7 @@
 package bellwether
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -167,6 +168,48 @@ func TestFollowerHoldsNoBuffers(t *testing.T) {
 		out := m.Receive(now, NewEvent(ActionWithdraw, "a"))
 		if !m.Electing() || m.candidates.Len() != 1 || len(out.Effects) == 0 {
 			t.Fatalf("lease %v: after the leader's withdrawal, electing %v with %d candidates, effects %+v", lease, m.Electing(), m.candidates.Len(), out.Effects)
+		}
+	}
+}
+
+// A Machine's instants saturate instead of wrapping (settings are not
+// bounded), keep never below every instant clock returns, and turn back
+// into the times they came from.
+func TestInstantArithmetic(t *testing.T) {
+	const top = instant(math.MaxInt64)
+	if got := (top - 5).add(time.Hour); got != top {
+		t.Errorf("add past the top gives %d, want %d", got, top)
+	}
+	if got := instant(7).add(-3); got != 4 {
+		t.Errorf("7 add -3 = %d", got)
+	}
+	if got := (never + 1).sub(top); got != math.MinInt64 {
+		t.Errorf("the smallest minus the largest gives %v, want the least Duration", got)
+	}
+	if got := top.sub(never + 1); got != math.MaxInt64 {
+		t.Errorf("the largest minus the smallest gives %v, want the greatest Duration", got)
+	}
+	if got := instant(10).sub(3); got != 7 {
+		t.Errorf("10 sub 3 = %v", got)
+	}
+	m, err := NewMachine(MachineConfig{ID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := m.clock(t0); got != 0 {
+		t.Fatalf("the first step is instant %d, want 0", got)
+	}
+	for _, at := range []time.Time{t0.Add(time.Second), t0.Add(-time.Hour), {}} {
+		c := m.clock(at)
+		if c <= never {
+			t.Errorf("clock(%v) = %d, not above never", at, c)
+		}
+		if at.IsZero() {
+			continue // beyond a Duration from t0: saturated
+		}
+		if back := m.timeOf(c); !back.Equal(at) {
+			t.Errorf("timeOf(clock(%v)) = %v", at, back)
 		}
 	}
 }
