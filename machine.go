@@ -179,8 +179,9 @@ type instant int64
 // what has not happened. clock returns none below it.
 const never instant = math.MinInt64
 
-// add returns t + d, saturating: settings are not bounded, and a late
-// enough deadline is as good as none.
+// add returns t + d, saturating at the top: settings are not bounded, and
+// a late enough deadline is as good as none. The Machine adds only
+// settings and jitter, never a negative d, so the bottom needs no guard.
 func (t instant) add(d time.Duration) instant {
 	if d > 0 && t > math.MaxInt64-instant(d) {
 		return math.MaxInt64
