@@ -56,10 +56,10 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	}
 	d.mu.Lock()
 	out := m.Start(now)
-	d.after(out.Effects, out.Next, now)
+	d.after(out.Effects, m.deadline(), now)
 	dispatch()
 	fire := func() { // the worker's timer path, then the batch it made
-		now = d.next // the timer fires at the deadline
+		now = d.m.timeOf(d.next) // the timer fires at the deadline
 		d.mu.Lock()
 		d.m.tick(now)
 		d.stepped(now)
