@@ -149,6 +149,17 @@ func (d *driver) acked(seq uint64) {
 // machine: passed on as a value, an Output is copied in wide moves that
 // stall on the narrow stores just made.
 func (d *driver) stepped(now time.Time) bool {
+	if len(d.m.out) == 1 && len(d.queue) == 0 {
+		// The one effect (a leader's heartbeat) to an empty queue, where
+		// enqueue has nothing to fold it into: the machine's buffer
+		// becomes the queue, and the queue's empty one the machine's,
+		// rather than an Effect copied across. The worker's batch is a
+		// third buffer, so none of the three is ever another.
+		d.queue, d.m.out = d.m.out, d.queue[:0]
+		d.next = d.m.nextAt
+		d.h.observe(d.m, now)
+		return true
+	}
 	return d.after(d.m.out, d.m.nextAt, now)
 }
 
