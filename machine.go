@@ -410,10 +410,10 @@ const (
 
 func sentKindOf(a Action) sentKind {
 	switch a {
+	case ActionCurrent: // first: a leader's heartbeat
+		return sentCurrent
 	case ActionRequest, ActionAccept:
 		return sentElection
-	case ActionCurrent:
-		return sentCurrent
 	}
 	return sentOther
 }
@@ -632,7 +632,7 @@ func (m *Machine) timers() [8]*timer {
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now instant) {
 	m.out = m.out[:0]
-	if m.leader != "" && !m.leading && m.out != nil {
+	if !m.leading && m.out != nil && m.leader != "" { // a leader's step tests one flag
 		// A follower's steps have no effects but on a change of leader:
 		// it holds no buffer for them (heap, per member at rest).
 		m.out = nil
