@@ -16,11 +16,15 @@ import (
 // driver's (a goroutine, its stack and what it waits on are heap and stack
 // per member of every group in the process; see bench/manygroups).
 type driver struct {
-	mu     sync.Mutex
-	m      *Machine
-	queue  []Effect // effects not yet handed to the worker
-	next   time.Time
-	armed  time.Time   // the deadline timer is set for, or zero
+	mu    sync.Mutex
+	m     *Machine
+	queue []Effect // effects not yet handed to the worker
+	// The machine's deadline, and the one the timer is set for, in the
+	// machine's instants, noTimer for none: compared at every step, where
+	// time.Time's Before and Equal were calls, and the deadline had to be
+	// made a time.Time for them.
+	next   instant
+	armed  instant
 	timer  *time.Timer // an AfterFunc of ring, made on the first deadline
 	worker uint64      // the running worker's goroutine (see goroutineID), with reentrant
 	idle   []chan struct{}
@@ -61,7 +65,9 @@ func newDriver(m *Machine, handle func(*Effect), observe func(*Machine, time.Tim
 }
 
 // newDriverFor returns a driver that calls h, which never calls shutdown.
-func newDriverFor(m *Machine, h effectHandler) *driver { return &driver{m: m, h: h} }
+func newDriverFor(m *Machine, h effectHandler) *driver {
+	return &driver{m: m, h: h, next: noTimer, armed: noTimer}
+}
 
 // funcHandler is an effectHandler of functions; observe may be nil.
 type funcHandler struct {
@@ -86,7 +92,7 @@ func (d *driver) start() {
 	now := time.Now()
 	out := d.m.Start(now)
 	first := append([]Effect(nil), out.Effects...)
-	d.next = out.Next
+	d.next = d.m.deadline()
 	d.h.observe(d.m, now)
 	d.running = true // the caller is the worker for now
 	d.mu.Unlock()
@@ -113,7 +119,7 @@ func (d *driver) apply(step func(now time.Time) Output) bool {
 	}
 	now := time.Now()
 	out := step(now)
-	start := d.after(out.Effects, out.Next, now) && d.resume(true)
+	start := d.after(out.Effects, d.m.deadline(), now) && d.resume(true)
 	d.mu.Unlock()
 	if start {
 		go d.run()
@@ -143,11 +149,35 @@ func (d *driver) acked(seq uint64) {
 // machine: passed on as a value, an Output is copied in wide moves that
 // stall on the narrow stores just made.
 func (d *driver) stepped(now time.Time) bool {
+	if len(d.m.out) == 1 && len(d.queue) == 0 {
+		// The one effect (a leader's heartbeat) to an empty queue, where
+		// enqueue has nothing to fold it into: the machine's buffer
+		// becomes the queue, and the queue's empty one the machine's,
+		// rather than an Effect copied across. The worker's batch is a
+		// third buffer, so none of the three is ever another.
+		d.queue, d.m.out = d.m.out, d.queue[:0]
+		d.next = d.m.nextAt
+		d.h.observe(d.m, now)
+		return true
+	}
 	return d.after(d.m.out, d.m.nextAt, now)
 }
 
+// receive steps the machine's Receive, as apply does, with no Output:
+// its Next, a time.Time, is not what the driver keeps.
 func (d *driver) receive(e Event) {
-	d.apply(func(now time.Time) Output { return d.m.Receive(now, e) })
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	effects := d.m.receive(now, &e)
+	start := d.after(effects, d.m.deadline(), now) && d.resume(true)
+	d.mu.Unlock()
+	if start {
+		go d.run()
+	}
 }
 
 // after queues a step's effects; d.mu is held. It reports whether the
@@ -155,7 +185,7 @@ func (d *driver) receive(e Event) {
 // the one its timer is set for. A deadline that only moved later (a
 // follower's heartbeat timeout, on every heartbeat) waits for the armed
 // timer, which then re-arms for the new one.
-func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
+func (d *driver) after(effects []Effect, next instant, now time.Time) bool {
 	for i := range effects {
 		d.enqueue(&effects[i])
 	}
@@ -164,7 +194,7 @@ func (d *driver) after(effects []Effect, next time.Time, now time.Time) bool {
 	if len(effects) > 0 {
 		return true
 	}
-	return !d.next.IsZero() && (d.armed.IsZero() || d.next.Before(d.armed))
+	return d.next < d.armed // noTimer, none, is earlier than nothing
 }
 
 // resume reports whether the caller must start a worker, for effects
@@ -176,7 +206,7 @@ func (d *driver) resume(input bool) (start bool) {
 	if d.running {
 		return false
 	}
-	if d.armed.IsZero() || d.next.Before(d.armed) {
+	if d.next < d.armed {
 		d.arm()
 	}
 	if len(d.queue) == 0 {
@@ -192,14 +222,15 @@ func (d *driver) resume(input bool) (start bool) {
 // arm sets the timer for the machine's deadline, if it has one and the
 // timer is set for another. d.mu is held.
 func (d *driver) arm() {
-	if d.closing || d.next.IsZero() || d.next.Equal(d.armed) {
+	if d.closing || d.next == noTimer || d.next == d.armed {
 		return
 	}
 	d.armed = d.next
+	wait := time.Until(d.m.timeOf(d.next))
 	if d.timer == nil {
-		d.timer = time.AfterFunc(time.Until(d.next), d.ring)
+		d.timer = time.AfterFunc(wait, d.ring)
 	} else {
-		d.timer.Reset(time.Until(d.next))
+		d.timer.Reset(wait)
 	}
 }
 
@@ -209,7 +240,7 @@ func (d *driver) arm() {
 // deadline since moved later (or re-armed) re-arms instead.
 func (d *driver) ring() {
 	d.mu.Lock()
-	d.armed = time.Time{}
+	d.armed = noTimer
 	if d.closing {
 		d.mu.Unlock()
 		return
@@ -230,9 +261,12 @@ func (d *driver) ring() {
 // tickIfDue steps the machine's tick if its deadline has come. d.mu is
 // held.
 func (d *driver) tickIfDue() {
+	if d.next == noTimer {
+		return
+	}
 	now := time.Now()
-	if !d.next.IsZero() && !d.next.After(now) {
-		d.m.tick(now)
+	if at := d.m.clock(now); d.next <= at {
+		d.m.tickAt(at)
 		d.stepped(now)
 	}
 }
@@ -372,12 +406,12 @@ func (d *driver) shutdown(clean, fromHandler bool) {
 		for i := range out.Effects {
 			d.enqueue(&out.Effects[i])
 		}
-		d.next = time.Time{}
+		d.next = noTimer
 		d.closing = true
 		if d.timer != nil {
 			d.timer.Stop()
 		}
-		d.armed = time.Time{}
+		d.armed = noTimer
 	}
 	fromWorker := d.running && d.inCall && fromHandler && d.reentrant && goroutineID() == d.worker
 	start := false

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Config configures an [Elector].
@@ -161,6 +162,7 @@ type Elector struct {
 	auth       *auth        // signs (worker) and verifies (receiver), with Config.Keys
 	wallStep   atomic.Int64 // tests: nanoseconds the wall clock of signatures is stepped by
 	sendBuf    []byte       // the worker's encoding buffer
+	beat       *lastBeat    // the worker's: the last heartbeat sent, while it leads; nil otherwise
 	rare       *rareRecv    // the receiver's only; nil until a keyed member's doubt or a rejection is logged
 	lastSender string       // the id of the last event received; the receiver's only
 	lastValue  string       // the last value received; the receiver's only
@@ -700,6 +702,11 @@ func (e *Elector) send(ef *Effect) {
 	var msg []byte
 	if e.auth != nil {
 		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wall(time.Now()))
+	} else if ef.Event.Action == ActionCurrent && e.cur.Load() != nil {
+		if e.beat == nil {
+			e.beat = new(lastBeat)
+		}
+		msg = e.beat.appendJSON(e.sendBuf[:0], &ef.Event)
 	} else {
 		msg = ef.Event.AppendJSON(e.sendBuf[:0])
 	}
@@ -727,9 +734,42 @@ func (e *Elector) send(ef *Effect) {
 	e.logger().Warn("broadcast failed", "action", string(ef.Event.Action), "err", err)
 }
 
+// lastBeat is the last heartbeat a leader sent and its encoding. A
+// leader's heartbeats are one event, the same while its epoch and value
+// stay, and encoding it, its 16-digit epoch above all, was the largest
+// part of a heartbeat's cost; the encoding is a function of the event's
+// fields alone, so the same event is the same bytes.
+type lastBeat struct {
+	ev  Event
+	msg []byte // never handed out: a Conn could write into what it is sent
+}
+
+// appendJSON appends ev's encoding to b and returns the extended slice, as
+// ev.AppendJSON(b) does, with the bytes of the last event it encoded when
+// ev is that one.
+func (c *lastBeat) appendJSON(b []byte, ev *Event) []byte {
+	if c.msg != nil && ev.Epoch == c.ev.Epoch && sameString(ev.ClientID, c.ev.ClientID) && sameString(ev.Value, c.ev.Value) &&
+		sameString(string(ev.Action), string(c.ev.Action)) && sameString(ev.Type, c.ev.Type) && sameString(ev.Takeover, c.ev.Takeover) {
+		return append(b, c.msg...)
+	}
+	n := len(b)
+	b = ev.AppendJSON(b)
+	c.ev, c.msg = *ev, append(c.msg[:0], b[n:]...)
+	return b
+}
+
+// sameString reports whether a == b, without a call when they are one
+// string (or empty), as a Machine's heartbeats' strings are from one to
+// the next: an Event's ==, a call per string, cost half as much as the
+// encoding it saves.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 func (e *Elector) setLeading(leading bool) {
 	now := time.Now()
 	if !leading {
+		e.beat = nil // heap, per member: only a leader heartbeats
 		if l := e.cur.Swap(nil); l != nil {
 			l.lose(now) // the moment leadership is lost
 			e.events.push(note{kind: noteStopped})

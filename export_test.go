@@ -17,8 +17,9 @@ func WorkerWakes(e *Elector) uint64 { return e.d.woken.Load() }
 // LeaderBeat returns a leader, elected in virtual time, whose beat runs
 // the driver's timer path at the machine's next deadline each call: the
 // machine's tick, the driver's queue, and each broadcast encoded into a
-// buffer and handed to send, as the Elector's worker does, then its
-// acknowledgement stepped in as the driver's acked does.
+// buffer (a heartbeat while it leads, through a lastBeat) and handed to
+// send, as the Elector's worker does, then its acknowledgement stepped in
+// as the driver's acked does.
 func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err error) {
 	s = s.WithDefaults()
 	m, err := NewMachine(MachineConfig{ID: id, Settings: s, Mode: ModeReference, Lease: true})
@@ -31,11 +32,17 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	now := time.Now()
 	var d *driver
 	var sendBuf []byte // reused, as the Elector's worker reuses its own
+	var last lastBeat  // the leader's last heartbeat, as the Elector's send keeps it
 	d = newDriver(m, func(ef *Effect) {
 		if ef.Kind != EffectBroadcast {
 			return
 		}
-		msg := ef.Event.AppendJSON(sendBuf[:0])
+		var msg []byte
+		if ef.Event.Action == ActionCurrent && m.IsLeader() {
+			msg = last.appendJSON(sendBuf[:0], &ef.Event)
+		} else {
+			msg = ef.Event.AppendJSON(sendBuf[:0])
+		}
 		sendBuf = msg[:0]
 		send(msg)
 		d.mu.Lock() // driver.acked, at the virtual now
@@ -56,10 +63,10 @@ func LeaderBeat(id string, s Settings, send func([]byte)) (beat func(), err erro
 	}
 	d.mu.Lock()
 	out := m.Start(now)
-	d.after(out.Effects, out.Next, now)
+	d.after(out.Effects, m.deadline(), now)
 	dispatch()
 	fire := func() { // the worker's timer path, then the batch it made
-		now = d.next // the timer fires at the deadline
+		now = d.m.timeOf(d.next) // the timer fires at the deadline
 		d.mu.Lock()
 		d.m.tick(now)
 		d.stepped(now)

@@ -213,6 +213,11 @@ func (m *Machine) clock(now time.Time) instant {
 // timeOf returns t as a time.Time.
 func (m *Machine) timeOf(t instant) time.Time { return m.base.Add(time.Duration(t)) }
 
+// noTimer is nextAt, and a driver's deadline, when no timer is on: later
+// than every deadline but one saturated at the top (add), 292 years after
+// the first step, which a driver too takes for none.
+const noTimer instant = math.MaxInt64
+
 // Machine is the election protocol of one member as a pure state machine.
 //
 // It owns no goroutines, timers, locks or I/O: each method takes the current
@@ -299,11 +304,13 @@ type Machine struct {
 	leading    bool // the reference's isLeader: this member won and heartbeats
 	candidates candidateSet
 	out        []Effect
-	// nextTimer's cache: nextT (nil: no timer is on), due at nextAt,
-	// fires first, unless nextOf is not this Machine: nil when a timer
-	// was armed or moved since, or a copy's, which does not trust a
-	// pointer into the original. See nextTimer and arm.
-	nextAt   time.Time
+	// nextTimer's cache: nextT (nil: no timer is on, and nextAt is
+	// noTimer), due at nextAt, fires first, unless nextOf is not this
+	// Machine: nil when a timer was armed or moved since, or a copy's,
+	// which does not trust a pointer into the original. See nextTimer and
+	// arm. An instant, which the driver keeps as its deadline: a time.Time
+	// is made of it only for the Output of a public step.
+	nextAt   instant
 	nextT    *timer
 	nextOf   *Machine
 	election timer // the reference's electionTimeout, the storm's next timer
@@ -403,10 +410,10 @@ const (
 
 func sentKindOf(a Action) sentKind {
 	switch a {
+	case ActionCurrent: // first: a leader's heartbeat
+		return sentCurrent
 	case ActionRequest, ActionAccept:
 		return sentElection
-	case ActionCurrent:
-		return sentCurrent
 	}
 	return sentOther
 }
@@ -528,10 +535,25 @@ func (m *Machine) Closed() bool { return m.closed }
 
 // Next returns when Tick must next be called, or the zero Time.
 func (m *Machine) Next() time.Time {
+	m.deadline()
+	return m.nextTime()
+}
+
+// deadline returns the instant Tick must next be called at, or noTimer.
+func (m *Machine) deadline() instant {
 	if !m.nextKnown() {
 		m.findNext()
 	}
 	return m.nextAt
+}
+
+// nextTime is the known deadline (nextTimer has just run) as Next returns
+// it.
+func (m *Machine) nextTime() time.Time {
+	if m.nextT == nil {
+		return time.Time{}
+	}
+	return m.timeOf(m.nextAt)
 }
 
 // nextTimer returns the timer that fires first, the earliest that is on
@@ -564,9 +586,9 @@ func (m *Machine) findNext() *timer {
 	next = earlier(next, &m.doubt)
 	next = earlier(next, &m.answerTimer)
 	m.nextT, m.nextOf = next, m
-	m.nextAt = time.Time{}
+	m.nextAt = noTimer
 	if next != nil {
-		m.nextAt = m.timeOf(next.at)
+		m.nextAt = next.at
 	}
 	return next
 }
@@ -610,7 +632,7 @@ func (m *Machine) timers() [8]*timer {
 // down first, so that nothing the step does speaks for a lapsed leader.
 func (m *Machine) begin(now instant) {
 	m.out = m.out[:0]
-	if m.leader != "" && !m.leading && m.out != nil {
+	if !m.leading && m.out != nil && m.leader != "" { // a leader's step tests one flag
 		// A follower's steps have no effects but on a change of leader:
 		// it holds no buffer for them (heap, per member at rest).
 		m.out = nil
@@ -631,7 +653,7 @@ func (m *Machine) output() Output {
 // to live in registers, and one returned from a call and returned again
 // is copied in wide moves that stall on the narrow stores just made.
 func (m *Machine) result() Output {
-	return Output{Effects: m.out, Next: m.nextAt}
+	return Output{Effects: m.out, Next: m.nextTime()}
 }
 
 // settle reports, for a leasing member, the step's changes of leader and
@@ -1059,8 +1081,10 @@ func (m *Machine) Tick(now time.Time) Output {
 
 // tick is Tick for a driver, which takes the step's Output from m.result
 // (or reads m.out and m.nextAt) without a copy.
-func (m *Machine) tick(at time.Time) {
-	now := m.clock(at)
+func (m *Machine) tick(at time.Time) { m.tickAt(m.clock(at)) }
+
+// tickAt is tick at the instant now, for a driver that has it already.
+func (m *Machine) tickAt(now instant) {
 	m.begin(now)
 	if !m.closed {
 		m.fire(now)
@@ -1338,7 +1362,7 @@ func (m *Machine) arm(t *timer, at instant) {
 	case !known:
 		m.nextOf = nil
 	case m.nextT == nil || at < m.nextT.at:
-		m.nextT, m.nextAt = t, m.timeOf(at)
+		m.nextT, m.nextAt = t, at
 	case t == m.nextT:
 		m.nextOf = nil
 	}
