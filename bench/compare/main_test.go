@@ -44,3 +44,18 @@ func TestColdIDIsTheReferences(t *testing.T) {
 		}
 	}
 }
+
+// The many-groups verdict sorts each goal by its figure, at the bound
+// included, and says when a figure is missing.
+func TestManyGroupsVerdict(t *testing.T) {
+	got := manyGroupsVerdict(map[string]string{
+		"election-timeouts-after-last-join": "7.52",
+		"heap-B/member":                     "4096",
+		"goroutines/member":                 "1.00",
+	})
+	want := "At 10,000 groups this run met: heap per member (4096 bytes; goal at most 4096 bytes); goroutines per member (1.00; goal at most 2.00). " +
+		"It did not meet: election after the last join (7.5 × ElectionTimeout; goal at most 2.0 × ElectionTimeout); CPU in steady state (no figure)."
+	if got != want {
+		t.Errorf("verdict:\n got %s\nwant %s", got, want)
+	}
+}

@@ -541,8 +541,14 @@ func (m *Member) Send(ctx context.Context, msg []byte) error {
 	if m.sent != nil {
 		out.sum = echoes.SumOf(msg)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	if _, ok := ctx.Deadline(); !ok {
+	// Exactly one child of ctx, released by cancel: a child made and
+	// then replaced would stay registered with a cancellable ctx that
+	// has no deadline for as long as that ctx lives.
+	var sctx context.Context
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		sctx, cancel = context.WithCancel(ctx)
+	} else {
 		sctx, cancel = context.WithTimeout(ctx, b.cfg.AckTimeout)
 	}
 	defer cancel()

@@ -372,3 +372,57 @@ func TestGroupAtRestHoldsNoChannel(t *testing.T) {
 		}
 	})
 }
+
+// countingCtx is a parent context that counts the children that
+// registered with it (through its AfterFunc, as the context package does
+// for a parent of its own type) and have not let go of it.
+type countingCtx struct {
+	context.Context
+	done chan struct{}
+	mu   sync.Mutex
+	live int
+}
+
+func (c *countingCtx) Done() <-chan struct{} { return c.done }
+
+func (c *countingCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	c.live++
+	c.mu.Unlock()
+	var once sync.Once
+	return func() bool {
+		once.Do(func() {
+			c.mu.Lock()
+			c.live--
+			c.mu.Unlock()
+		})
+		return true
+	}
+}
+
+func (c *countingCtx) registered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live
+}
+
+// A Send with a context that can be cancelled but has no deadline leaves
+// nothing registered with that context once it returns: a caller that
+// sends many times under one long-lived context does not grow it.
+func TestSendLetsGoOfItsContext(t *testing.T) {
+	b, l := newBus(t, false)
+	l.release <- nil
+	m, err := b.join(context.Background(), "ch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := &countingCtx{Context: context.Background(), done: make(chan struct{})}
+	for range 100 {
+		if err := m.Send(parent, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := parent.registered(); n != 0 {
+		t.Errorf("after 100 Sends, %d contexts are still registered with the caller's", n)
+	}
+}
