@@ -218,6 +218,9 @@ type Fields struct {
 	// means that the last occurrence was a number, whose text Value holds
 	// as is; Kind names any other type, "a string" included.
 	Epoch, Counter, Time Field
+	// Signed reports that Kid, Boot, Group, MAC, Counter or Time occurred,
+	// of whatever type.
+	Signed bool
 }
 
 // SyntaxError reports input that is not one well-formed JSON object.
@@ -352,19 +355,19 @@ func (p *parser) member(f *Fields) error {
 	case "takeover":
 		field = &f.Takeover
 	case "kid":
-		field = &f.Kid
+		field, f.Signed = &f.Kid, true
 	case "boot":
-		field = &f.Boot
+		field, f.Signed = &f.Boot, true
 	case "grp":
-		field = &f.Group
+		field, f.Signed = &f.Group, true
 	case "mac":
-		field = &f.MAC
+		field, f.Signed = &f.MAC, true
 	case "epoch":
 		field = &f.Epoch
 	case "ctr":
-		field = &f.Counter
+		field, f.Signed = &f.Counter, true
 	case "ts":
-		field = &f.Time
+		field, f.Signed = &f.Time, true
 	}
 	if field == &f.Epoch || field == &f.Counter || field == &f.Time {
 		c := p.peek()
