@@ -169,3 +169,21 @@ func TestSpecialFindsTheFirstSpecialByte(t *testing.T) {
 		check(b)
 	}
 }
+
+// Signed is set by any of a signature's six fields, whatever its type,
+// and by no other.
+func TestParseSigned(t *testing.T) {
+	for _, key := range []string{"kid", "boot", "grp", "mac", "ctr", "ts", "epoch", "value", "takeover", "clientId", "x"} {
+		for _, v := range []string{`"s"`, `1`, `null`} {
+			var f Fields
+			in := `{"type":"leader","action":"current","clientId":"a","` + key + `":` + v + `}`
+			if err := Parse([]byte(in), &f); err != nil {
+				t.Fatal(err)
+			}
+			want := strings.Contains(" kid boot grp mac ctr ts ", " "+key+" ")
+			if f.Signed != want {
+				t.Errorf("%s: Signed = %v, want %v", in, f.Signed, want)
+			}
+		}
+	}
+}
