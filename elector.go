@@ -961,8 +961,8 @@ func (e *Elector) recvLoop() {
 // steady state, allocates nothing: the sender's id is reused from the
 // string this member already holds.
 func (e *Elector) receiveBytes(msg []byte) {
-	r, err := parseEvent(msg)
-	if err != nil {
+	var r rawEvent
+	if err := parseEvent(msg, &r); err != nil {
 		var ee *EventError
 		reason := ReasonSyntax
 		if errors.As(err, &ee) {

@@ -200,8 +200,8 @@ const MaxEventSize = 64 << 10
 // ParseEvent never panics. For an event whose strings have no escapes it
 // allocates only its strings.
 func ParseEvent(data []byte) (Event, error) {
-	r, err := parseEvent(data)
-	if err != nil {
+	var r rawEvent
+	if err := parseEvent(data, &r); err != nil {
 		return Event{}, err
 	}
 	return Event{Type: EventType, Action: r.action, ClientID: string(r.id), Epoch: r.epoch, Value: string(r.value), Takeover: string(r.takeover)}, nil
@@ -225,62 +225,66 @@ type rawEvent struct {
 	ctr, ts             uint64
 }
 
-func parseEvent(data []byte) (rawEvent, error) {
+func parseEvent(data []byte, r *rawEvent) error {
 	if len(data) > MaxEventSize {
-		return rawEvent{}, &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
+		return &EventError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, more than the limit of %d", len(data), MaxEventSize)}
 	}
 	var f wire.Fields
 	if err := wire.Parse(data, &f); err != nil {
-		return rawEvent{}, &EventError{Reason: ReasonSyntax, Detail: err.Error()}
+		return &EventError{Reason: ReasonSyntax, Detail: err.Error()}
 	}
 	typ, action, id := f.Type, f.Action, f.ClientID
 	switch {
 	case typ.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
+		return &EventError{Reason: ReasonType, Detail: "type is " + typ.Kind + ", want the string \"leader\""}
 	case !typ.Present:
-		return rawEvent{}, &EventError{Reason: ReasonType, Detail: "type is missing"}
+		return &EventError{Reason: ReasonType, Detail: "type is missing"}
 	case string(typ.Value) != EventType:
-		return rawEvent{}, &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
+		return &EventError{Reason: ReasonType, Detail: fmt.Sprintf("type is %q, want %q", typ.Value, EventType)}
 	case action.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
+		return &EventError{Reason: ReasonAction, Detail: "action is " + action.Kind + ", want a string"}
 	case !action.Present:
-		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: "action is missing"}
+		return &EventError{Reason: ReasonAction, Detail: "action is missing"}
 	case id.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
+		return &EventError{Reason: ReasonClientID, Detail: "clientId is " + id.Kind + ", want a string"}
 	case !id.Present:
-		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
+		return &EventError{Reason: ReasonClientID, Detail: "clientId is missing"}
 	case len(id.Value) == 0:
-		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
+		return &EventError{Reason: ReasonClientID, Detail: "clientId is empty"}
 	case len(id.Value) > MaxIDLength:
 		// Longer ids are not ids anyone can use (ValidateID), and keeping
 		// them would let a flood of candidates cost megabytes.
-		return rawEvent{}, &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
+		return &EventError{Reason: ReasonClientID, Detail: fmt.Sprintf("clientId is %d bytes long, more than the limit of %d", len(id.Value), MaxIDLength)}
 	case f.Epoch.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonEpoch, Detail: "epoch is " + f.Epoch.Kind + ", want a number"}
+		return &EventError{Reason: ReasonEpoch, Detail: "epoch is " + f.Epoch.Kind + ", want a number"}
 	case f.Value.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is " + f.Value.Kind + ", want a string"}
+		return &EventError{Reason: ReasonValue, Detail: "value is " + f.Value.Kind + ", want a string"}
 	case len(f.Value.Value) > MaxValueLength:
-		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(f.Value.Value), MaxValueLength)}
+		return &EventError{Reason: ReasonValue, Detail: fmt.Sprintf("value is %d bytes long, more than the limit of %d", len(f.Value.Value), MaxValueLength)}
 	case !utf8.Valid(f.Value.Value):
 		// An escaped lone surrogate: a value is text, and only JavaScript
 		// can make one.
-		return rawEvent{}, &EventError{Reason: ReasonValue, Detail: "value is not valid UTF-8 (it holds an unpaired surrogate)"}
+		return &EventError{Reason: ReasonValue, Detail: "value is not valid UTF-8 (it holds an unpaired surrogate)"}
 	case f.Takeover.Kind != "":
-		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: "takeover is " + f.Takeover.Kind + ", want a string"}
+		return &EventError{Reason: ReasonTakeover, Detail: "takeover is " + f.Takeover.Kind + ", want a string"}
 	case len(f.Takeover.Value) > MaxIDLength:
-		return rawEvent{}, &EventError{Reason: ReasonTakeover, Detail: fmt.Sprintf("takeover is %d bytes long, more than the limit of %d", len(f.Takeover.Value), MaxIDLength)}
+		return &EventError{Reason: ReasonTakeover, Detail: fmt.Sprintf("takeover is %d bytes long, more than the limit of %d", len(f.Takeover.Value), MaxIDLength)}
 	}
 	a := knownAction(action.Value)
 	if a == "" {
-		return rawEvent{}, &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
+		return &EventError{Reason: ReasonAction, Detail: fmt.Sprintf("unknown action %q", action.Value)}
 	}
-	r := rawEvent{action: a, id: id.Value, value: f.Value.Value, takeover: f.Takeover.Value}
+	*r = rawEvent{action: a, id: id.Value, value: f.Value.Value, takeover: f.Takeover.Value}
 	if f.Epoch.Present {
 		ep, ok := parseEpoch(f.Epoch.Value)
 		if !ok {
-			return rawEvent{}, &EventError{Reason: ReasonEpoch, Detail: fmt.Sprintf("epoch %s is not a whole number from 0 to %d", f.Epoch.Value, uint64(MaxEpoch))}
+			return &EventError{Reason: ReasonEpoch, Detail: fmt.Sprintf("epoch %s is not a whole number from 0 to %d", f.Epoch.Value, uint64(MaxEpoch))}
 		}
 		r.epoch = ep
+	}
+	if !f.Signed {
+		r.authBad = true // all of them are missing
+		return nil
 	}
 	for _, fl := range [...]*wire.Field{&f.Kid, &f.Boot, &f.Group, &f.MAC, &f.Counter, &f.Time} {
 		if fl.Present || fl.Kind != "" {
@@ -297,7 +301,7 @@ func parseEvent(data []byte) (rawEvent, error) {
 		r.ts, ok2 = parseEpoch(f.Time.Value)
 		r.authBad = r.authBad || !ok1 || !ok2
 	}
-	return r, nil
+	return nil
 }
 
 // parseEpoch reads a JSON number that must be a whole number from 0 to

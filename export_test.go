@@ -100,8 +100,8 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 		panic(err)
 	}
 	return func(msg []byte, now time.Time) string {
-		r, err := parseEvent(msg)
-		if err != nil {
+		var r rawEvent
+		if err := parseEvent(msg, &r); err != nil {
 			return "parse: " + err.Error()
 		}
 		ev := Event{Type: EventType, Action: r.action, ClientID: string(r.id), Epoch: r.epoch, Value: string(r.value), Takeover: string(r.takeover)}

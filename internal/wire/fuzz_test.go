@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,8 +28,11 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var fs Fields
+		var fs, general Fields
 		err := Parse(data, &fs)
+		if errGeneral := parse(data, &general, false); fmt.Sprint(err) != fmt.Sprint(errGeneral) || err == nil && !reflect.DeepEqual(fs, general) {
+			t.Fatalf("Parse(%q) = %+v, %v; the general loop reads %+v, %v", data, fs, err, general, errGeneral)
+		}
 		if err != nil {
 			se, ok := err.(*SyntaxError)
 			if !ok || se.Offset < 0 || se.Offset > len(data) || se.Msg == "" {

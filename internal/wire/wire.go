@@ -218,6 +218,9 @@ type Fields struct {
 	// means that the last occurrence was a number, whose text Value holds
 	// as is; Kind names any other type, "a string" included.
 	Epoch, Counter, Time Field
+	// Signed reports that Kid, Boot, Group, MAC, Counter or Time occurred,
+	// of whatever type.
+	Signed bool
 }
 
 // SyntaxError reports input that is not one well-formed JSON object.
@@ -239,96 +242,162 @@ const MaxDepth = 64
 // Anything that is not exactly one JSON object of valid UTF-8 is a
 // *SyntaxError. An escaped unpaired surrogate is kept as its WTF-8 bytes.
 // Parse never panics and, for strings without escapes, never allocates.
-func Parse(data []byte, f *Fields) error {
+func Parse(data []byte, f *Fields) error { return parse(data, f, true) }
+
+// canonicalHead is how an event of the protocol begins as the reference
+// (JSON.stringify of its object literal) and AppendEvent write it.
+const canonicalHead = `{"type":"leader","action":"`
+
+// parse is Parse; with fast, an input that begins as the protocol's events
+// do is read without the general loop's look-ups for its first fields,
+// then as Parse reads the rest: the same result, error or offset either
+// way (TestParseFastPathIsParse).
+func parse(data []byte, f *Fields, fast bool) error {
 	*f = Fields{}
 	p := parser{data: data}
+	if fast && p.head(f) {
+		return p.members(f, true)
+	}
+	*f = Fields{}
+	p.i = 0
 	p.ws()
 	if !p.eat('{') {
 		return p.syntax("not a JSON object")
 	}
 	p.ws()
-	if !p.eat('}') {
-		for {
-			p.ws()
-			key, err := p.str()
-			if err != nil {
+	if p.eat('}') {
+		return p.end()
+	}
+	return p.members(f, false)
+}
+
+// head reads the written-out beginning of an event, its type, then its
+// action and clientId when they follow in that order, and reports whether
+// it did: it leaves p after the last field's value, as the general loop
+// would be. On false (another beginning, or a string the general loop
+// must report on) f and p are to be reset.
+func (p *parser) head(f *Fields) bool {
+	if len(p.data) < len(canonicalHead) || string(p.data[:len(canonicalHead)]) != canonicalHead {
+		return false
+	}
+	const typeAt = len(`{"type":"`)
+	f.Type = Field{Value: p.data[typeAt : typeAt+len("leader")], Present: true}
+	p.i = len(canonicalHead)
+	v, err := p.strBody()
+	if err != nil {
+		return false
+	}
+	f.Action = Field{Value: v, Present: true}
+	const idKey = `,"clientId":"`
+	if rest := p.data[p.i:]; len(rest) < len(idKey) || string(rest[:len(idKey)]) != idKey {
+		return true // the general loop reads on from the action
+	}
+	p.i += len(idKey)
+	if v, err = p.strBody(); err != nil {
+		return false
+	}
+	f.ClientID = Field{Value: v, Present: true}
+	return true
+}
+
+// members reads the object's members up to its closing brace and what
+// follows it; after says p is past the value of a member already.
+func (p *parser) members(f *Fields, after bool) error {
+	for {
+		if !after {
+			if err := p.member(f); err != nil {
 				return err
 			}
-			p.ws()
-			if !p.eat(':') {
-				return p.syntax("expected ':' after object key")
-			}
-			p.ws()
-			var field *Field
-			switch string(key) {
-			case "type":
-				field = &f.Type
-			case "action":
-				field = &f.Action
-			case "clientId":
-				field = &f.ClientID
-			case "value":
-				field = &f.Value
-			case "takeover":
-				field = &f.Takeover
-			case "kid":
-				field = &f.Kid
-			case "boot":
-				field = &f.Boot
-			case "grp":
-				field = &f.Group
-			case "mac":
-				field = &f.MAC
-			case "epoch":
-				field = &f.Epoch
-			case "ctr":
-				field = &f.Counter
-			case "ts":
-				field = &f.Time
-			}
-			if field == &f.Epoch || field == &f.Counter || field == &f.Time {
-				c := p.peek()
-				if c == '-' || c >= '0' && c <= '9' {
-					start := p.i
-					if err := p.number(); err != nil {
-						return err
-					}
-					*field = Field{Value: p.data[start:p.i], Present: true}
-				} else {
-					kind, err := p.skip(0)
-					if err != nil {
-						return err
-					}
-					*field = Field{Kind: kind}
-				}
-			} else if field != nil && p.peek() == '"' {
-				v, err := p.str()
-				if err != nil {
-					return err
-				}
-				*field = Field{Value: v, Present: true}
-			} else {
-				kind, err := p.skip(0)
-				if err != nil {
-					return err
-				}
-				if field != nil {
-					*field = Field{Kind: kind}
-				}
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			if p.eat('}') {
-				break
-			}
-			return p.syntax("expected ',' or '}' in object")
 		}
+		after = false
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return p.end()
+		}
+		return p.syntax("expected ',' or '}' in object")
 	}
+}
+
+// end checks that nothing but white space follows the object.
+func (p *parser) end() error {
 	p.ws()
 	if p.i != len(p.data) {
 		return p.syntax("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// member reads one "key": value of the object into f.
+func (p *parser) member(f *Fields) error {
+	p.ws()
+	key, err := p.str()
+	if err != nil {
+		return err
+	}
+	p.ws()
+	if !p.eat(':') {
+		return p.syntax("expected ':' after object key")
+	}
+	p.ws()
+	var field *Field
+	switch string(key) {
+	case "type":
+		field = &f.Type
+	case "action":
+		field = &f.Action
+	case "clientId":
+		field = &f.ClientID
+	case "value":
+		field = &f.Value
+	case "takeover":
+		field = &f.Takeover
+	case "kid":
+		field, f.Signed = &f.Kid, true
+	case "boot":
+		field, f.Signed = &f.Boot, true
+	case "grp":
+		field, f.Signed = &f.Group, true
+	case "mac":
+		field, f.Signed = &f.MAC, true
+	case "epoch":
+		field = &f.Epoch
+	case "ctr":
+		field, f.Signed = &f.Counter, true
+	case "ts":
+		field, f.Signed = &f.Time, true
+	}
+	if field == &f.Epoch || field == &f.Counter || field == &f.Time {
+		c := p.peek()
+		if c == '-' || c >= '0' && c <= '9' {
+			start := p.i
+			if err := p.number(); err != nil {
+				return err
+			}
+			*field = Field{Value: p.data[start:p.i], Present: true}
+		} else {
+			kind, err := p.skip(0)
+			if err != nil {
+				return err
+			}
+			*field = Field{Kind: kind}
+		}
+	} else if field != nil && p.peek() == '"' {
+		v, err := p.str()
+		if err != nil {
+			return err
+		}
+		*field = Field{Value: v, Present: true}
+	} else {
+		kind, err := p.skip(0)
+		if err != nil {
+			return err
+		}
+		if field != nil {
+			*field = Field{Kind: kind}
+		}
 	}
 	return nil
 }
@@ -375,10 +444,27 @@ func (p *parser) str() ([]byte, error) {
 	if !p.eat('"') {
 		return nil, p.syntax("expected a string")
 	}
+	return p.strBody()
+}
+
+// strBody is str after the opening quote.
+func (p *parser) strBody() ([]byte, error) {
 	// The loop works on locals, which stay in registers, and hands the
 	// position back to p wherever it leaves.
 	data, start := p.data, p.i
-	for i := start; i < len(data); {
+	i := start
+	// Eight bytes at a time while they are plain: printable ASCII, neither
+	// a quote nor a backslash. The first byte that is not is where the
+	// loop below takes over.
+	for i+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[i:])
+		if m := special(w); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		i += 8
+	}
+	for i < len(data) {
 		c := data[i]
 		switch {
 		case c == '"':
@@ -403,6 +489,18 @@ func (p *parser) str() ([]byte, error) {
 	}
 	p.i = len(data)
 	return nil, p.syntax("unterminated string")
+}
+
+// special marks, in w, eight bytes of a string, each byte that is a
+// quote, a backslash, a control character or not ASCII with its top bit:
+// the lowest mark is the first such byte, so its trailing zeros, over 8,
+// are that byte's index. (A borrow can mark a byte wrongly, but only
+// above a byte that is marked rightly.)
+func special(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ ones*'"'
+	slash := w ^ ones*'\\'
+	return ((quote-ones)&^quote | (slash-ones)&^slash | (w-ones*0x20)&^w | w) & highs
 }
 
 func (p *parser) strEscaped(start int) ([]byte, error) {
