@@ -46,6 +46,7 @@ func main() {
 // measured is one scenario's figures over the rounds, per side.
 type measured struct {
 	goRuns, refRuns []result
+	floorRuns       []result // the harness alone, for the cold start it is measured for (floorName)
 }
 
 // best returns the fastest run: on a shared machine the others' work only
@@ -103,6 +104,8 @@ func run(node, write string, rounds int, stdout io.Writer) error {
 			all[name].goRuns = append(all[name].goRuns, g)
 			all[name].refRuns = append(all[name].refRuns, r)
 		}
+		floor := all[fmt.Sprintf("cold start N=%d", floorN)]
+		floor.floorRuns = append(floor.floorRuns, goRes[floorName])
 	}
 	var md bytes.Buffer
 	report(&md, all, rounds)
@@ -232,8 +235,23 @@ func runGo() (map[string]result, error) {
 		r.Broadcasts, r.Leader = out.broadcasts, out.leader
 		res[name] = r
 	}
+	tape := recordCold(floorN)
+	res[floorName] = bench(floorName, func(b *testing.B) {
+		for b.Loop() {
+			replayCold(floorN, tape)
+		}
+	})
 	return res, nil
 }
+
+// floorN is the cold start whose harness alone is measured, under
+// floorName. Only the smaller: a recording of the cold start of 100 is a
+// million answers, which the replay would read from memory at a cost the
+// real run does not have.
+const (
+	floorN    = 10
+	floorName = "cold start N=10, harness alone"
+)
 
 // trimProcs drops the -GOMAXPROCS suffix of a benchmark's name.
 func trimProcs(name string) string {
@@ -373,13 +391,16 @@ func coldID(i int) string {
 	return string(strconv.AppendInt(b, int64(i), 10))
 }
 
-// coldStart is compare.js's coldStart on bellwether's Machine: N members
-// start at once, every message takes 10ms, and it runs until the election
-// is over.
-func coldStart(n int, mode bellwether.ElectionMode) coldResult {
-	// A reference-mode cold start sends n² + 1 broadcasts, and at its
-	// height n(n-1) are on their way: room for them from the start.
-	c := &coldNet{
+// coldEnd is when a reference-mode cold start is over: its election
+// timeout and two latencies, as compare.js runs it.
+const coldEnd = time.Second + 2*coldLatency
+
+// newColdNet returns the virtual network of a cold start of n members,
+// with no members yet. A reference-mode cold start sends n² + 1
+// broadcasts, and at its height n(n-1) are on their way: room for them
+// from the start.
+func newColdNet(n int) *coldNet {
+	return &coldNet{
 		t0:     time.Unix(0, 0),
 		q:      make(simQ, 0, n*n+2*n),
 		events: make([]bellwether.Event, 0, n*n+1),
@@ -387,6 +408,13 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		due:    make([]time.Duration, n),
 		next:   make([]time.Time, n),
 	}
+}
+
+// coldStart is compare.js's coldStart on bellwether's Machine: N members
+// start at once, every message takes 10ms, and it runs until the election
+// is over.
+func coldStart(n int, mode bellwether.ElectionMode) coldResult {
+	c := newColdNet(n)
 	for i := range c.ms {
 		m, err := bellwether.NewMachine(bellwether.MachineConfig{ID: coldID(i), Mode: mode, Seed: uint64(i)})
 		if err != nil {
@@ -398,7 +426,7 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 		out := m.Start(c.t0)
 		c.apply(i, 0, out.Effects, out.Next)
 	}
-	end := time.Second + 2*coldLatency
+	end := coldEnd
 	if mode == bellwether.ModeQuiet {
 		end += time.Second / 4
 	}
@@ -452,6 +480,17 @@ func coldStart(n int, mode bellwether.ElectionMode) coldResult {
 	return coldResult{c.broadcasts, leader}
 }
 
+// floorLine says, for the cold start name, what its harness alone takes
+// (floor, of goNs in all, against the reference's refNs) and so what the
+// Machines' share is and would have to be for the goal.
+func floorLine(name string, floor, goNs, refNs float64) string {
+	s := fmt.Sprintf("- %s, the harness alone: %s, the same queue and deliveries with each member's answer replayed from a recording of the run (`replayCold`), so the Machines' own work is about %s of bellwether's %s. Were that free, bellwether would be %.1f× as fast as the reference", name, dur(floor), dur(max(goNs-floor, 0)), dur(goNs), refNs/floor)
+	if need := refNs/goal - floor; need > 0 {
+		return s + fmt.Sprintf("; for %.0f× the Machines' share would have to be at most %s, %.0f%% of what it is.", goal, dur(need), 100*need/max(goNs-floor, 1))
+	}
+	return s + fmt.Sprintf(", short of %.0f× whatever the Machines did.", goal)
+}
+
 // goal is the least ratio, reference ÷ Go, every row is to reach.
 const goal = 2.0
 
@@ -490,6 +529,9 @@ func report(w io.Writer, all map[string]*measured, rounds int) {
 		g, r := best(all[name].goRuns), best(all[name].refRuns)
 		if d := float64(g.Broadcasts * (n - 1)); d > 0 {
 			fmt.Fprintf(w, "- %s: %d broadcasts, each delivered to %d members; %.0f ns per delivery on bellwether and %.0f ns on the reference, constructing the members included.\n", name, g.Broadcasts, n-1, g.NsPerOp/d, r.NsPerOp/d)
+		}
+		if runs := all[name].floorRuns; len(runs) > 0 {
+			fmt.Fprintln(w, floorLine(name, best(runs).NsPerOp, g.NsPerOp, r.NsPerOp))
 		}
 	}
 	fmt.Fprintln(w)

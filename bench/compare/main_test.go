@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/bellwether-go/bellwether"
@@ -57,5 +58,36 @@ func TestManyGroupsVerdict(t *testing.T) {
 		"It did not meet: election after the last join (7.5 × ElectionTimeout; goal at most 2.0 × ElectionTimeout); CPU in steady state (no figure)."
 	if got != want {
 		t.Errorf("verdict:\n got %s\nwant %s", got, want)
+	}
+}
+
+// The replay of a recorded cold start queues exactly the run's
+// broadcasts, reading every answer of the recording and no more.
+func TestReplayColdIsTheRun(t *testing.T) {
+	tape := recordCold(floorN)
+	calls := 0
+	for _, a := range tape {
+		if a.moved {
+			calls++
+		}
+	}
+	if got, want := replayCold(floorN, tape), floorN*floorN+1; got != want {
+		t.Fatalf("the replay queued %d broadcasts, the run %d", got, want)
+	}
+	// Every broadcast reaches n-1 members, and each Start and Tick is an
+	// answer too.
+	if least := (floorN*floorN + 1) * (floorN - 1); len(tape) < least || calls == 0 {
+		t.Fatalf("the recording has %d answers (%d that moved), want at least %d", len(tape), calls, least)
+	}
+}
+
+func TestFloorLine(t *testing.T) {
+	got := floorLine("cold start N=10", 10e3, 40e3, 30e3)
+	want := "- cold start N=10, the harness alone: 10.0 µs, the same queue and deliveries with each member's answer replayed from a recording of the run (`replayCold`), so the Machines' own work is about 30.0 µs of bellwether's 40.0 µs. Were that free, bellwether would be 3.0× as fast as the reference; for 2× the Machines' share would have to be at most 5.0 µs, 17% of what it is."
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := floorLine("x", 20e3, 40e3, 30e3); !strings.HasSuffix(got, "1.5× as fast as the reference, short of 2× whatever the Machines did.") {
+		t.Errorf("a floor above half the reference's time: %s", got)
 	}
 }
