@@ -49,9 +49,14 @@ const (
 	jobReturned
 )
 
+// newLeadership's context has the values of Join's but is not a child
+// of base, whose cancellation it needs not: a leadership is always ended by
+// lose, and shutdown loses the last one before it cancels base. A child
+// would cost base a map of its children and a Done channel while the
+// member leads (heap, per leader).
 func newLeadership(e *Elector, end time.Time) *leadership {
 	l := &leadership{e: e, end: end, done: make(chan struct{})}
-	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.base, leadershipKey{}, l))
+	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.vals, leadershipKey{}, l))
 	return l
 }
 

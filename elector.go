@@ -141,12 +141,13 @@ type Elector struct {
 	withLog atomic.Pointer[slog.Logger]
 	conn    Conn
 	d       *driver
-	base    context.Context // parent of leadership contexts
+	base    context.Context // cancelled by stop, at shutdown
 	// vals has base's values but not its cancellation, for the contexts of
-	// Send and Recv: a child of base would keep an entry (and a map) in it
-	// while it lives, per member. Nothing is cancelled by stop that Send
-	// or Recv need: the worker has returned before stop, and shutdown
-	// cancels the receiver's context itself.
+	// Send and Recv and the leaderships': a child of base would keep an
+	// entry (and a map) in it while it lives, per member. Nothing is
+	// cancelled by stop that they need: the worker has returned before
+	// stop, shutdown cancels the receiver's context itself, and every
+	// leadership is lost before.
 	vals   context.Context
 	stop   context.CancelFunc
 	events *dispatcher
@@ -182,6 +183,7 @@ type Elector struct {
 	deaf     bool
 	conflict bool // another member uses this id
 	doubtful bool // hears only messages it cannot verify
+	observer bool // Config.Observer; set by Join and read without mu
 
 	// status.ID and status.Group never change after Join: they are read
 	// without mu.
@@ -193,12 +195,12 @@ type Elector struct {
 }
 
 // memberConfig is what an Elector keeps of its Config once joined: the
-// rest went to its Machine, auth, logger and dispatcher, and the ID and
-// Group to its status.
+// rest went to its Machine, auth, logger and dispatcher, the ID and Group
+// to its status, and Observer to the flags (a word of its own here would
+// take the Elector over a size class).
 type memberConfig struct {
 	Settings    Settings
 	SendTimeout time.Duration
-	Observer    bool
 }
 
 // sendFailure is a broadcast's error and when it happened: a pointer in
@@ -286,7 +288,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	vals := context.WithoutCancel(ctx)
 	base, stop := context.WithCancel(vals)
 	e := &Elector{
-		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
+		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout},
 		auth:   au,
 		log:    logger,
 		conn:   conn,
@@ -296,6 +298,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 		stats:  newCounters(),
 		status: Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
 	}
+	e.observer = cfg.Observer
 	e.events = newDispatcher(cfg.Callbacks)
 	e.d = newDriverFor(m, e)
 	e.d.coalesce = true
@@ -348,7 +351,7 @@ func (e *Elector) Status() Status {
 // ctx.Err() if ctx ends first, and ErrClosed if the Elector is closed or
 // is an observer, which never leads.
 func (e *Elector) AwaitLeadership(ctx context.Context) error {
-	if e.cfg.Observer {
+	if e.observer {
 		return fmt.Errorf("%w: an observer never leads", ErrClosed)
 	}
 	for {

@@ -114,6 +114,14 @@ func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 // flood counter's map, the driver's done channel and queue. A member at
 // rest holds none of them but a leader's queue: each is heap, per member
 // of every group in the process.
+// EffectBuffers returns how many effects the driver's queue and the
+// Machine's output buffer have room for.
+func EffectBuffers(e *Elector) (queue, out int) {
+	e.d.mu.Lock()
+	defer e.d.mu.Unlock()
+	return cap(e.d.queue), cap(e.d.m.out)
+}
+
 func Held(e *Elector) []string {
 	var held []string
 	e.mu.Lock()
@@ -140,6 +148,9 @@ func Held(e *Elector) []string {
 	}
 	if cap(e.d.queue) > 0 {
 		held = append(held, "driver queue")
+	}
+	if cap(e.d.m.out) > 0 {
+		held = append(held, "machine out")
 	}
 	e.d.mu.Unlock()
 	// The receiver's own: the caller reads them with the receiver at rest
