@@ -116,16 +116,17 @@ func (l *leadership) returned() {
 }
 
 // wait waits until the job has returned, if it was started or is about to
-// be. A cancelled leadership whose job was not started never starts one.
-func (l *leadership) wait(ctx context.Context) error {
+// be, or until stop is closed, and reports whether it was not. A
+// cancelled leadership whose job was not started never starts one.
+func (l *leadership) wait(stop <-chan struct{}) bool {
 	if !l.begunOrLive() {
-		return nil
+		return true
 	}
 	select {
 	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		return true
+	case <-stop:
+		return false
 	}
 }
 

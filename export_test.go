@@ -106,7 +106,7 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 // checked against by d (cumulatively), as an operator or NTP stepping the
 // host's clock would; durations, which come from the monotonic clock, are
 // not affected.
-func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
+func StepWallClock(e *Elector, d time.Duration) { e.auth.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
 // channels nobody waits for, its watchers, its logger with its group and

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport/mem"
@@ -93,6 +94,15 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An Elector fits the 512-byte size class: a pointerful object over 512
+// bytes carries an 8-byte header besides, which took it to the 576 or 640
+// class (heap, per member of every group in the process).
+func TestElectorSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(bellwether.Elector{}); n > 512 {
+		t.Errorf("an Elector is %d bytes, over 512", n)
+	}
 }
 
 // A follower gives back the buffers of the step that told it of its
