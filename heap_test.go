@@ -105,6 +105,14 @@ func TestElectorSizeClass(t *testing.T) {
 	}
 }
 
+// A Machine, with its 8-byte malloc header, fits the 640-byte size class
+// (a 24-byte timer took it to 704).
+func TestMachineSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(bellwether.Machine{}); n+8 > 640 {
+		t.Errorf("a Machine is %d bytes, with its header over 640", n)
+	}
+}
+
 // A follower gives back the buffers of the step that told it of its
 // leader as soon as their effects are carried out, not at its next step:
 // the next heartbeat is a HeartbeatInterval away.
