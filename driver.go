@@ -23,7 +23,8 @@ type driver struct {
 	armed  time.Time   // the deadline timer is set for, or zero
 	timer  *time.Timer // an AfterFunc of ring, made on the first deadline
 	worker uint64      // the running worker's goroutine (see goroutineID), with reentrant
-	idle   []chan struct{}
+	// idle is closed when the worker next stops, then nil; sync makes it.
+	idle chan struct{}
 
 	// The flags share a word.
 	closing bool // shutdown has been called
@@ -313,9 +314,7 @@ func (d *driver) run() {
 				}
 			}
 		}
-		for _, c := range d.idle {
-			close(c)
-		}
+		fire(d.idle)
 		d.idle = nil
 		// The driver keeps one buffer, and only while its machine leads,
 		// to heartbeat with no allocation; a follower may have nothing to
@@ -367,8 +366,10 @@ func (d *driver) sync() {
 		d.mu.Unlock()
 		return // nothing is queued: effects are queued only with a worker to run them
 	}
-	c := make(chan struct{})
-	d.idle = append(d.idle, c)
+	if d.idle == nil {
+		d.idle = make(chan struct{})
+	}
+	c := d.idle
 	d.mu.Unlock()
 	<-c
 }

@@ -797,7 +797,13 @@ func (e *Elector) settled() {
 		e.dirty = false
 		e.publishLocked()
 	}
+	leading := e.status.IsLeader
 	e.mu.Unlock()
+	if !leading {
+		// Only a leader sends at rest: a follower's election messages
+		// leave no buffer behind (heap, per member).
+		e.sendBuf = nil
+	}
 }
 
 // publishLocked tells waiters and watchers of a status change.

@@ -137,6 +137,13 @@ func Held(e *Elector) []string {
 		held = append(held, "watchers")
 	}
 	e.mu.Unlock()
+	if l := e.cur.Load(); l != nil {
+		l.mu.Lock()
+		if l.done != nil {
+			held = append(held, "job done")
+		}
+		l.mu.Unlock()
+	}
 	e.stats.mu.Lock()
 	if e.stats.rejectedBy != nil {
 		held = append(held, "rejected map")
@@ -153,8 +160,11 @@ func Held(e *Elector) []string {
 		held = append(held, "machine out")
 	}
 	e.d.mu.Unlock()
-	// The receiver's own: the caller reads them with the receiver at rest
-	// (synctest.Wait).
+	// The worker's and the receiver's own: the caller reads them with
+	// both at rest (synctest.Wait).
+	if e.sendBuf != nil {
+		held = append(held, "send buffer")
+	}
 	if e.rare != nil {
 		held = append(held, "rare")
 	}

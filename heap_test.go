@@ -37,7 +37,7 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 				t.Fatalf("%s knows leader %q, want a", e.ID(), id)
 			}
 			held := bellwether.Held(e)
-			if e.IsLeader() && slices.Equal(held, []string{"driver queue", "machine out"}) {
+			if e.IsLeader() && slices.Equal(held, []string{"driver queue", "machine out", "send buffer"}) {
 				// The buffers of its heartbeats, of one effect each,
 				// whatever its election grew them to.
 				if q, out := bellwether.EffectBuffers(e); q != 1 || out != 1 {
@@ -79,7 +79,7 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 		synctest.Wait()
 		for range w {
 		}
-		if held := bellwether.Held(f); !slices.Equal(held, []string{"watchers"}) && !slices.Equal(held, []string{"watchers", "driver queue", "machine out"}) {
+		if held := bellwether.Held(f); !slices.Equal(held, []string{"watchers"}) && !slices.Equal(held, []string{"watchers", "driver queue", "machine out", "send buffer"}) {
 			t.Errorf("after its wait and watch, b, leading, holds %v, want [watchers] (an empty map) and its buffers", held)
 		}
 		for _, e := range es[1:] {
