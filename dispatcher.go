@@ -52,11 +52,11 @@ const (
 	jobReturned
 )
 
-// newLeadership's context has the values of Join's but is not a child
-// of base, whose cancellation it needs not: a leadership is always ended by
-// lose, and shutdown loses the last one before it cancels base. A child
-// would cost base a map of its children and a Done channel while the
-// member leads (heap, per leader).
+// newLeadership's context has the values of Join's (vals) and no parent
+// that is ever cancelled, as it needs none: a leadership is always ended
+// by lose, and shutdown loses the last one before it halts. A child of a
+// cancellable context would cost that one a map of its children and a
+// Done channel while the member leads (heap, per leader).
 func newLeadership(e *Elector, end time.Time) *leadership {
 	l := &leadership{e: e, end: end}
 	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.vals, leadershipKey{}, l))
@@ -134,8 +134,8 @@ func (l *leadership) jobDone() <-chan struct{} {
 }
 
 // wait waits until the job has returned, if it was started or is about to
-// be, or until stop is closed, and reports whether it was not. A
-// cancelled leadership whose job was not started never starts one.
+// be, or until stop is closed; it reports false when stop ended the wait.
+// A cancelled leadership whose job was not started never starts one.
 func (l *leadership) wait(stop <-chan struct{}) bool {
 	l.mu.Lock()
 	var done <-chan struct{}

@@ -190,7 +190,7 @@ type Elector struct {
 	// unheard is the reason of the last message from a member it may not
 	// hear, while doubtful: an index of unheardReasons, 0 for none.
 	unheard  uint8
-	electing bool // since elected; the driver's, as elected is
+	electing bool // an election is in progress, since elected; both are observe's, under the driver's lock
 
 	// status.ID and status.Group never change after Join: they are read
 	// without mu.
