@@ -46,6 +46,9 @@ type auth struct {
 	boot     string                  // 16 hex digits, random for this member's life
 	unsigned bool                    // accept unsigned messages too (rolling change)
 	skew     time.Duration
+	// wallStep is what tests step the wall clock of signatures by, in
+	// nanoseconds (see Elector.wall): here, not in every Elector.
+	wallStep atomic.Int64
 
 	// signer
 	ctr      uint64

@@ -37,7 +37,10 @@ type leadership struct {
 	end     time.Time // when the lease ends unless renewed
 	over    bool      // the lease is gone; end no longer moves
 	state   jobState
-	done    chan struct{} // closed once the job has returned or will never run
+	// ended: the job has returned or will never run. done, made when
+	// someone waits (waitFor), is closed then.
+	ended bool
+	done  chan struct{}
 }
 
 type jobState uint8
@@ -49,9 +52,14 @@ const (
 	jobReturned
 )
 
+// newLeadership's context has the values of Join's (vals) and no parent
+// that is ever cancelled, as it needs none: a leadership is always ended
+// by lose, and shutdown loses the last one before it halts. A child of a
+// cancellable context would cost that one a map of its children and a
+// Done channel while the member leads (heap, per leader).
 func newLeadership(e *Elector, end time.Time) *leadership {
-	l := &leadership{e: e, end: end, done: make(chan struct{})}
-	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.base, leadershipKey{}, l))
+	l := &leadership{e: e, end: end}
+	l.ctx, l.cancel = context.WithCancel(context.WithValue(e.vals, leadershipKey{}, l))
 	return l
 }
 
@@ -96,7 +104,7 @@ func (l *leadership) begin() bool {
 	}
 	if l.ctx.Err() != nil {
 		l.state = jobNever
-		close(l.done)
+		l.jobEnded()
 		return false
 	}
 	l.state = jobRunning
@@ -106,36 +114,45 @@ func (l *leadership) begin() bool {
 func (l *leadership) returned() {
 	l.mu.Lock()
 	l.state = jobReturned
+	l.jobEnded()
 	l.mu.Unlock()
-	close(l.done)
+}
+
+// jobEnded notes that the job has returned or will never run. l.mu is
+// held.
+func (l *leadership) jobEnded() {
+	l.ended = true
+	fire(l.done)
+}
+
+// jobDone returns a channel that is closed once the job has returned or
+// will never run.
+func (l *leadership) jobDone() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return waitFor(&l.done, l.ended)
 }
 
 // wait waits until the job has returned, if it was started or is about to
-// be. A cancelled leadership whose job was not started never starts one.
-func (l *leadership) wait(ctx context.Context) error {
-	if !l.begunOrLive() {
-		return nil
+// be, or until stop is closed; it reports false when stop ended the wait.
+// A cancelled leadership whose job was not started never starts one.
+func (l *leadership) wait(stop <-chan struct{}) bool {
+	l.mu.Lock()
+	var done <-chan struct{}
+	switch {
+	case l.state == jobRunning, l.state == jobPending && l.ctx.Err() == nil:
+		done = waitFor(&l.done, l.ended)
+	}
+	l.mu.Unlock()
+	if done == nil {
+		return true
 	}
 	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// begunOrLive reports whether there is a job to wait for: one running, or
-// one still pending under a live context.
-func (l *leadership) begunOrLive() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch l.state {
-	case jobRunning:
+	case <-done:
 		return true
-	case jobPending:
-		return l.ctx.Err() == nil
+	case <-stop:
+		return false
 	}
-	return false
 }
 
 // dispatcher delivers an Elector's callbacks on a goroutine of its own, in
@@ -257,7 +274,7 @@ func (d *dispatcher) deliver(n note) {
 			return
 		}
 		d.led = nil
-		<-l.done
+		<-l.jobDone()
 		d.call(d.cb.OnStoppedLeading)
 	case noteLeader:
 		if closing || d.cb.OnNewLeader == nil {

@@ -27,7 +27,8 @@ type driver struct {
 	armed  instant
 	timer  *time.Timer // an AfterFunc of ring, made on the first deadline
 	worker uint64      // the running worker's goroutine (see goroutineID), with reentrant
-	idle   []chan struct{}
+	// idle is closed when the worker next stops, then nil; sync makes it.
+	idle chan struct{}
 
 	// The flags share a word.
 	closing bool // shutdown has been called
@@ -347,18 +348,22 @@ func (d *driver) run() {
 				}
 			}
 		}
-		for _, c := range d.idle {
-			close(c)
-		}
+		fire(d.idle)
 		d.idle = nil
 		// The driver keeps one buffer, and only while its machine leads,
 		// to heartbeat with no allocation; a follower may have nothing to
-		// do for hours, and gives its buffers back (heap, per member).
+		// do for hours, and gives its buffers back (heap, per member),
+		// the Machine's too, which its next step would give back only
+		// then. A leader's buffers, grown by its election, go back to the
+		// one effect of a heartbeat.
 		if cap(d.queue) == 0 {
 			d.queue = batch
 		}
-		if !d.m.IsLeader() {
-			d.queue = nil
+		switch {
+		case !d.m.IsLeader():
+			d.queue, d.m.out = nil, nil
+		case cap(d.queue) > 1 || cap(d.m.out) > 1:
+			d.queue, d.m.out = oneEffect(d.queue), oneEffect(d.m.out)
 		}
 		d.arm()
 		d.running = false
@@ -368,6 +373,15 @@ func (d *driver) run() {
 		d.mu.Unlock()
 		return
 	}
+}
+
+// oneEffect returns an empty buffer of one effect: buf's when it has
+// room for no more. Nothing it held is needed any longer.
+func oneEffect(buf []Effect) []Effect {
+	if cap(buf) == 1 {
+		return buf[:0]
+	}
+	return make([]Effect, 0, 1)
 }
 
 // handleAll hands a batch of effects to the handler, in order, then says
@@ -386,8 +400,10 @@ func (d *driver) sync() {
 		d.mu.Unlock()
 		return // nothing is queued: effects are queued only with a worker to run them
 	}
-	c := make(chan struct{})
-	d.idle = append(d.idle, c)
+	if d.idle == nil {
+		d.idle = make(chan struct{})
+	}
+	c := d.idle
 	d.mu.Unlock()
 	<-c
 }

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,25 +143,27 @@ type Elector struct {
 	withLog atomic.Pointer[slog.Logger]
 	conn    Conn
 	d       *driver
-	base    context.Context // parent of leadership contexts
-	// vals has base's values but not its cancellation, for the contexts of
-	// Send and Recv: a child of base would keep an entry (and a map) in it
-	// while it lives, per member. Nothing is cancelled by stop that Send
-	// or Recv need: the worker has returned before stop, and shutdown
-	// cancels the receiver's context itself.
+	// vals has the values of Join's ctx but not its cancellation, for the
+	// contexts of Send and Recv and the leaderships'. Nothing that they
+	// need is cancelled by halt: the worker has returned before, shutdown
+	// cancels the receiver's context itself, and every leadership is lost
+	// before.
 	vals   context.Context
-	stop   context.CancelFunc
 	events *dispatcher
 	stats  *counters
 	cur    atomic.Pointer[leadership] // the leadership in force, if any
 
 	suspect atomic.Bool // a broadcast failed: check that the member still hears
+	// halted is set by halt, at shutdown, once the bus is left; haltCh,
+	// made under mu when someone waits, is closed then. A flag and a
+	// channel on demand, where a context cancelled at shutdown cost a
+	// context and its cancel func, per member.
+	halted  atomic.Bool
 	kickMu  sync.Mutex
 	kickCtx context.Context // the receiver's context, cancelled by kickRecv
 	kick    context.CancelFunc
 
 	auth       *auth        // signs (worker) and verifies (receiver), with Config.Keys
-	wallStep   atomic.Int64 // tests: nanoseconds the wall clock of signatures is stepped by
 	sendBuf    []byte       // the worker's encoding buffer
 	beat       *lastBeat    // the worker's: the last heartbeat sent, while it leads; nil otherwise
 	rare       *rareRecv    // the receiver's only; nil until a keyed member's doubt or a rejection is logged
@@ -173,6 +176,7 @@ type Elector struct {
 	// each would be about 100 bytes of heap, per member. A wait that comes
 	// after the event gets closedChan.
 	recvDone latch         // the receiver has returned
+	haltCh   chan struct{} // see halted
 	stopped  chan struct{} // closed when the job has returned, the withdrawal was sent and the bus left (lifeStopped)
 	closed   chan struct{} // closed when Close has finished, callbacks included (lifeClosed)
 	changed  chan struct{} // closed on the next status change, then nil
@@ -184,23 +188,31 @@ type Elector struct {
 	deaf     bool
 	conflict bool // another member uses this id
 	doubtful bool // hears only messages it cannot verify
+	observer bool // Config.Observer; set by Join and read without mu
+	// unheard is the reason of the last message from a member it may not
+	// hear, while doubtful: an index of unheardReasons, 0 for none.
+	unheard  uint8
+	electing bool // an election is in progress, since elected; both are observe's, under the driver's lock
 
 	// status.ID and status.Group never change after Join: they are read
 	// without mu.
 	status  Status
 	sendErr *sendFailure // the last broadcast's failure, nil after a success
 	recvErr error        // the receive error that made the member deaf
-	unheard string       // the reason of the last message from a member it may not hear, while doubtful
-	elected time.Time    // start of the election in progress, or zero
+	elected instant      // start of the election in progress, on the Machine's clock, while electing
 }
 
+// unheardReasons are the rejections of messages that may come from a
+// member this one cannot hear, which Elector.unheard numbers from 1.
+var unheardReasons = [...]string{"", ReasonUnsigned, ReasonUnknownKey, ReasonClock}
+
 // memberConfig is what an Elector keeps of its Config once joined: the
-// rest went to its Machine, auth, logger and dispatcher, and the ID and
-// Group to its status.
+// rest went to its Machine, auth, logger and dispatcher, the ID and Group
+// to its status, and Observer to the flags (a word of its own here would
+// take the Elector over a size class).
 type memberConfig struct {
 	Settings    Settings
 	SendTimeout time.Duration
-	Observer    bool
 }
 
 // sendFailure is a broadcast's error and when it happened: a pointer in
@@ -285,19 +297,16 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Elector, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	vals := context.WithoutCancel(ctx)
-	base, stop := context.WithCancel(vals)
 	e := &Elector{
-		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout, Observer: cfg.Observer},
+		cfg:    memberConfig{Settings: cfg.Settings, SendTimeout: cfg.SendTimeout},
 		auth:   au,
 		log:    logger,
 		conn:   conn,
-		base:   base,
-		vals:   vals,
-		stop:   stop,
+		vals:   context.WithoutCancel(ctx),
 		stats:  newCounters(),
 		status: Status{Group: cfg.Group, ID: cfg.ID, Since: time.Now()},
 	}
+	e.observer = cfg.Observer
 	e.events = newDispatcher(cfg.Callbacks)
 	e.d = newDriverFor(m, e)
 	e.d.coalesce = true
@@ -350,7 +359,7 @@ func (e *Elector) Status() Status {
 // ctx.Err() if ctx ends first, and ErrClosed if the Elector is closed or
 // is an observer, which never leads.
 func (e *Elector) AwaitLeadership(ctx context.Context) error {
-	if e.cfg.Observer {
+	if e.observer {
 		return fmt.Errorf("%w: an observer never leads", ErrClosed)
 	}
 	for {
@@ -396,11 +405,12 @@ func (e *Elector) Watch(ctx context.Context) <-chan Status {
 		e.watchers = make(map[chan Status]struct{})
 	}
 	e.watchers[ch] = struct{}{}
+	halted := waitFor(&e.haltCh, e.halted.Load())
 	e.mu.Unlock()
 	go func() {
 		select {
 		case <-ctx.Done():
-		case <-e.base.Done():
+		case <-halted:
 		}
 		e.mu.Lock()
 		if _, ok := e.watchers[ch]; ok {
@@ -515,7 +525,7 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.wait(e.base)
+		l.wait(e.haltWait())
 		e.d.apply(func(now time.Time) Output {
 			if e.cur.Load() != l {
 				return e.d.m.Tick(now) // that leadership has ended already
@@ -542,7 +552,7 @@ func (e *Elector) Health() error {
 	if f := e.sendErr; f != nil {
 		err, at = f.err, f.at
 	}
-	state, deaf, recvErr, conflict, doubtful, unheard := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful, e.unheard
+	state, deaf, recvErr, conflict, doubtful, unheard := e.state, e.deaf, e.recvErr, e.conflict, e.doubtful, unheardReasons[e.unheard]
 	e.mu.Unlock()
 	switch {
 	case state != lifeRunning:
@@ -628,10 +638,9 @@ func (e *Elector) shutdown() {
 	e.publishLocked()
 	e.mu.Unlock()
 	e.conn.Close()
-	e.stop()
+	e.halt()
 	// The receiver ends even if the Conn's Recv misses the Close: its
-	// context, not base's child, is cancelled here, after base, which
-	// recvContext checks.
+	// context is cancelled here, after halt, which recvContext checks.
 	e.cancelRecv()
 	e.mu.Lock()
 	recvDone := e.recvDone.wait()
@@ -660,9 +669,9 @@ func (e *Elector) shutdown() {
 func (e *Elector) waitJob(l *leadership) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Settings.HeartbeatTimeout)
-		err := l.wait(ctx)
+		returned := l.wait(ctx.Done())
 		cancel()
-		if err == nil {
+		if returned {
 			return
 		}
 		e.logger().Warn("still waiting for OnStartedLeading to return after its context was cancelled; a job that calls Close or Resign must pass its own context")
@@ -828,7 +837,13 @@ func (e *Elector) settled() {
 		e.dirty = false
 		e.publishLocked()
 	}
+	leading := e.status.IsLeader
 	e.mu.Unlock()
+	if !leading {
+		// Only a leader sends at rest: a follower's election messages
+		// leave no buffer behind (heap, per member).
+		e.sendBuf = nil
+	}
 }
 
 // publishLocked tells waiters and watchers of a status change.
@@ -859,18 +874,17 @@ func (e *Elector) observe(m *Machine, now time.Time) {
 		e.mu.Lock()
 		e.conflict, e.doubtful = c, d
 		if !d {
-			e.unheard = ""
+			e.unheard = 0
 		}
 		e.mu.Unlock()
 	}
-	electing := m.Electing()
-	switch {
-	case electing && e.elected.IsZero():
-		e.elected = now
+	switch electing := m.Electing(); {
+	case electing && !e.electing:
+		e.electing, e.elected = true, m.clock(now)
 		e.stats.add(&e.stats.elections, 1)
-	case !electing && !e.elected.IsZero():
-		e.stats.observeElection(now.Sub(e.elected))
-		e.elected = time.Time{}
+	case !electing && e.electing:
+		e.electing = false
+		e.stats.observeElection(m.clock(now).sub(e.elected))
 	}
 }
 
@@ -889,9 +903,9 @@ func (e *Elector) recvLoop() {
 		ctx, cancel := e.recvContext(doubt)
 		msg, err := e.conn.Recv(ctx)
 		// Our own timeout or kick: not a failure of the bus.
-		waited := err != nil && ctx.Err() != nil && e.base.Err() == nil
+		waited := err != nil && ctx.Err() != nil && !e.halted.Load()
 		cancel()
-		if err != nil && !waited && (errors.Is(err, ErrClosed) || e.base.Err() != nil) {
+		if err != nil && !waited && (errors.Is(err, ErrClosed) || e.halted.Load()) {
 			return
 		}
 		recvFailed := err != nil && !waited
@@ -925,7 +939,7 @@ func (e *Elector) recvLoop() {
 			if recvFailed {
 				select {
 				case <-time.After(backoff):
-				case <-e.base.Done():
+				case <-e.haltWait():
 					return
 				}
 				backoff = min(2*backoff, time.Second)
@@ -992,7 +1006,7 @@ func (e *Elector) receiveBytes(msg []byte) {
 				// one signing with a key not in this keyring (a rotation
 				// out of order), or one whose clock disagrees.
 				e.mu.Lock()
-				e.unheard = reason
+				e.unheard = uint8(slices.Index(unheardReasons[:], reason))
 				e.mu.Unlock()
 				e.unverified(true)
 			default:
@@ -1099,9 +1113,9 @@ func (f *floodCounter) add(k uint64) (n int, ok bool) {
 }
 
 // wall is now on the wall clock that signatures carry and are checked
-// against.
+// against; for a keyed member only.
 func (e *Elector) wall(now time.Time) time.Time {
-	return now.Add(time.Duration(e.wallStep.Load()))
+	return now.Add(time.Duration(e.auth.wallStep.Load()))
 }
 
 // unverified tells a keyed member's machine that a message failed, at most
@@ -1191,12 +1205,12 @@ func (e *Elector) senderValue(raw []byte) string {
 // receiver keeps checking.
 func (e *Elector) recvContext(doubt bool) (context.Context, context.CancelFunc) {
 	e.kickMu.Lock()
-	if e.base.Err() != nil {
+	if e.halted.Load() {
 		e.kickMu.Unlock()
-		return e.base, func() {} // shutting down: the receiver returns
+		return haltedCtx, func() {} // shutting down: the receiver returns
 	}
 	if e.kickCtx == nil || e.kickCtx.Err() != nil {
-		// Of vals, not base: shutdown cancels it after base.
+		// shutdown cancels it after halt.
 		e.kickCtx, e.kick = context.WithCancel(e.vals)
 	}
 	ctx := e.kickCtx
@@ -1205,6 +1219,31 @@ func (e *Elector) recvContext(doubt bool) (context.Context, context.CancelFunc) 
 		return context.WithTimeout(ctx, e.cfg.Settings.HeartbeatInterval/4)
 	}
 	return ctx, func() {}
+}
+
+// haltedCtx is the receiver's context once the member halted: a Recv
+// returns at once.
+var haltedCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// halt marks the member halted and wakes whoever waits for it (Watch's
+// goroutines, a resignation's, the receiver's backoff).
+func (e *Elector) halt() {
+	e.mu.Lock()
+	e.halted.Store(true)
+	fire(e.haltCh)
+	e.haltCh = closedChan
+	e.mu.Unlock()
+}
+
+// haltWait returns a channel that is closed once the member halted.
+func (e *Elector) haltWait() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return waitFor(&e.haltCh, e.halted.Load())
 }
 
 // kickRecv makes the receiver look at the bus's health now: a broadcast

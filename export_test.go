@@ -113,7 +113,7 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 // checked against by d (cumulatively), as an operator or NTP stepping the
 // host's clock would; durations, which come from the monotonic clock, are
 // not affected.
-func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
+func StepWallClock(e *Elector, d time.Duration) { e.auth.wallStep.Add(int64(d)) }
 
 // Held names what e holds at rest that it makes only on demand: the
 // channels nobody waits for, its watchers, its logger with its group and
@@ -121,6 +121,14 @@ func StepWallClock(e *Elector, d time.Duration) { e.wallStep.Add(int64(d)) }
 // flood counter's map, the driver's done channel and queue. A member at
 // rest holds none of them but a leader's queue: each is heap, per member
 // of every group in the process.
+// EffectBuffers returns how many effects the driver's queue and the
+// Machine's output buffer have room for.
+func EffectBuffers(e *Elector) (queue, out int) {
+	e.d.mu.Lock()
+	defer e.d.mu.Unlock()
+	return cap(e.d.queue), cap(e.d.m.out)
+}
+
 func Held(e *Elector) []string {
 	var held []string
 	e.mu.Lock()
@@ -136,6 +144,13 @@ func Held(e *Elector) []string {
 		held = append(held, "watchers")
 	}
 	e.mu.Unlock()
+	if l := e.cur.Load(); l != nil {
+		l.mu.Lock()
+		if l.done != nil {
+			held = append(held, "job done")
+		}
+		l.mu.Unlock()
+	}
 	e.stats.mu.Lock()
 	if e.stats.rejectedBy != nil {
 		held = append(held, "rejected map")
@@ -148,9 +163,15 @@ func Held(e *Elector) []string {
 	if cap(e.d.queue) > 0 {
 		held = append(held, "driver queue")
 	}
+	if cap(e.d.m.out) > 0 {
+		held = append(held, "machine out")
+	}
 	e.d.mu.Unlock()
-	// The receiver's own: the caller reads them with the receiver at rest
-	// (synctest.Wait).
+	// The worker's and the receiver's own: the caller reads them with
+	// both at rest (synctest.Wait).
+	if e.sendBuf != nil {
+		held = append(held, "send buffer")
+	}
 	if e.rare != nil {
 		held = append(held, "rare")
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/bellwether-go/bellwether"
 	"github.com/bellwether-go/bellwether/transport/mem"
@@ -36,8 +37,13 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 				t.Fatalf("%s knows leader %q, want a", e.ID(), id)
 			}
 			held := bellwether.Held(e)
-			if e.IsLeader() && slices.Equal(held, []string{"driver queue"}) {
-				continue // the buffer of its heartbeats
+			if e.IsLeader() && slices.Equal(held, []string{"driver queue", "machine out", "send buffer"}) {
+				// The buffers of its heartbeats, of one effect each,
+				// whatever its election grew them to.
+				if q, out := bellwether.EffectBuffers(e); q != 1 || out != 1 {
+					t.Errorf("the leader's buffers have room for %d and %d effects, want 1 and 1", q, out)
+				}
+				continue
 			}
 			if len(held) > 0 {
 				t.Errorf("%s at rest holds %v", e.ID(), held)
@@ -73,8 +79,8 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 		synctest.Wait()
 		for range w {
 		}
-		if held := bellwether.Held(f); !slices.Equal(held, []string{"watchers"}) && !slices.Equal(held, []string{"watchers", "driver queue"}) {
-			t.Errorf("after its wait and watch, b, leading, holds %v, want [watchers] (an empty map) and its queue", held)
+		if held := bellwether.Held(f); !slices.Equal(held, []string{"watchers"}) && !slices.Equal(held, []string{"watchers", "driver queue", "machine out", "send buffer"}) {
+			t.Errorf("after its wait and watch, b, leading, holds %v, want [watchers] (an empty map) and its buffers", held)
 		}
 		for _, e := range es[1:] {
 			if err := e.Close(context.Background()); err != nil {
@@ -86,6 +92,52 @@ func TestAtRestHoldsNothingOnDemand(t *testing.T) {
 			if err := e.Close(context.Background()); err != nil {
 				t.Errorf("%s: second Close: %v", e.ID(), err)
 			}
+		}
+	})
+}
+
+// An Elector fits the 512-byte size class: a pointerful object over 512
+// bytes carries an 8-byte header besides, which took it to the 576 or 640
+// class (heap, per member of every group in the process).
+func TestElectorSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(bellwether.Elector{}); n > 512 {
+		t.Errorf("an Elector is %d bytes, over 512", n)
+	}
+}
+
+// A Machine, with its 8-byte malloc header, fits the 640-byte size class
+// (a 24-byte timer took it to 704).
+func TestMachineSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(bellwether.Machine{}); n+8 > 640 {
+		t.Errorf("a Machine is %d bytes, with its header over 640", n)
+	}
+}
+
+// A follower gives back the buffers of the step that told it of its
+// leader as soon as their effects are carried out, not at its next step:
+// the next heartbeat is a HeartbeatInterval away.
+func TestFollowerHoldsNoBuffersOnceLeaderKnown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := mem.NewHub().NewTransport()
+		var es []*bellwether.Elector
+		for _, id := range []string{"a", "b", "c"} {
+			e, err := bellwether.Join(context.Background(), tr, bellwether.Config{ID: id, Group: "g", Logger: quietLogger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close(context.Background())
+			es = append(es, e)
+		}
+		step := es[0].Settings().HeartbeatInterval / 100
+		for {
+			time.Sleep(step)
+			synctest.Wait()
+			if id, _ := es[1].Leader(); id == "a" {
+				break
+			}
+		}
+		if held := bellwether.Held(es[1]); len(held) > 0 {
+			t.Errorf("b, having just heard its leader, holds %v", held)
 		}
 	})
 }

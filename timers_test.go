@@ -213,3 +213,31 @@ func TestInstantArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// Timers armed across the end of the 32-bit count, due at the same
+// instant, fire in the order they were armed: arm renumbers them first.
+func TestTimerOrderAcrossRenumbering(t *testing.T) {
+	m, err := NewMachine(MachineConfig{ID: "a", Mode: ModeReference, Lease: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := m.timers()
+	for _, tm := range ts {
+		tm.on = false
+	}
+	m.seq = math.MaxUint32 - 2
+	at := instant(time.Second)
+	order := []*timer{ts[5], ts[3], ts[0], ts[7], ts[1]} // armed in this order
+	for _, tm := range order {
+		m.arm(tm, at)
+	}
+	for i, want := range order {
+		if got := m.nextTimer(); got != want {
+			t.Fatalf("timer %d armed: nextTimer found %p, want %p", i, got, want)
+		}
+		want.on = false
+	}
+	if m.seq >= math.MaxUint32-2 {
+		t.Errorf("after the count ran out, it is %d", m.seq)
+	}
+}
