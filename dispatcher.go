@@ -41,6 +41,10 @@ type leadership struct {
 	// someone waits (waitFor), is closed then.
 	ended bool
 	done  chan struct{}
+	// beat is the last heartbeat of this leadership and its bytes, made
+	// on its first; the worker's only (Elector.send). Here, not in the
+	// Elector, as only a leader has one (heap, per member).
+	beat *lastBeat
 }
 
 type jobState uint8

@@ -165,7 +165,6 @@ type Elector struct {
 
 	auth       *auth        // signs (worker) and verifies (receiver), with Config.Keys
 	sendBuf    []byte       // the worker's encoding buffer
-	beat       *lastBeat    // the worker's: the last heartbeat sent, while it leads; nil otherwise
 	rare       *rareRecv    // the receiver's only; nil until a keyed member's doubt or a rejection is logged
 	lastSender string       // the id of the last event received; the receiver's only
 	lastValue  string       // the last value received; the receiver's only
@@ -711,11 +710,11 @@ func (e *Elector) send(ef *Effect) {
 	var msg []byte
 	if e.auth != nil {
 		msg = e.auth.sign(e.sendBuf[:0], ef.Event, e.wall(time.Now()))
-	} else if ef.Event.Action == ActionCurrent && e.cur.Load() != nil {
-		if e.beat == nil {
-			e.beat = new(lastBeat)
+	} else if l := e.cur.Load(); ef.Event.Action == ActionCurrent && l != nil {
+		if l.beat == nil {
+			l.beat = new(lastBeat)
 		}
-		msg = e.beat.appendJSON(e.sendBuf[:0], &ef.Event)
+		msg = l.beat.appendJSON(e.sendBuf[:0], &ef.Event)
 	} else {
 		msg = ef.Event.AppendJSON(e.sendBuf[:0])
 	}
@@ -778,7 +777,6 @@ func sameString(a, b string) bool {
 func (e *Elector) setLeading(leading bool) {
 	now := time.Now()
 	if !leading {
-		e.beat = nil // heap, per member: only a leader heartbeats
 		if l := e.cur.Swap(nil); l != nil {
 			l.lose(now) // the moment leadership is lost
 			e.events.push(note{kind: noteStopped})
