@@ -110,17 +110,19 @@ func (d *driver) start() {
 	}
 }
 
-// apply runs one machine step under the lock and queues its effects. It
-// never blocks on callbacks. It reports false once the driver is closing.
-func (d *driver) apply(step func(now time.Time) Output) bool {
+// apply runs one machine step under the lock and queues the effects it
+// returns; the deadline it reads from the machine, in the machine's
+// instants. It never blocks on callbacks. It reports false once the driver
+// is closing.
+func (d *driver) apply(step func(now time.Time) []Effect) bool {
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
 		return false
 	}
 	now := time.Now()
-	out := step(now)
-	start := d.after(out.Effects, d.m.deadline(), now) && d.resume(true)
+	effects := step(now)
+	start := d.after(effects, d.m.deadline(), now) && d.resume(true)
 	d.mu.Unlock()
 	if start {
 		go d.run()
@@ -164,21 +166,10 @@ func (d *driver) stepped(now time.Time) bool {
 	return d.after(d.m.out, d.m.nextAt, now)
 }
 
-// receive steps the machine's Receive, as apply does, with no Output:
-// its Next, a time.Time, is not what the driver keeps.
+// receive steps the machine's receive: without an Output, whose Next, a
+// time.Time, is not what the driver keeps.
 func (d *driver) receive(e Event) {
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	effects := d.m.receive(now, &e)
-	start := d.after(effects, d.m.deadline(), now) && d.resume(true)
-	d.mu.Unlock()
-	if start {
-		go d.run()
-	}
+	d.apply(func(now time.Time) []Effect { return d.m.receive(now, &e) })
 }
 
 // after queues a step's effects; d.mu is held. It reports whether the

@@ -525,11 +525,11 @@ func (e *Elector) resign(l *leadership) <-chan struct{} {
 	go func() {
 		defer close(done)
 		l.wait(e.haltWait())
-		e.d.apply(func(now time.Time) Output {
+		e.d.apply(func(now time.Time) []Effect {
 			if e.cur.Load() != l {
-				return e.d.m.Tick(now) // that leadership has ended already
+				return e.d.m.Tick(now).Effects // that leadership has ended already
 			}
-			return e.d.m.Resign(now)
+			return e.d.m.Resign(now).Effects
 		})
 		e.d.sync()
 	}()
@@ -930,7 +930,7 @@ func (e *Elector) recvLoop() {
 			e.mu.Unlock()
 			if becomesDeaf {
 				e.logger().Error("cannot hear the group; standing for no election until receiving works again", "for", now.Sub(failingSince), "err", err)
-				e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, true) })
+				e.d.apply(func(now time.Time) []Effect { return e.d.m.Deaf(now, true).Effects })
 			} else if recvFailed && backoff == minBackoff {
 				e.logger().Warn("receive failed", "err", err)
 			}
@@ -959,7 +959,7 @@ func (e *Elector) recvLoop() {
 			}
 			// Whatever it missed meanwhile, it listens afresh before it
 			// may win an election.
-			e.d.apply(func(now time.Time) Output { return e.d.m.Deaf(now, false) })
+			e.d.apply(func(now time.Time) []Effect { return e.d.m.Deaf(now, false).Effects })
 		}
 		if msg == nil {
 			continue
@@ -1134,7 +1134,7 @@ func (e *Elector) unverified(unheard bool) {
 		return
 	}
 	*last = now
-	e.d.apply(func(now time.Time) Output { return e.d.m.Unverified(now, unheard) })
+	e.d.apply(func(now time.Time) []Effect { return e.d.m.Unverified(now, unheard).Effects })
 }
 
 // logRejected logs a keyed member's rejection at most once a minute per
@@ -1233,7 +1233,6 @@ func (e *Elector) halt() {
 	e.mu.Lock()
 	e.halted.Store(true)
 	fire(e.haltCh)
-	e.haltCh = closedChan
 	e.mu.Unlock()
 }
 
