@@ -115,12 +115,6 @@ func NewVerifier(ring *Keyring, group string) func(msg []byte, now time.Time) st
 // not affected.
 func StepWallClock(e *Elector, d time.Duration) { e.auth.wallStep.Add(int64(d)) }
 
-// Held names what e holds at rest that it makes only on demand: the
-// channels nobody waits for, its watchers, its logger with its group and
-// id, its counters' map of rejections, the receiver's rare state, the
-// flood counter's map, the driver's done channel and queue. A member at
-// rest holds none of them but a leader's queue: each is heap, per member
-// of every group in the process.
 // EffectBuffers returns how many effects the driver's queue and the
 // Machine's output buffer have room for.
 func EffectBuffers(e *Elector) (queue, out int) {
@@ -129,6 +123,12 @@ func EffectBuffers(e *Elector) (queue, out int) {
 	return cap(e.d.queue), cap(e.d.m.out)
 }
 
+// Held names what e holds at rest that it makes only on demand: the
+// channels nobody waits for, its watchers, its logger with its group and
+// id, its counters' map of rejections, the receiver's rare state, the
+// flood counter's map, the driver's done channel and queue. A member at
+// rest holds none of them but a leader's queue: each is heap, per member
+// of every group in the process.
 func Held(e *Elector) []string {
 	var held []string
 	e.mu.Lock()
