@@ -258,7 +258,6 @@ func parse(data []byte, f *Fields, fast bool) error {
 	if fast && p.head(f) {
 		return p.members(f, true)
 	}
-	*f = Fields{}
 	p.i = 0
 	p.ws()
 	if !p.eat('{') {
@@ -275,28 +274,28 @@ func parse(data []byte, f *Fields, fast bool) error {
 // action and clientId when they follow in that order, and reports whether
 // it did: it leaves p after the last field's value, as the general loop
 // would be. On false (another beginning, or a string the general loop
-// must report on) f and p are to be reset.
+// must report on) it has not written f, and p is to be reset.
 func (p *parser) head(f *Fields) bool {
 	if len(p.data) < len(canonicalHead) || string(p.data[:len(canonicalHead)]) != canonicalHead {
 		return false
 	}
-	const typeAt = len(`{"type":"`)
-	f.Type = Field{Value: p.data[typeAt : typeAt+len("leader")], Present: true}
 	p.i = len(canonicalHead)
-	v, err := p.strBody()
+	action, err := p.strBody()
 	if err != nil {
 		return false
 	}
-	f.Action = Field{Value: v, Present: true}
+	var id []byte
 	const idKey = `,"clientId":"`
-	if rest := p.data[p.i:]; len(rest) < len(idKey) || string(rest[:len(idKey)]) != idKey {
-		return true // the general loop reads on from the action
-	}
-	p.i += len(idKey)
-	if v, err = p.strBody(); err != nil {
-		return false
-	}
-	f.ClientID = Field{Value: v, Present: true}
+	if rest := p.data[p.i:]; len(rest) >= len(idKey) && string(rest[:len(idKey)]) == idKey {
+		p.i += len(idKey)
+		if id, err = p.strBody(); err != nil {
+			return false
+		}
+		f.ClientID = Field{Value: id, Present: true}
+	} // else the general loop reads on from the action
+	const typeAt = len(`{"type":"`)
+	f.Type = Field{Value: p.data[typeAt : typeAt+len("leader")], Present: true}
+	f.Action = Field{Value: action, Present: true}
 	return true
 }
 
